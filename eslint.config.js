@@ -1,0 +1,57 @@
+// Lint with typed rules (STYLE.md): dropped promises, type-only imports, no import cycles,
+// and layer boundaries (DESIGN §6: a folder imports only from the layers below it).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+const NODE_IO = ['node:net', 'node:http', 'node:https', 'node:http2', 'node:dgram', 'node:tls', 'node:fs', 'node:fs/promises', 'node:child_process', 'node:cluster'];
+const LIBS_IO = ['fastify', 'kysely', 'better-sqlite3', 'pg', 'undici', 'pino', 'prom-client', 'commander'];
+
+/** Builds a no-restricted-imports rule forbidding the named folders (relative to src/). */
+function forbid(folders, extra = []) {
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: extra.map((name) => ({ name, message: 'This layer must stay free of I/O (STYLE.md).' })),
+        patterns: folders.map((f) => ({ group: [`**/${f}/*`, `**/${f}`], message: `Layer boundary: this folder may not import from src/${f} (DESIGN §6).` })),
+      },
+    ],
+  };
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'web/**', 'coverage/**', '.tern/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      'no-console': 'error',
+    },
+  },
+  { files: ['src/core/**/*.ts'], rules: forbid(['analysis', 'store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]) },
+  { files: ['src/analysis/**/*.ts'], rules: forbid(['store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]) },
+  { files: ['src/store/**/*.ts'], rules: forbid(['gateway', 'control', 'providers', 'api', 'cli']) },
+  { files: ['src/gateway/**/*.ts'], rules: forbid(['store', 'control', 'providers', 'api', 'cli']) },
+  { files: ['src/providers/**/*.ts'], rules: forbid(['store', 'control', 'api', 'cli']) },
+  { files: ['src/control/**/*.ts'], rules: forbid(['api', 'cli']) },
+  { files: ['src/api/**/*.ts'], rules: forbid(['cli']) },
+  { files: ['src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'scripts/**/*.ts'], rules: { 'no-console': 'off' } },
+  {
+    files: ['**/*.test.ts', 'test/**/*.ts'],
+    rules: {
+      // node:test's describe/it return promises the runner awaits itself.
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+);

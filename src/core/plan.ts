@@ -1,0 +1,110 @@
+/**
+ * Release plans and analysis settings: user input (percent, `30s`, shorthand) compiled once
+ * into trusted `Step[]` and `AnalysisConfig` with every default filled.
+ */
+import { parseDuration } from './duration.js';
+import { ValidationError } from './errors.js';
+import type { AnalysisConfig, Judge, OnFailure, Step } from './types.js';
+import { FULL_WEIGHT, percentToBps } from './weight.js';
+
+export interface StepInput {
+  readonly weight: number;
+  readonly hold?: string | number;
+  readonly analysis?: boolean;
+}
+
+export interface AnalysisInput {
+  readonly judge?: Judge;
+  readonly onFailure?: OnFailure;
+  readonly interval?: string | number;
+  readonly errorRate?: { readonly tolerance?: number; readonly max?: number | null };
+  readonly latency?: { readonly tolerance?: number; readonly p99MaxMs?: number | null };
+  readonly feedback?: { readonly minScore?: number } | null;
+}
+
+export const MAX_STEPS = 20;
+export const DEFAULT_HOLD_MS = 60_000;
+/** Used when a release names no plan: a cautious four-step ramp. */
+export const DEFAULT_PLAN = '5:1m,25:2m,50:2m,100';
+
+/**
+ * Parses the plan shorthand: comma-separated percents, each optionally `:hold`,
+ * e.g. `5,25,50,100` or `5:30s,25:1m,100`.
+ * @throws ValidationError (TERN_INVALID_PLAN) naming the bad element.
+ */
+export function parsePlanShorthand(text: string, field = 'steps'): StepInput[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => p === '')) {
+    throw new ValidationError(field, `"${text}" is not a plan; use comma-separated percents like "5,25,50,100" or "5:30s,25:1m,100"`, 'TERN_INVALID_PLAN');
+  }
+  return parts.map((part, i) => {
+    const [w, hold, extra] = part.split(':');
+    const weight = Number(w);
+    if (extra !== undefined || w === undefined || w === '' || !Number.isFinite(weight)) {
+      throw new ValidationError(`${field}[${i}]`, `"${part}" is not a step; use PERCENT or PERCENT:HOLD, e.g. 25:1m`, 'TERN_INVALID_PLAN');
+    }
+    return hold === undefined ? { weight } : { weight, hold };
+  });
+}
+
+/**
+ * Compiles a plan (array of steps, shorthand string, or nothing for the default plan).
+ * Weights must rise strictly and be above 0; holds default to 1m except on a final 100% step.
+ * @throws ValidationError (TERN_INVALID_PLAN / TERN_INVALID_WEIGHT / TERN_INVALID_DURATION).
+ */
+export function compilePlan(input: readonly StepInput[] | string | undefined, field = 'steps'): Step[] {
+  const steps = input === undefined ? parsePlanShorthand(DEFAULT_PLAN) : typeof input === 'string' ? parsePlanShorthand(input, field) : input;
+  if (steps.length === 0) throw new ValidationError(field, 'a plan needs at least one step', 'TERN_INVALID_PLAN');
+  if (steps.length > MAX_STEPS) throw new ValidationError(field, `a plan has at most ${MAX_STEPS} steps, got ${steps.length}`, 'TERN_INVALID_PLAN');
+  let previous = 0;
+  return steps.map((step, i) => {
+    const weight = percentToBps(step.weight, `${field}[${i}].weight`);
+    if (weight <= previous) {
+      throw new ValidationError(
+        `${field}[${i}].weight`,
+        weight === 0 ? 'a step weight must be above 0%' : `weights must rise from step to step (${previous / 100}% then ${weight / 100}%)`,
+        'TERN_INVALID_PLAN',
+      );
+    }
+    previous = weight;
+    const isFinalFull = i === steps.length - 1 && weight === FULL_WEIGHT;
+    const holdMs = step.hold === undefined ? (isFinalFull ? 0 : DEFAULT_HOLD_MS) : parseDuration(step.hold, `${field}[${i}].hold`);
+    return { weight, holdMs, analysis: step.analysis ?? true };
+  });
+}
+
+function fraction(value: number | undefined, fallback: number, field: string, max = Number.POSITIVE_INFINITY): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new ValidationError(field, `expected a number from 0 to ${max === Number.POSITIVE_INFINITY ? 'any' : max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Compiles analysis settings with defaults: sequential judge, roll back on failure, 1s interval,
+ * error-rate tolerance 0.5 (canary may be up to 50% worse relative to stable) and ceiling 5%,
+ * latency tolerance 0.2 (20% slower at any quantile) and no p99 ceiling, no feedback check.
+ */
+export function compileAnalysis(input: AnalysisInput | undefined, field = 'analysis'): AnalysisConfig {
+  const a = input ?? {};
+  const p99 = a.latency?.p99MaxMs;
+  const minScore = a.feedback?.minScore;
+  if (minScore !== undefined && (minScore < 1 || minScore > 5)) {
+    throw new ValidationError(`${field}.feedback.minScore`, `expected a score from 1 to 5, got ${minScore}`);
+  }
+  return {
+    judge: a.judge ?? 'sequential',
+    onFailure: a.onFailure ?? 'rollback',
+    intervalMs: a.interval === undefined ? 1000 : parseDuration(a.interval, `${field}.interval`),
+    errorRate: {
+      tolerance: fraction(a.errorRate?.tolerance, 0.5, `${field}.errorRate.tolerance`, 100),
+      max: a.errorRate?.max === null ? null : fraction(a.errorRate?.max, 0.05, `${field}.errorRate.max`, 1),
+    },
+    latency: {
+      tolerance: fraction(a.latency?.tolerance, 0.2, `${field}.latency.tolerance`, 100),
+      p99MaxMs: p99 === undefined || p99 === null ? null : fraction(p99, 0, `${field}.latency.p99MaxMs`),
+    },
+    feedback: a.feedback === undefined || a.feedback === null ? null : { minScore: minScore ?? 3.5 },
+  };
+}

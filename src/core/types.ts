@@ -1,0 +1,183 @@
+/**
+ * Tern's domain types: the compiled, trusted shapes the store, controller and data plane
+ * work with. User input becomes these only through the compile functions in this folder.
+ * Weights are basis points (0..10000); durations are milliseconds; times are epoch ms.
+ */
+
+export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway';
+export const ROLES: readonly Role[] = ['viewer', 'deployer', 'admin', 'gateway'];
+
+/** How a request is matched to a service: host and/or path prefix (at least one). */
+export interface ServiceMatch {
+  readonly host?: string;
+  readonly pathPrefix?: string;
+}
+
+/** Where the user key for the sticky split comes from: header, else cookie, else client IP. */
+export interface Stickiness {
+  readonly header?: string;
+  readonly cookie: string;
+}
+
+/** An operator-written rule that sends matching requests to a version. */
+export interface MatchRule {
+  readonly header?: string;
+  readonly cookie?: string;
+  readonly equals?: string;
+  readonly regex?: string;
+  readonly target: 'canary' | 'stable';
+}
+
+export interface VersionSpec {
+  readonly version: string;
+  readonly endpoints: readonly string[];
+}
+
+export interface Service {
+  readonly name: string;
+  readonly match: ServiceMatch;
+  readonly stickiness: Stickiness;
+  readonly stable: VersionSpec;
+  readonly rules: readonly MatchRule[];
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One stage of a plan: weight in basis points, minimum hold in ms, analysis gate. */
+export interface Step {
+  readonly weight: number;
+  readonly holdMs: number;
+  readonly analysis: boolean;
+}
+
+export type Judge = 'sequential' | 'threshold' | 'mann-whitney';
+export type OnFailure = 'rollback' | 'pause';
+
+export interface AnalysisConfig {
+  readonly judge: Judge;
+  readonly onFailure: OnFailure;
+  readonly intervalMs: number;
+  readonly errorRate: { readonly tolerance: number; readonly max: number | null };
+  readonly latency: { readonly tolerance: number; readonly p99MaxMs: number | null };
+  readonly feedback: { readonly minScore: number } | null;
+}
+
+/**
+ * Release status. `pending → progressing ⇄ paused → promoting → promoted`; from any
+ * non-final state `→ rolling_back → rolled_back`; `failed` when the canary never became ready.
+ */
+export type ReleaseStatus =
+  | 'pending'
+  | 'progressing'
+  | 'paused'
+  | 'promoting'
+  | 'promoted'
+  | 'rolling_back'
+  | 'rolled_back'
+  | 'failed';
+
+export interface Release {
+  readonly id: string;
+  readonly service: string;
+  readonly version: string;
+  readonly endpoints: readonly string[];
+  readonly baseline: VersionSpec;
+  readonly status: ReleaseStatus;
+  readonly stepIndex: number;
+  /** Canary weight in basis points. */
+  readonly weight: number;
+  readonly salt: string;
+  readonly steps: readonly Step[];
+  readonly analysis: AnalysisConfig;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly createdBy: string;
+  readonly startedAt: number;
+  readonly stepStartedAt: number;
+  readonly updatedAt: number;
+  readonly endedAt: number | null;
+  readonly reason: string | null;
+}
+
+/** One service's entry in the routing table the data plane executes. */
+export interface RouteEntry {
+  readonly service: string;
+  readonly match: ServiceMatch;
+  readonly stickiness: Stickiness;
+  readonly rules: readonly MatchRule[];
+  readonly stable: VersionSpec;
+  readonly canary: (VersionSpec & { readonly weight: number; readonly salt: string; readonly releaseId: string }) | null;
+}
+
+export interface RoutingTable {
+  /** Monotonic; bumped by every change that affects routing. */
+  readonly version: number;
+  readonly routes: readonly RouteEntry[];
+}
+
+/** Evidence for one version over one window (per second, from the data plane). */
+export interface MetricWindow {
+  readonly releaseId: string;
+  readonly version: string;
+  readonly windowStart: number;
+  readonly windowMs: number;
+  readonly requests: number;
+  readonly errors: number;
+  /** Sparse log-bucketed latency histogram: bucket index -> count. */
+  readonly latency: Readonly<Record<string, number>>;
+  readonly feedbackSum: number;
+  readonly feedbackCount: number;
+}
+
+export interface Alert {
+  readonly id: number;
+  readonly releaseId: string;
+  readonly metric: string;
+  readonly threshold: number;
+  readonly observed: number;
+  readonly triggeredAt: number;
+  readonly resolvedAt: number | null;
+}
+
+export type AuditOutcome = 'success' | 'denied' | 'rejected' | 'error';
+
+export interface AuditEvent {
+  readonly id: number;
+  readonly at: number;
+  /** Token name (`token:<name>`), `system` for the controller, `anonymous` when unauthenticated. */
+  readonly actor: string;
+  readonly source: string | null;
+  /** Dotted verb, e.g. `release.rollback`. */
+  readonly action: string;
+  /** What was acted on, e.g. `service/checkout`, `release/<id>`. */
+  readonly target: string;
+  /** The service the action concerns, when there is one (for filtering). */
+  readonly service: string | null;
+  readonly outcome: AuditOutcome;
+  readonly reason: string | null;
+  readonly detail: Readonly<Record<string, unknown>> | null;
+}
+
+/** What a caller supplies for an audit event; id and time are filled by the store. */
+export type AuditInput = Omit<AuditEvent, 'id' | 'at' | 'service'> & { readonly at?: number; readonly service?: string | null };
+
+export interface TokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+export interface Feedback {
+  readonly service: string;
+  readonly score: number;
+  readonly userKey: string | null;
+  readonly version: string | null;
+  readonly releaseId: string | null;
+  readonly at: number;
+}
+
+/** A monotonic-enough wall clock, injectable for tests. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Date.now();

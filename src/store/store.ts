@@ -1,0 +1,114 @@
+/**
+ * The `Store` interface: Tern's only persistent state. Every state change is written in one
+ * transaction together with its audit event, so a crash never loses or half-applies one.
+ * Implementations: `SqliteStore` (embedded default), later `PostgresStore`; one contract
+ * suite (store-contract.ts) runs against each.
+ */
+import type {
+  Alert,
+  AuditEvent,
+  AuditInput,
+  Feedback,
+  MetricWindow,
+  Release,
+  Role,
+  RoutingTable,
+  Service,
+  TokenInfo,
+} from '../core/types.js';
+
+/** A committed change, published after its transaction commits (for SSE and routing watches). */
+export interface StoreChange {
+  readonly kind: 'service' | 'release' | 'token';
+  readonly action: string;
+  /** Service name, release id or token id. */
+  readonly id: string;
+  readonly service: string | null;
+  readonly routingVersion: number;
+  readonly audit: AuditEvent;
+}
+
+export type ServiceInput = Omit<Service, 'createdAt' | 'updatedAt'>;
+export type ServicePatch = Partial<Omit<ServiceInput, 'name'>>;
+
+export type ReleaseInput = Omit<Release, 'updatedAt' | 'stepStartedAt' | 'endedAt' | 'reason' | 'baseline'>;
+
+export interface AuditFilter {
+  readonly service?: string;
+  readonly actor?: string;
+  readonly action?: string;
+  readonly since?: number;
+  /** Returns events with id below this (for paging backwards). */
+  readonly before?: number;
+  readonly limit?: number;
+}
+
+export interface TokenRecord extends TokenInfo {
+  readonly secretHash: string;
+}
+
+/**
+ * Persistent state. Mutations take the audit event that describes them and write both
+ * atomically. Reads never block writers (WAL on SQLite, MVCC on PostgreSQL).
+ */
+export interface Store {
+  /** Closes connections; pending writes finish first. */
+  close(): Promise<void>;
+
+  /** Calls `listener` after each committed change; returns an unsubscribe function. */
+  subscribe(listener: (change: StoreChange) => void): () => void;
+
+  // services
+  /** @throws ConflictError TERN_SERVICE_EXISTS */
+  createService(input: ServiceInput, audit: AuditInput): Promise<Service>;
+  listServices(): Promise<Service[]>;
+  getService(name: string): Promise<Service | undefined>;
+  /** @throws NotFoundError TERN_SERVICE_NOT_FOUND; ConflictError TERN_RELEASE_ACTIVE when changing `stable` during a release */
+  updateService(name: string, patch: ServicePatch, audit: AuditInput): Promise<Service>;
+  /** Deletes the service and its release history. @throws NotFoundError, ConflictError TERN_RELEASE_ACTIVE */
+  deleteService(name: string, audit: AuditInput): Promise<void>;
+
+  // releases
+  /**
+   * Starts a release; `baseline` is the service's stable version at that moment.
+   * @throws NotFoundError TERN_SERVICE_NOT_FOUND; ConflictError TERN_RELEASE_ACTIVE (one active per service),
+   * TERN_VERSION_IS_STABLE (the version is already stable)
+   */
+  createRelease(input: ReleaseInput, audit: AuditInput): Promise<Release>;
+  getRelease(id: string): Promise<Release | undefined>;
+  /** Newest first. */
+  listReleases(filter: { readonly service?: string; readonly active?: boolean; readonly limit?: number }): Promise<Release[]>;
+  /**
+   * Reads the release, applies the pure `change` (which may throw, e.g. an illegal move) and
+   * writes the result with the audit event, all in one transaction. When the release ends
+   * promoted, the service's stable version becomes the canary's.
+   * @throws NotFoundError TERN_RELEASE_NOT_FOUND, or whatever `change` throws (nothing is written then)
+   */
+  updateRelease(id: string, change: (current: Release) => Release, audit: AuditInput | ((next: Release) => AuditInput)): Promise<Release>;
+
+  // data plane
+  routingTable(): Promise<RoutingTable>;
+
+  // evidence
+  appendMetricWindows(windows: readonly MetricWindow[]): Promise<void>;
+  listMetricWindows(releaseId: string, options?: { readonly since?: number; readonly limit?: number }): Promise<MetricWindow[]>;
+  addFeedback(feedback: Feedback, audit: AuditInput): Promise<void>;
+  listAlerts(releaseId: string): Promise<Alert[]>;
+
+  // audit
+  /** Records an event that changed no state (a denied or rejected request). */
+  appendAudit(event: AuditInput): Promise<AuditEvent>;
+  /** Newest first; default limit 100, at most 1000. */
+  listAudit(filter: AuditFilter): Promise<AuditEvent[]>;
+
+  // tokens
+  createToken(input: { readonly id: string; readonly name: string; readonly role: Role; readonly secretHash: string }, audit: AuditInput): Promise<TokenInfo>;
+  listTokens(): Promise<TokenInfo[]>;
+  /** Active (not revoked) token by secret hash. */
+  findTokenByHash(secretHash: string): Promise<TokenRecord | undefined>;
+  /** @throws NotFoundError TERN_TOKEN_NOT_FOUND */
+  revokeToken(id: string, audit: AuditInput): Promise<TokenInfo>;
+  /** Records use; cheap and not audited (it is not a state change anyone acts on). */
+  touchToken(id: string, at: number): Promise<void>;
+  countTokens(): Promise<number>;
+}
