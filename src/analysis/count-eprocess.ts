@@ -1,0 +1,119 @@
+/**
+ * Anytime-valid comparison of error counts between canary and stable.
+ *
+ * Model (after Lindon & Malek, "Anytime-valid inference for multinomial count data", NeurIPS
+ * 2022): errors of each version are Poisson/Bernoulli processes; conditional on the errors
+ * seen in one window, the canary's share of them is Binomial(x_T + x_C, p) with
+ * p(ψ) = ψ·n_T / (ψ·n_T + n_C), where n are the window's requests per version and ψ is the
+ * ratio of per-request error rates (canary / stable). Conditioning on each window's own
+ * exposure makes the test sound when the traffic split changes between steps — the concern the
+ * blockwise 2×2 e-process of Turner, Ly & Grünwald addresses the same way.
+ *
+ * The e-process against ψ0 is a mixture over a fixed log-spaced grid of ψ of likelihood ratios
+ * Π_j L_j(ψ)/L_j(ψ0): a non-negative martingale under ψ0, so by Ville's inequality it exceeds
+ * 1/α with probability at most α at any time, however often it is looked at. Inverting it at
+ * every grid point gives a confidence sequence for ψ.
+ *
+ * State is O(grid) numbers and each window updates it in O(grid): cheap enough to run every second.
+ */
+
+/** Grid of rate ratios ψ, log-spaced from 1/32 to 64, with 1 and common tolerances on it. */
+function buildGrid(): number[] {
+  const points = new Set<number>();
+  for (let i = -40; i <= 48; i++) points.add(Number(Math.pow(2, i / 8).toFixed(6)));
+  for (const extra of [1.1, 1.2, 1.25, 1.5, 2, 3, 5]) points.add(extra);
+  return [...points].sort((a, b) => a - b);
+}
+
+export const PSI_GRID: readonly number[] = buildGrid();
+
+export interface CountState {
+  /** Σ_j log L_j(ψ_g) for every grid point. */
+  readonly logLik: Float64Array;
+  readonly canaryErrors: number;
+  readonly stableErrors: number;
+  readonly canaryRequests: number;
+  readonly stableRequests: number;
+}
+
+export interface CountWindow {
+  readonly canaryRequests: number;
+  readonly canaryErrors: number;
+  readonly stableRequests: number;
+  readonly stableErrors: number;
+}
+
+export function emptyCountState(): CountState {
+  return { logLik: new Float64Array(PSI_GRID.length), canaryErrors: 0, stableErrors: 0, canaryRequests: 0, stableRequests: 0 };
+}
+
+/** Adds one window of evidence; returns a new state (the input is not changed). */
+export function addCountWindow(state: CountState, w: CountWindow): CountState {
+  const logLik = Float64Array.from(state.logLik);
+  const errors = w.canaryErrors + w.stableErrors;
+  // A window with no errors, or where one version had no traffic, carries no information about ψ.
+  if (errors > 0 && w.canaryRequests > 0 && w.stableRequests > 0) {
+    for (let g = 0; g < PSI_GRID.length; g++) {
+      const psi = PSI_GRID[g]!;
+      const p = (psi * w.canaryRequests) / (psi * w.canaryRequests + w.stableRequests);
+      logLik[g]! += w.canaryErrors * Math.log(p) + w.stableErrors * Math.log1p(-p);
+    }
+  }
+  return {
+    logLik,
+    canaryErrors: state.canaryErrors + w.canaryErrors,
+    stableErrors: state.stableErrors + w.stableErrors,
+    canaryRequests: state.canaryRequests + w.canaryRequests,
+    stableRequests: state.stableRequests + w.stableRequests,
+  };
+}
+
+/** log of the mixture e-value against ψ = PSI_GRID[h], with uniform prior weights over the grid. */
+function logEValueAgainst(state: CountState, h: number): number {
+  const base = state.logLik[h]!;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const l of state.logLik) max = Math.max(max, l - base);
+  let sum = 0;
+  for (const l of state.logLik) sum += Math.exp(l - base - max);
+  return max + Math.log(sum / PSI_GRID.length);
+}
+
+const NULL_INDEX = PSI_GRID.indexOf(1);
+
+/** log e-value against "no difference" (ψ = 1): O(grid), cheap enough for every window. */
+export function logEValueAgainstEquality(state: CountState): number {
+  return logEValueAgainst(state, NULL_INDEX);
+}
+
+export interface CountVerdict {
+  /** log e-value against "no difference" (ψ = 1); reject equality when ≥ ln(1/α). */
+  readonly logEValue: number;
+  /** Maximum-likelihood ψ on the grid (null before any informative window). */
+  readonly estimate: number | null;
+  /** Anytime-valid (1-α) confidence sequence for ψ, at grid resolution. */
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/** Evaluates the evidence at level α, with the confidence sequence: O(grid²). */
+export function countVerdict(state: CountState, alpha: number): CountVerdict {
+  const threshold = Math.log(1 / alpha);
+  let lower = Number.POSITIVE_INFINITY;
+  let upper = 0;
+  let best = 0;
+  for (let h = 0; h < PSI_GRID.length; h++) {
+    if (state.logLik[h]! > state.logLik[best]!) best = h;
+    if (logEValueAgainst(state, h) < threshold) {
+      lower = Math.min(lower, PSI_GRID[h]!);
+      upper = Math.max(upper, PSI_GRID[h]!);
+    }
+  }
+  const informative = state.logLik.some((l) => l !== 0);
+  return {
+    logEValue: logEValueAgainst(state, NULL_INDEX),
+    estimate: informative ? PSI_GRID[best]! : null,
+    // The grid's ends stand for everything beyond them.
+    lower: lower === Number.POSITIVE_INFINITY || lower === PSI_GRID[0] ? 0 : lower,
+    upper: upper === 0 || upper === PSI_GRID[PSI_GRID.length - 1] ? Number.POSITIVE_INFINITY : upper,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Anytime-valid comparison of latency distributions (DESIGN §5), from the time-uniform
+ * DKW-type bands of Howard & Ramdas ("Sequential estimation of quantiles with applications
+ * to A/B-testing and best-arm identification", Bernoulli 2022, Thm 2):
+ *
+ *   P(∃n: sup_x |F̂_n(x) − F(x)| > u_n(α)) ≤ α,  u_n(α) = 0.85·sqrt((ln ln(e·n) + 0.8·ln(1612/α)) / n).
+ *
+ * The canary is slower than stable by more than `tol` at some quantile iff
+ * F_canary((1+tol)·x) < F_stable(x) for some x; with both bands at α/2 that is shown when
+ * sup_x (F̂_S(x) − F̂_C((1+tol)·x)) > u_nS(α/2) + u_nC(α/2).
+ * Passing is the mirror image at chosen quantiles: the canary's upper quantile bound sits
+ * within (1+tol) of stable's lower quantile bound.
+ */
+import { bucketOf, quantile, sortedBuckets, totalCount, type LatencyHistogram } from '../core/latency-histogram.js';
+
+/** Howard & Ramdas' time-uniform band half-width for n samples at level α. */
+export function bandWidth(n: number, alpha: number): number {
+  if (n <= 0) return 1;
+  return Math.min(1, 0.85 * Math.sqrt((Math.log(Math.log(Math.E * n)) + 0.8 * Math.log(1612 / alpha)) / n));
+}
+
+export interface LatencyVerdict {
+  /** sup_x (F̂_S(x) − F̂_C((1+tol)x)). */
+  readonly statistic: number;
+  /** u_nS(α/2) + u_nC(α/2). */
+  readonly bound: number;
+  readonly worse: boolean;
+  /** True when, at every checked quantile, the canary is shown within tolerance. */
+  readonly noWorse: boolean;
+  readonly stableCount: number;
+  readonly canaryCount: number;
+}
+
+/** Quantiles an early pass must clear; p99 joins once samples are plentiful enough to bound it. */
+const PASS_QUANTILES = [0.5, 0.9, 0.99];
+
+/** Compares canary to stable latency at level α with relative tolerance `tol` (0.2 = 20% slower). */
+export function compareLatency(stable: Readonly<LatencyHistogram>, canary: Readonly<LatencyHistogram>, tol: number, alpha: number): LatencyVerdict {
+  const nS = totalCount(stable);
+  const nC = totalCount(canary);
+  const uS = bandWidth(nS, alpha / 2);
+  const uC = bandWidth(nC, alpha / 2);
+  const statistic = supShiftedGap(stable, nS, canary, nC, tol);
+  const bound = uS + uC;
+  const checkable = PASS_QUANTILES.filter((q) => q + uC <= 1 && q - uS > 0);
+  const noWorse =
+    nS > 0 &&
+    nC > 0 &&
+    checkable.length >= 2 &&
+    checkable.every((q) => quantile(canary, q + uC)! <= (1 + tol) * quantile(stable, q - uS)!);
+  return { statistic, bound, worse: nS > 0 && nC > 0 && statistic > bound, noWorse, stableCount: nS, canaryCount: nC };
+}
+
+/**
+ * sup over stable's bucket edges x of F̂_S(x) − F̂_C((1+tol)·x), in one merge-walk over both
+ * sorted histograms (it runs every second per release, so no per-point rescans).
+ */
+function supShiftedGap(stable: Readonly<LatencyHistogram>, nS: number, canary: Readonly<LatencyHistogram>, nC: number, tol: number): number {
+  if (nS === 0 || nC === 0) return 0;
+  // Shifting x by (1+tol) moves a bucket index by log(1+tol)/log(γ); bucketOf gives that offset.
+  const shift = bucketOf(1 + tol) - bucketOf(1);
+  const c = sortedBuckets(canary);
+  let ci = 0;
+  let canaryBelow = 0;
+  let stableBelow = 0;
+  let sup = 0;
+  for (const [bucket, count] of sortedBuckets(stable)) {
+    stableBelow += count;
+    while (ci < c.length && c[ci]![0] <= bucket + shift) canaryBelow += c[ci++]![1];
+    sup = Math.max(sup, stableBelow / nS - canaryBelow / nC);
+  }
+  return sup;
+}
