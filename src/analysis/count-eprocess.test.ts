@@ -19,20 +19,20 @@ function run(seed: number, seconds: number, ratio: number, share = 0.05, rps = 1
 }
 
 describe('count e-process (errors, canary vs stable)', () => {
-  it('keeps false alarms at or below α over 2,000 A/A releases watched every second', () => {
+  it('keeps false alarms at or below α over 2,000 A/A releases watched every second', (t) => {
     let alarms = 0;
     for (let seed = 1; seed <= 2000; seed++) if (run(seed, 60, 1) !== null) alarms++;
     // α = 1%: 20 expected at most; allow three standard deviations of binomial noise.
     const allowed = 2000 * ALPHA + 3 * Math.sqrt(2000 * ALPHA * (1 - ALPHA));
-    console.log(`A/A: ${alarms} false alarms in 2000 runs`);
+    t.diagnostic(`A/A: ${alarms} false alarms in 2000 runs`);
     assert.ok(alarms <= allowed, `${alarms} false alarms in 2000 A/A runs (allowed ${allowed.toFixed(1)})`);
   });
-  it('detects a 3x error-rate regression at 5% weight within a minute in most runs', () => {
+  it('detects a 3x error-rate regression at 5% weight within a minute in most runs', (t) => {
     const times: number[] = [];
     for (let seed = 1; seed <= 200; seed++) times.push(run(seed, 120, 3) ?? Number.POSITIVE_INFINITY);
     times.sort((a, b) => a - b);
     const median = times[100]!;
-    console.log(`3x regression at 5%: median ${median}s, p90 ${times[180]}s`);
+    t.diagnostic(`3x regression at 5%: median ${median}s, p90 ${times[180]}s`);
     assert.ok(median <= 60, `median detection ${median}s`);
   });
   it('stays valid when the split changes between windows', () => {

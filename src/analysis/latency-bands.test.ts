@@ -32,11 +32,11 @@ describe('latency bands (Howard & Ramdas)', () => {
     for (let seed = 1; seed <= 300; seed++) if (secondsToWorse(seed, 30, 1) !== null) alarms++;
     assert.ok(alarms <= 300 * ALPHA + 3 * Math.sqrt(300 * ALPHA), `${alarms} false alarms`);
   });
-  it('flags a canary 50% slower within a minute at 5% weight', () => {
+  it('flags a canary 50% slower within a minute at 5% weight', (t) => {
     const times: number[] = [];
     for (let seed = 1; seed <= 20; seed++) times.push(secondsToWorse(seed, 60, 1.5) ?? Number.POSITIVE_INFINITY);
     times.sort((a, b) => a - b);
-    console.log(`+50% latency at 5% of 400 rps: median ${times[10]}s`);
+    t.diagnostic(`+50% latency at 5% of 400 rps: median ${times[10]}s`);
     assert.ok(times[10]! <= 60);
   });
   it('passes a canary that is no slower once samples are plentiful, and not a slower one', () => {
