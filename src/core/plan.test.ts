@@ -97,6 +97,7 @@ describe('analysis settings', () => {
       judge: 'sequential',
       onFailure: 'rollback',
       intervalMs: 1000,
+      failureThreshold: 5,
       errorRate: { tolerance: 0.5, max: 0.05 },
       latency: { tolerance: 0.2, p99MaxMs: null },
       feedback: null,
@@ -110,5 +111,7 @@ describe('analysis settings', () => {
     assert.deepEqual(a.feedback, { minScore: 3.5 });
     assert.equal(codeOf(() => compileAnalysis({ errorRate: { max: 2 } })), 'TERN_INVALID_REQUEST analysis.errorRate.max');
     assert.equal(codeOf(() => compileAnalysis({ feedback: { minScore: 9 } })), 'TERN_INVALID_REQUEST analysis.feedback.minScore');
+    assert.equal(codeOf(() => compileAnalysis({ threshold: 0 })), 'TERN_INVALID_REQUEST analysis.threshold');
+    assert.equal(compileAnalysis({ judge: 'threshold' }).intervalMs, 60_000);
   });
 });

@@ -17,6 +17,7 @@ export interface AnalysisInput {
   readonly judge?: Judge;
   readonly onFailure?: OnFailure;
   readonly interval?: string | number;
+  readonly threshold?: number;
   readonly errorRate?: { readonly tolerance?: number; readonly max?: number | null };
   readonly latency?: { readonly tolerance?: number; readonly p99MaxMs?: number | null };
   readonly feedback?: { readonly minScore?: number } | null;
@@ -82,7 +83,9 @@ function fraction(value: number | undefined, fallback: number, field: string, ma
 }
 
 /**
- * Compiles analysis settings with defaults: sequential judge, roll back on failure, 1s interval,
+ * Compiles analysis settings with defaults: sequential judge, roll back on failure, a 1s interval
+ * for the sequential judge and 1m for the interval-based ones (Flagger's and Kayenta's habit),
+ * 5 failed intervals for the threshold judge,
  * error-rate tolerance 0.5 (canary may be up to 50% worse relative to stable) and ceiling 5%,
  * latency tolerance 0.2 (20% slower at any quantile) and no p99 ceiling, no feedback check.
  */
@@ -93,10 +96,16 @@ export function compileAnalysis(input: AnalysisInput | undefined, field = 'analy
   if (minScore !== undefined && (minScore < 1 || minScore > 5)) {
     throw new ValidationError(`${field}.feedback.minScore`, `expected a score from 1 to 5, got ${minScore}`);
   }
+  const judge = a.judge ?? 'sequential';
+  const threshold = a.threshold ?? 5;
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1000) {
+    throw new ValidationError(`${field}.threshold`, `expected a whole number of failed intervals from 1 to 1000, got ${threshold}`);
+  }
   return {
-    judge: a.judge ?? 'sequential',
+    judge,
     onFailure: a.onFailure ?? 'rollback',
-    intervalMs: a.interval === undefined ? 1000 : parseDuration(a.interval, `${field}.interval`),
+    intervalMs: a.interval === undefined ? (judge === 'sequential' ? 1000 : 60_000) : parseDuration(a.interval, `${field}.interval`),
+    failureThreshold: threshold,
     errorRate: {
       tolerance: fraction(a.errorRate?.tolerance, 0.5, `${field}.errorRate.tolerance`, 100),
       max: a.errorRate?.max === null ? null : fraction(a.errorRate?.max, 0.05, `${field}.errorRate.max`, 1),

@@ -56,7 +56,10 @@ export type OnFailure = 'rollback' | 'pause';
 export interface AnalysisConfig {
   readonly judge: Judge;
   readonly onFailure: OnFailure;
+  /** Metric interval: how often the judge looks (sequential) or how long one check covers (threshold, mann-whitney). */
   readonly intervalMs: number;
+  /** Failed intervals before the `threshold` judge fails the release (Flagger's `threshold`). */
+  readonly failureThreshold: number;
   readonly errorRate: { readonly tolerance: number; readonly max: number | null };
   readonly latency: { readonly tolerance: number; readonly p99MaxMs: number | null };
   readonly feedback: { readonly minScore: number } | null;

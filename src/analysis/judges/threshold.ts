@@ -1,0 +1,58 @@
+/**
+ * The `threshold` judge, Flagger/Argo style: each complete interval's canary error rate and
+ * p99 are held against fixed limits; the release fails after `failureThreshold` failed
+ * intervals. Intervals with too little canary traffic are skipped, not failed (low traffic
+ * is inconclusive, never a failure).
+ */
+import type { AnalysisConfig } from '../../core/types.js';
+import { quantile } from '../../core/latency-histogram.js';
+import { intervals, totalArm, type Evidence } from '../evidence.js';
+import { round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
+
+/** Flagger's defaults when the release sets no ceiling: 99% success rate, 500 ms. */
+export const DEFAULT_MAX_ERROR_RATE = 0.01;
+export const DEFAULT_P99_MS = 500;
+/** An interval needs this many canary requests to count. */
+export const MIN_INTERVAL_REQUESTS = 10;
+
+export function thresholdJudge(config: AnalysisConfig, evidence: Evidence): JudgeResult {
+  const maxRate = config.errorRate.max ?? DEFAULT_MAX_ERROR_RATE;
+  const maxP99 = config.latency.p99MaxMs ?? DEFAULT_P99_MS;
+  const complete = intervals(evidence.windows, config.intervalMs).filter((g) => evidence.now - g[0]!.start >= config.intervalMs);
+  let errorFailures = 0;
+  let latencyFailures = 0;
+  let counted = 0;
+  let last = { rate: null as number | null, p99: null as number | null };
+  for (const group of complete) {
+    const canary = totalArm(group, 'canary');
+    if (canary.requests < MIN_INTERVAL_REQUESTS) continue;
+    counted++;
+    const rate = canary.errors / canary.requests;
+    const p99 = quantile(canary.latency, 0.99);
+    last = { rate, p99 };
+    if (rate > maxRate) errorFailures++;
+    if ((p99 ?? 0) > maxP99) latencyFailures++;
+  }
+  const outcomeOf = (failures: number): Outcome => (failures >= config.failureThreshold ? 'fail' : counted > 0 ? 'pass' : 'inconclusive');
+  const samples = { stableSamples: totalArm(evidence.windows, 'stable').requests, canarySamples: totalArm(evidence.windows, 'canary').requests };
+  const checks: CheckVerdict[] = [
+    {
+      check: 'error-ceiling',
+      outcome: outcomeOf(errorFailures),
+      statistic: last.rate === null ? null : round(last.rate),
+      bound: maxRate,
+      ...samples,
+      detail: `${errorFailures} of ${counted} intervals over the ${round(maxRate * 100, 3)}% error limit (fails at ${config.failureThreshold})`,
+    },
+    {
+      check: 'p99-ceiling',
+      outcome: outcomeOf(latencyFailures),
+      statistic: last.p99 === null ? null : round(last.p99),
+      bound: maxP99,
+      ...samples,
+      detail: `${latencyFailures} of ${counted} intervals over the ${maxP99} ms p99 limit (fails at ${config.failureThreshold})`,
+    },
+  ];
+  const outcome: Outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : counted > 0 ? 'pass' : 'inconclusive';
+  return { judge: 'threshold', outcome, checks, at: evidence.now, windowFrom: evidence.windows[0]?.start ?? null, windowTo: evidence.windows.at(-1)?.start ?? null };
+}

@@ -1,0 +1,42 @@
+/**
+ * What a judge says, check by check: the statistic, the bound it was held against and the
+ * samples behind it, so nobody has to guess why a release was rolled back (DESIGN §5).
+ */
+import type { Judge } from '../core/types.js';
+
+export type Outcome = 'pass' | 'fail' | 'inconclusive';
+export type CheckName = 'error-rate' | 'error-ceiling' | 'latency' | 'p99-ceiling' | 'feedback';
+
+export interface CheckVerdict {
+  readonly check: CheckName;
+  readonly outcome: Outcome;
+  /** The test statistic (meaning per check, named in `detail`). */
+  readonly statistic: number | null;
+  /** The bound the statistic was compared with. */
+  readonly bound: number | null;
+  readonly stableSamples: number;
+  readonly canarySamples: number;
+  /** One sentence a person can read. */
+  readonly detail: string;
+}
+
+export interface JudgeResult {
+  readonly judge: Judge;
+  readonly outcome: Outcome;
+  readonly checks: readonly CheckVerdict[];
+  readonly at: number;
+  /** First and last window start the verdict used. */
+  readonly windowFrom: number | null;
+  readonly windowTo: number | null;
+}
+
+/** Fail if any check fails; pass only if every check passes; else inconclusive. */
+export function combine(checks: readonly CheckVerdict[]): Outcome {
+  if (checks.some((c) => c.outcome === 'fail')) return 'fail';
+  if (checks.length > 0 && checks.every((c) => c.outcome === 'pass')) return 'pass';
+  return 'inconclusive';
+}
+
+export function round(value: number, digits = 4): number {
+  return Number.isFinite(value) ? Number(value.toPrecision(digits)) : value;
+}
