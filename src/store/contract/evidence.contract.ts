@@ -1,0 +1,112 @@
+/**
+ * Contract: evidence — metric windows from several gateways merge (never overwrite), windows
+ * list in time order, feedback is recorded with its audit event and joins the evidence.
+ */
+import assert from 'node:assert/strict';
+import { auditCount, auditOf, createServiceWith, metricWindow, startRelease } from './fixtures.js';
+import { rejectsWithCode, suite, test } from './harness.js';
+import type { StoreContext } from './harness.js';
+
+const T = 1_700_000_000_000;
+
+export function evidenceContract(ctx: StoreContext): void {
+  suite('evidence', () => {
+    test('reports of the same release, version and second add up, histograms bucket by bucket', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      await ctx.store.appendMetricWindows([metricWindow(id, 'v2', T, { requests: 10, errors: 1, latency: { '10': 6, '12': 4 } })]);
+      await ctx.store.appendMetricWindows([
+        metricWindow(id, 'v2', T, { requests: 5, errors: 2, latency: { '12': 1, '20': 4 } }),
+        metricWindow(id, 'v2', T, { requests: 1, errors: 0, latency: { '20': 1 } }), // same key twice in one batch
+        metricWindow(id, 'v1', T, { requests: 7, errors: 0, latency: { '9': 7 } }),
+      ]);
+      const windows = await ctx.store.listMetricWindows(id);
+      assert.deepEqual(windows, [
+        metricWindow(id, 'v1', T, { requests: 7, errors: 0, latency: { '9': 7 } }),
+        metricWindow(id, 'v2', T, { requests: 16, errors: 3, latency: { '10': 6, '12': 5, '20': 5 } }),
+      ]);
+    });
+
+    test('concurrent pushes from several gateways all count', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      const gateways = Array.from({ length: 8 }, () =>
+        ctx.store.appendMetricWindows([metricWindow(id, 'v2', T), metricWindow(id, 'v2', T + 1000)]),
+      );
+      await Promise.all(gateways);
+      const windows = await ctx.store.listMetricWindows(id);
+      assert.deepEqual(
+        windows.map((w) => [w.windowStart, w.requests, w.errors, w.latency]),
+        [
+          [T, 80, 8, { '10': 48, '12': 32 }],
+          [T + 1000, 80, 8, { '10': 48, '12': 32 }],
+        ],
+      );
+    });
+
+    test('listMetricWindows is in time order and honours since and limit', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      await ctx.store.appendMetricWindows([2, 0, 1, 3].map((s) => metricWindow(id, 'v2', T + s * 1000)));
+      const starts = async (options?: { since?: number; limit?: number }): Promise<number[]> =>
+        (await ctx.store.listMetricWindows(id, options)).map((w) => w.windowStart - T);
+      assert.deepEqual(await starts(), [0, 1000, 2000, 3000]);
+      assert.deepEqual(await starts({ since: T + 1000 }), [1000, 2000, 3000]);
+      assert.deepEqual(await starts({ since: T + 1000, limit: 2 }), [1000, 2000]);
+      assert.deepEqual(await ctx.store.listMetricWindows('nope'), []);
+    });
+
+    test('windows of unknown releases are dropped without losing the rest of the batch', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      await ctx.store.appendMetricWindows([metricWindow('gone', 'v2', T), metricWindow(id, 'v2', T)]);
+      assert.equal((await ctx.store.listMetricWindows(id)).length, 1);
+      await ctx.store.appendMetricWindows([]);
+    });
+
+    test('addFeedback records feedback with its audit event and joins the evidence of its version', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      const at = T + 1500;
+      await ctx.store.addFeedback(
+        { service: 'checkout', score: 4, userKey: 'u1', version: 'v2', releaseId: id, at },
+        auditOf('feedback.create', 'service/checkout'),
+      );
+      await ctx.store.addFeedback(
+        { service: 'checkout', score: 2, userKey: 'u2', version: 'v2', releaseId: id, at: at + 100 },
+        auditOf('feedback.create', 'service/checkout'),
+      );
+      await ctx.store.addFeedback(
+        { service: 'checkout', score: 5, userKey: null, version: null, releaseId: null, at },
+        auditOf('feedback.create', 'service/checkout'),
+      );
+      const [window] = await ctx.store.listMetricWindows(id);
+      assert.deepEqual([window?.windowStart, window?.feedbackSum, window?.feedbackCount, window?.requests], [T + 1000, 6, 2, 0]);
+      assert.equal(await auditCount(ctx.store, { action: 'feedback.create', service: 'checkout' }), 3);
+    });
+
+    test('addFeedback refuses an unknown service or a release of another service', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      await createServiceWith(ctx.store, 'payments');
+      const { id } = await startRelease(ctx.store, 'payments');
+      const feedback = { score: 3, userKey: null, version: 'v2', at: T };
+      await rejectsWithCode(
+        ctx.store.addFeedback({ ...feedback, service: 'nope', releaseId: null }, auditOf('feedback.create', 'service/nope')),
+        'TERN_SERVICE_NOT_FOUND',
+      );
+      await rejectsWithCode(
+        ctx.store.addFeedback({ ...feedback, service: 'checkout', releaseId: id }, auditOf('feedback.create', 'service/checkout')),
+        'TERN_RELEASE_NOT_FOUND',
+      );
+      assert.equal(await auditCount(ctx.store, { action: 'feedback.create' }), 0);
+      assert.deepEqual(await ctx.store.listMetricWindows(id), []);
+    });
+
+    test('listAlerts is empty for a release nothing alerted on', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      assert.deepEqual(await ctx.store.listAlerts(id), []);
+      assert.deepEqual(await ctx.store.listAlerts('nope'), []);
+    });
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * Store methods for releases: start one (one active per service, enforced twice: by a check
+ * and by a partial unique index), read them, and apply state-machine changes atomically with
+ * their audit event; promotion makes the canary the service's stable version.
+ */
+import type { Kysely } from 'kysely';
+import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { ACTIVE_STATUSES } from '../../core/release-state.js';
+import type { AuditInput, Release } from '../../core/types.js';
+import type { ReleaseInput, Store } from '../store.js';
+import { findActiveRelease, findRelease, findService, pageSize, recordChange } from './queries.js';
+import { releaseRow, toJson, toRelease } from './rows.js';
+import type { StoreRuntime } from './runtime.js';
+import type { Database } from './schema.js';
+
+type ReleaseOperations = Pick<Store, 'createRelease' | 'getRelease' | 'listReleases' | 'updateRelease'>;
+
+function releaseActive(service: string, activeId: string | undefined, cause?: unknown): ConflictError {
+  const which = activeId ? `release ${activeId} is` : 'another release is';
+  return new ConflictError(
+    'TERN_RELEASE_ACTIVE',
+    `service ${service}: ${which} already in progress; only one release per service runs at a time`,
+    {
+      cause,
+      details: { service, ...(activeId ? { release: activeId } : {}) },
+    },
+  );
+}
+
+/** Copies only the fields a ReleaseInput has, so extra input fields never reach the database. */
+function pickInput(input: ReleaseInput): ReleaseInput {
+  const { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt } = input;
+  return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt };
+}
+
+/** The fields the data plane executes; a change to any of them bumps the routing version. */
+function routingChanged(a: Release, b: Release): boolean {
+  return a.status !== b.status || a.weight !== b.weight || a.stepIndex !== b.stepIndex || toJson(a.endpoints) !== toJson(b.endpoints);
+}
+
+/**
+ * The release as it will be stored: identity fields stay as they were (a change may not move
+ * a release to another service or version), `stepStartedAt` restarts when the step changes,
+ * and `updatedAt` moves on every write.
+ */
+function settle(current: Release, proposed: Release, now: number): Release {
+  const { id, service, version, baseline, salt, createdBy, startedAt } = current;
+  return {
+    ...proposed,
+    id,
+    service,
+    version,
+    baseline,
+    salt,
+    createdBy,
+    startedAt,
+    stepStartedAt: proposed.stepIndex !== current.stepIndex ? now : current.stepStartedAt,
+    updatedAt: proposed.updatedAt !== current.updatedAt ? proposed.updatedAt : now,
+  };
+}
+
+/** Release methods over the shared runtime. */
+export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
+  return {
+    createRelease: (input, audit) =>
+      rt.write(async (trx) => {
+        const service = await findService(trx, input.service);
+        if (!service)
+          throw new NotFoundError('TERN_SERVICE_NOT_FOUND', `service ${input.service} does not exist`, {
+            details: { service: input.service },
+          });
+        const active = await findActiveRelease(trx, input.service);
+        if (active) throw releaseActive(input.service, active.id);
+        if (input.version === service.stable.version) {
+          throw new ConflictError(
+            'TERN_VERSION_IS_STABLE',
+            `version ${input.version} is already the stable version of service ${input.service}`,
+            {
+              details: { service: input.service, version: input.version },
+            },
+          );
+        }
+        const release: Release = {
+          ...pickInput(input),
+          baseline: service.stable,
+          stepStartedAt: input.startedAt,
+          updatedAt: rt.clock(),
+          endedAt: null,
+          reason: null,
+        };
+        try {
+          await trx.insertInto('releases').values(releaseRow(release)).execute();
+        } catch (err) {
+          // The partial unique index caught a concurrent start our check could not see (PostgreSQL).
+          if (rt.dialect.isUniqueViolation(err)) throw releaseActive(input.service, undefined, err);
+          throw err;
+        }
+        const change = await recordChange(trx, rt, { kind: 'release', id: release.id, service: release.service, audit, routing: true });
+        return { value: release, change };
+      }),
+
+    getRelease: (id) => rt.query((db) => findRelease(db, id)),
+
+    listReleases: (filter) =>
+      rt.query(async (db) => {
+        const rows = await db
+          .selectFrom('releases')
+          .selectAll()
+          .$if(filter.service !== undefined, (q) => q.where('service', '=', filter.service ?? ''))
+          .$if(filter.active !== undefined, (q) => q.where('status', filter.active ? 'in' : 'not in', ACTIVE_STATUSES))
+          .orderBy('started_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(pageSize(filter.limit))
+          .execute();
+        return rows.map(toRelease);
+      }),
+
+    updateRelease: (id, change, audit) =>
+      rt.write(async (trx) => {
+        const current = await findRelease(trx, id, rt.dialect.rowLocks);
+        if (!current) throw new NotFoundError('TERN_RELEASE_NOT_FOUND', `release ${id} does not exist`, { details: { release: id } });
+        const next = settle(
+          current,
+          rt.callerCode(() => change(current)),
+          rt.clock(),
+        );
+        const auditInput: AuditInput = typeof audit === 'function' ? rt.callerCode(() => audit(next)) : audit;
+        await writeRelease(rt, trx, next);
+        const promoted = next.status === 'promoted' && current.status !== 'promoted';
+        if (promoted) {
+          await trx
+            .updateTable('services')
+            .set({ stable_version: next.version, stable_endpoints: toJson(next.endpoints), updated_at: next.updatedAt })
+            .where('name', '=', next.service)
+            .execute();
+        }
+        const routing = promoted || routingChanged(current, next);
+        const changed = await recordChange(trx, rt, { kind: 'release', id, service: next.service, audit: auditInput, routing });
+        return { value: next, change: changed };
+      }),
+  };
+}
+
+/** Writes every mutable column; a reactivated release hitting the one-active index is a conflict. */
+async function writeRelease(rt: StoreRuntime, trx: Kysely<Database>, next: Release): Promise<void> {
+  const { id: _id, service: _service, created_by: _by, started_at: _started, ...columns } = releaseRow(next);
+  try {
+    await trx.updateTable('releases').set(columns).where('id', '=', next.id).execute();
+  } catch (err) {
+    if (rt.dialect.isUniqueViolation(err)) throw releaseActive(next.service, undefined, err);
+    throw err;
+  }
+}

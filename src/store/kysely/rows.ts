@@ -1,0 +1,169 @@
+/**
+ * Conversions between table rows (JSON as text, snake_case) and domain types. Numbers go
+ * through Number() because PostgreSQL drivers return bigint columns as strings.
+ */
+import type { Insertable, Selectable } from 'kysely';
+import type { Alert, AuditEvent, AuditOutcome, MetricWindow, Release, ReleaseStatus, Role, Service, TokenInfo } from '../../core/types.js';
+import type { TokenRecord } from '../store.js';
+import type { AlertsTable, AuditEventsTable, MetricWindowsTable, ReleasesTable, ServicesTable, TokensTable } from './schema.js';
+
+const json = (value: unknown): string => JSON.stringify(value);
+const parse = <T>(text: string): T => JSON.parse(text) as T;
+const numOrNull = (value: number | null): number | null => (value === null ? null : Number(value));
+
+export function toService(row: Selectable<ServicesTable>): Service {
+  return {
+    name: row.name,
+    match: parse(row.match),
+    stickiness: parse(row.stickiness),
+    stable: { version: row.stable_version, endpoints: parse(row.stable_endpoints) },
+    rules: parse(row.rules),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export function serviceRow(service: Service): Insertable<ServicesTable> {
+  return {
+    name: service.name,
+    match: json(service.match),
+    stickiness: json(service.stickiness),
+    stable_version: service.stable.version,
+    stable_endpoints: json(service.stable.endpoints),
+    rules: json(service.rules),
+    created_at: service.createdAt,
+    updated_at: service.updatedAt,
+  };
+}
+
+export function toRelease(row: Selectable<ReleasesTable>): Release {
+  return {
+    id: row.id,
+    service: row.service,
+    version: row.version,
+    endpoints: parse(row.endpoints),
+    baseline: parse(row.baseline),
+    status: row.status as ReleaseStatus,
+    stepIndex: Number(row.step_index),
+    weight: Number(row.weight),
+    salt: row.salt,
+    steps: parse(row.steps),
+    analysis: parse(row.analysis),
+    metadata: parse(row.metadata),
+    createdBy: row.created_by,
+    startedAt: Number(row.started_at),
+    stepStartedAt: Number(row.step_started_at),
+    updatedAt: Number(row.updated_at),
+    endedAt: numOrNull(row.ended_at),
+    reason: row.reason,
+  };
+}
+
+export function releaseRow(release: Release): Insertable<ReleasesTable> {
+  return {
+    id: release.id,
+    service: release.service,
+    version: release.version,
+    endpoints: json(release.endpoints),
+    baseline: json({ version: release.baseline.version, endpoints: release.baseline.endpoints }),
+    status: release.status,
+    step_index: release.stepIndex,
+    weight: release.weight,
+    salt: release.salt,
+    steps: json(release.steps),
+    analysis: json(release.analysis),
+    metadata: json(release.metadata),
+    created_by: release.createdBy,
+    started_at: release.startedAt,
+    step_started_at: release.stepStartedAt,
+    updated_at: release.updatedAt,
+    ended_at: release.endedAt,
+    reason: release.reason,
+  };
+}
+
+export function toMetricWindow(row: Selectable<MetricWindowsTable>): MetricWindow {
+  return {
+    releaseId: row.release_id,
+    version: row.version,
+    windowStart: Number(row.window_start),
+    windowMs: Number(row.window_ms),
+    requests: Number(row.requests),
+    errors: Number(row.errors),
+    latency: parse(row.latency),
+    feedbackSum: Number(row.feedback_sum),
+    feedbackCount: Number(row.feedback_count),
+  };
+}
+
+export function metricWindowRow(w: MetricWindow): Insertable<MetricWindowsTable> {
+  return {
+    release_id: w.releaseId,
+    version: w.version,
+    window_start: w.windowStart,
+    window_ms: w.windowMs,
+    requests: w.requests,
+    errors: w.errors,
+    latency: json(w.latency),
+    feedback_sum: w.feedbackSum,
+    feedback_count: w.feedbackCount,
+  };
+}
+
+export function toAlert(row: Selectable<AlertsTable>): Alert {
+  return {
+    id: Number(row.id),
+    releaseId: row.release_id,
+    metric: row.metric,
+    threshold: Number(row.threshold),
+    observed: Number(row.observed),
+    triggeredAt: Number(row.triggered_at),
+    resolvedAt: numOrNull(row.resolved_at),
+  };
+}
+
+export function toAuditEvent(row: Selectable<AuditEventsTable>): AuditEvent {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    actor: row.actor,
+    source: row.source,
+    action: row.action,
+    target: row.target,
+    service: row.service,
+    outcome: row.outcome as AuditOutcome,
+    reason: row.reason,
+    detail: row.detail === null ? null : parse(row.detail),
+  };
+}
+
+export function auditRow(event: Omit<AuditEvent, 'id'>): Insertable<AuditEventsTable> {
+  return {
+    at: event.at,
+    actor: event.actor,
+    source: event.source,
+    action: event.action,
+    target: event.target,
+    service: event.service,
+    outcome: event.outcome,
+    reason: event.reason,
+    detail: event.detail === null ? null : json(event.detail),
+  };
+}
+
+export function toTokenInfo(row: Selectable<TokensTable>): TokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role as Role,
+    createdAt: Number(row.created_at),
+    lastUsedAt: numOrNull(row.last_used_at),
+    revokedAt: numOrNull(row.revoked_at),
+  };
+}
+
+export function toTokenRecord(row: Selectable<TokensTable>): TokenRecord {
+  return { ...toTokenInfo(row), secretHash: row.secret_hash };
+}
+
+export { json as toJson };

@@ -1,0 +1,128 @@
+/**
+ * The database schema as Kysely sees it: one interface per table, column names as stored.
+ * JSON is stored as text and times as integer epoch ms so the same schema runs on SQLite and
+ * PostgreSQL; rows.ts converts between these rows and the domain types.
+ */
+import type { Generated } from 'kysely';
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+/** Key/value settings; holds `routing_version`. */
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface ServicesTable {
+  name: string;
+  /** JSON ServiceMatch. */
+  match: string;
+  /** JSON Stickiness. */
+  stickiness: string;
+  stable_version: string;
+  /** JSON string[]. */
+  stable_endpoints: string;
+  /** JSON MatchRule[]. */
+  rules: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ReleasesTable {
+  id: string;
+  service: string;
+  version: string;
+  /** JSON string[]. */
+  endpoints: string;
+  /** JSON VersionSpec: the stable version when the release started. */
+  baseline: string;
+  status: string;
+  step_index: number;
+  weight: number;
+  salt: string;
+  /** JSON Step[]. */
+  steps: string;
+  /** JSON AnalysisConfig. */
+  analysis: string;
+  /** JSON Record<string, string>. */
+  metadata: string;
+  created_by: string;
+  started_at: number;
+  step_started_at: number;
+  updated_at: number;
+  ended_at: number | null;
+  reason: string | null;
+}
+
+export interface MetricWindowsTable {
+  release_id: string;
+  version: string;
+  window_start: number;
+  window_ms: number;
+  requests: number;
+  errors: number;
+  /** JSON sparse histogram: bucket index -> count. */
+  latency: string;
+  feedback_sum: number;
+  feedback_count: number;
+}
+
+export interface FeedbackTable {
+  id: Generated<number>;
+  service: string;
+  score: number;
+  user_key: string | null;
+  version: string | null;
+  release_id: string | null;
+  at: number;
+}
+
+export interface AlertsTable {
+  id: Generated<number>;
+  release_id: string;
+  metric: string;
+  threshold: number;
+  observed: number;
+  triggered_at: number;
+  resolved_at: number | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  source: string | null;
+  action: string;
+  target: string;
+  service: string | null;
+  outcome: string;
+  reason: string | null;
+  /** JSON object or null. */
+  detail: string | null;
+}
+
+export interface TokensTable {
+  id: string;
+  name: string;
+  role: string;
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface Database {
+  schema_migrations: SchemaMigrationsTable;
+  meta: MetaTable;
+  services: ServicesTable;
+  releases: ReleasesTable;
+  metric_windows: MetricWindowsTable;
+  feedback: FeedbackTable;
+  alerts: AlertsTable;
+  audit_events: AuditEventsTable;
+  tokens: TokensTable;
+}

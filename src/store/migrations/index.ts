@@ -1,0 +1,8 @@
+/**
+ * Every schema migration, oldest first. Append new ones at the end with the next version;
+ * never edit or reorder a released one (databases in the field have recorded it as applied).
+ */
+import { initial } from './001-initial.js';
+import type { Migration } from './migration.js';
+
+export const MIGRATIONS: readonly Migration[] = [initial];

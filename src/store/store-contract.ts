@@ -1,0 +1,30 @@
+/**
+ * The Store contract suite (node:test): every behaviour of the Store interface that callers
+ * rely on, written once and run unchanged against each implementation (SQLite, PostgreSQL).
+ * Each test gets a fresh, empty store from `open` and cleans it up afterwards.
+ */
+import { auditContract } from './contract/audit.contract.js';
+import { evidenceContract } from './contract/evidence.contract.js';
+import { freshStorePerTest, suite } from './contract/harness.js';
+import type { OpenStore } from './contract/harness.js';
+import { lifecycleContract } from './contract/lifecycle.contract.js';
+import { releasesContract } from './contract/releases.contract.js';
+import { routingContract } from './contract/routing.contract.js';
+import { servicesContract } from './contract/services.contract.js';
+import { tokensContract } from './contract/tokens.contract.js';
+
+export type { OpenStore };
+
+/** Registers the contract suite for one implementation; `open` must return a fresh, empty store. */
+export function storeContract(name: string, open: OpenStore): void {
+  suite(`Store contract: ${name}`, () => {
+    const ctx = freshStorePerTest(open);
+    servicesContract(ctx);
+    releasesContract(ctx);
+    routingContract(ctx);
+    evidenceContract(ctx);
+    auditContract(ctx);
+    tokensContract(ctx);
+    lifecycleContract(ctx);
+  });
+}
