@@ -1,0 +1,87 @@
+/**
+ * Checks the schemas cannot express (URL structure, regex compilation, times), compiled once
+ * where input enters. Each throws ValidationError naming the field as a JSON path.
+ */
+import { ValidationError } from '../core/errors.js';
+import type { MatchRule } from '../core/types.js';
+
+export const MAX_RULE_REGEX = 256;
+
+/**
+ * Normalises endpoint base URLs (a bare `/` path is dropped: `http://h:1/` → `http://h:1`).
+ * @throws ValidationError when one is not http(s), has credentials, a query or a fragment, or repeats.
+ */
+export function compileEndpoints(list: readonly string[], field: string): string[] {
+  const seen = new Set<string>();
+  return list.map((text, i) => {
+    const url = parseUrl(text, `${field}[${i}]`);
+    const normal = url.pathname === '/' ? `${url.protocol}//${url.host}` : url.href;
+    if (seen.has(normal)) throw new ValidationError(`${field}[${i}]`, `"${text}" is listed twice`);
+    seen.add(normal);
+    return normal;
+  });
+}
+
+function parseUrl(text: string, field: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ValidationError(field, `"${text}" is not a URL; expected an http(s) base URL like http://10.0.0.5:8080`);
+  }
+  const problem =
+    url.protocol !== 'http:' && url.protocol !== 'https:'
+      ? `scheme ${url.protocol} is not accepted; use http or https`
+      : url.username || url.password
+        ? 'credentials in the URL are not accepted'
+        : url.search || text.includes('?')
+          ? 'a query string is not accepted in a base URL'
+          : url.hash || text.includes('#')
+            ? 'a fragment is not accepted in a base URL'
+            : null;
+  if (problem) throw new ValidationError(field, `"${text}": ${problem}`);
+  return url;
+}
+
+/**
+ * Checks match rules: exactly one of header/cookie, exactly one of equals/regex, and a regex that compiles.
+ * @throws ValidationError naming the rule.
+ */
+export function compileRules(rules: readonly MatchRule[], field: string): MatchRule[] {
+  return rules.map((rule, i) => {
+    const at = `${field}[${i}]`;
+    if ((rule.header === undefined) === (rule.cookie === undefined))
+      throw new ValidationError(at, 'give exactly one of "header" or "cookie"');
+    if ((rule.equals === undefined) === (rule.regex === undefined))
+      throw new ValidationError(at, 'give exactly one of "equals" or "regex"');
+    if (rule.regex !== undefined) {
+      try {
+        new RegExp(rule.regex);
+      } catch (err) {
+        throw new ValidationError(`${at}.regex`, `does not compile: ${(err as Error).message}`);
+      }
+    }
+    return { ...rule };
+  });
+}
+
+/**
+ * Parses `since`: ISO 8601 time or epoch milliseconds.
+ * @throws ValidationError when it is neither.
+ */
+export function parseSince(text: string, field = 'query.since'): number {
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms))
+    throw new ValidationError(field, `"${text}" is not a time; expected ISO 8601 (2025-01-31T12:00:00Z) or epoch milliseconds`);
+  return ms;
+}
+
+/** ISO text of an epoch-ms time. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** ISO text, or null. */
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : iso(ms);
+}

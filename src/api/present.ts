@@ -1,0 +1,137 @@
+/**
+ * Domain objects to the API's JSON: weights in percent and times in ISO 8601 (DESIGN §3),
+ * except the routing table, which keeps basis points for the data plane. Secrets, salts
+ * and hashes never appear here except where a route must hand them out (routing table salts).
+ */
+import { formatDuration } from '../core/duration.js';
+import type { AnalysisConfig, AuditEvent, MetricWindow, Release, RoutingTable, Service, TokenInfo, VersionSpec } from '../core/types.js';
+import { FULL_WEIGHT, bpsToPercent } from '../core/weight.js';
+import type { Static } from 'typebox';
+import { iso, isoOrNull } from './input.js';
+import type { AnalysisVerdict } from '../store/store.js';
+import type { AuditEventResponse, VerdictOut } from './schemas/audit.js';
+import type { RoutingResponse } from './schemas/dataplane.js';
+import type { ReleaseResponse } from './schemas/releases.js';
+import type { ServiceResponse } from './schemas/services.js';
+import type { TokenResponse } from './schemas/tokens.js';
+
+/** A service with a summary of its active release (or null). */
+export function serviceJson(service: Service, active: Release | undefined): Static<typeof ServiceResponse> {
+  return {
+    name: service.name,
+    match: { ...service.match },
+    stickiness: { ...service.stickiness },
+    stable: versionJson(service.stable),
+    rules: service.rules.map((r) => ({ ...r })),
+    activeRelease: active ? { id: active.id, status: active.status, weight: bpsToPercent(active.weight) } : null,
+    createdAt: iso(service.createdAt),
+    updatedAt: iso(service.updatedAt),
+  };
+}
+
+function versionJson(v: VersionSpec): { version: string; endpoints: string[] } {
+  return { version: v.version, endpoints: [...v.endpoints] };
+}
+
+function analysisJson(a: AnalysisConfig) {
+  return {
+    judge: a.judge,
+    onFailure: a.onFailure,
+    interval: formatDuration(a.intervalMs),
+    intervalMs: a.intervalMs,
+    errorRate: a.errorRate,
+    latency: a.latency,
+    feedback: a.feedback,
+  };
+}
+
+/** A release; the salt stays inside (it would let anyone predict who lands on the canary). */
+export function releaseJson(r: Release): Static<typeof ReleaseResponse> {
+  return {
+    id: r.id,
+    service: r.service,
+    version: r.version,
+    endpoints: [...r.endpoints],
+    baseline: versionJson(r.baseline),
+    status: r.status,
+    weight: bpsToPercent(r.weight),
+    stepIndex: r.stepIndex,
+    steps: r.steps.map((s) => ({ weight: bpsToPercent(s.weight), hold: formatDuration(s.holdMs), holdMs: s.holdMs, analysis: s.analysis })),
+    analysis: analysisJson(r.analysis),
+    metadata: { ...r.metadata },
+    createdBy: r.createdBy,
+    startedAt: iso(r.startedAt),
+    stepStartedAt: iso(r.stepStartedAt),
+    updatedAt: iso(r.updatedAt),
+    endedAt: isoOrNull(r.endedAt),
+    reason: r.reason,
+  };
+}
+
+export function tokenJson(t: TokenInfo): Static<typeof TokenResponse> {
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    createdAt: iso(t.createdAt),
+    lastUsedAt: isoOrNull(t.lastUsedAt),
+    revokedAt: isoOrNull(t.revokedAt),
+  };
+}
+
+export function auditJson(e: AuditEvent): Static<typeof AuditEventResponse> {
+  return {
+    id: e.id,
+    at: iso(e.at),
+    actor: e.actor,
+    source: e.source,
+    action: e.action,
+    target: e.target,
+    service: e.service,
+    outcome: e.outcome,
+    reason: e.reason,
+    detail: e.detail === null ? null : { ...e.detail },
+  };
+}
+
+export function windowJson(w: MetricWindow) {
+  return {
+    windowStart: iso(w.windowStart),
+    windowMs: w.windowMs,
+    requests: w.requests,
+    errors: w.errors,
+    latency: w.latency,
+    feedbackSum: w.feedbackSum,
+    feedbackCount: w.feedbackCount,
+  };
+}
+
+/** A judge's verdict with the evidence behind it. */
+export function verdictJson(v: AnalysisVerdict): Static<typeof VerdictOut> {
+  return {
+    id: v.id,
+    stepIndex: v.stepIndex,
+    judge: v.judge,
+    outcome: v.outcome,
+    checks: [...v.checks],
+    windowFrom: isoOrNull(v.windowFrom),
+    windowTo: isoOrNull(v.windowTo),
+    at: iso(v.at),
+  };
+}
+
+/** The routing table as gateways read it: weights stay basis points (`weightScale` says so). */
+export function routingJson(table: RoutingTable): Static<typeof RoutingResponse> {
+  return {
+    version: table.version,
+    weightScale: FULL_WEIGHT,
+    routes: table.routes.map((r) => ({
+      service: r.service,
+      match: { ...r.match },
+      stickiness: { ...r.stickiness },
+      rules: r.rules.map((rule) => ({ ...rule })),
+      stable: versionJson(r.stable),
+      canary: r.canary ? { ...versionJson(r.canary), weight: r.canary.weight, salt: r.canary.salt, releaseId: r.canary.releaseId } : null,
+    })),
+  };
+}

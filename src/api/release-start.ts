@@ -1,0 +1,50 @@
+/**
+ * Turns a start-release request into the store's ReleaseInput: plan and analysis compiled
+ * once (percent → basis points, durations → ms, defaults filled), endpoints checked, a fresh
+ * random salt so every release splits users anew.
+ */
+import { randomBytes } from 'node:crypto';
+import { compileAnalysis, compilePlan, type AnalysisInput, type StepInput } from '../core/plan.js';
+import type { Clock } from '../core/types.js';
+import type { ReleaseInput } from '../store/store.js';
+import { compileEndpoints } from './input.js';
+
+export interface StartRequest {
+  readonly version: string;
+  readonly endpoints?: readonly string[];
+  readonly steps?: string | readonly StepInput[];
+  readonly analysis?: AnalysisInput;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** A new release id: `rel_` + 16 hex characters. */
+export function newReleaseId(): string {
+  return `rel_${randomBytes(8).toString('hex')}`;
+}
+
+/**
+ * Builds the release to create. With endpoints it starts `progressing` at the first step's
+ * weight; without (a deploy driver will start them) it waits `pending` at weight 0.
+ * @throws ValidationError (TERN_INVALID_PLAN / _WEIGHT / _DURATION / _REQUEST) naming the body field.
+ */
+export function buildRelease(service: string, body: StartRequest, createdBy: string, clock: Clock): ReleaseInput {
+  const steps = compilePlan(body.steps, 'body.steps');
+  const analysis = compileAnalysis(body.analysis, 'body.analysis');
+  const endpoints = body.endpoints ? compileEndpoints(body.endpoints, 'body.endpoints') : [];
+  const ready = endpoints.length > 0;
+  return {
+    id: newReleaseId(),
+    service,
+    version: body.version,
+    endpoints,
+    status: ready ? 'progressing' : 'pending',
+    stepIndex: 0,
+    weight: ready ? steps[0]!.weight : 0,
+    salt: randomBytes(16).toString('base64url'),
+    steps,
+    analysis,
+    metadata: { ...body.metadata },
+    createdBy,
+    startedAt: clock(),
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Schemas of the data-plane routes. The routing table keeps weights in BASIS POINTS
+ * (0..10000): it is the gateways' contract and they compare buckets against it directly.
+ */
+import { Type } from 'typebox';
+import { Id, VersionLabel } from './common.js';
+
+export const RoutingQuery = Type.Object(
+  {
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'the routing version the caller has; answer when a newer one exists' })),
+    wait: Type.Optional(
+      Type.String({ maxLength: 16, description: 'how long to wait for a newer table (default 30s, at most 60s), e.g. 30s' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const VersionOut = Type.Object({ version: Type.String(), endpoints: Type.Array(Type.String()) });
+
+export const RoutingResponse = Type.Object({
+  version: Type.Integer({ description: 'monotonic routing version' }),
+  weightScale: Type.Integer({ description: 'weights below are out of this (10000: basis points)' }),
+  routes: Type.Array(
+    Type.Object({
+      service: Type.String(),
+      match: Type.Object({ host: Type.Optional(Type.String()), pathPrefix: Type.Optional(Type.String()) }),
+      stickiness: Type.Object({ header: Type.Optional(Type.String()), cookie: Type.String() }),
+      rules: Type.Array(Type.Record(Type.String(), Type.String())),
+      stable: VersionOut,
+      canary: Type.Union([
+        Type.Object({
+          version: Type.String(),
+          endpoints: Type.Array(Type.String()),
+          weight: Type.Integer({ description: 'basis points, 0..10000' }),
+          salt: Type.String(),
+          releaseId: Type.String(),
+        }),
+        Type.Null(),
+      ]),
+    }),
+  ),
+});
+
+const Count = Type.Integer({ minimum: 0, maximum: 1e12 });
+
+export const MetricWindowInput = Type.Object(
+  {
+    releaseId: Id,
+    version: VersionLabel,
+    windowStart: Type.Integer({ minimum: 0, description: 'epoch milliseconds' }),
+    windowMs: Type.Integer({ minimum: 1, maximum: 3_600_000 }),
+    requests: Count,
+    errors: Count,
+    latency: Type.Record(Type.String({ pattern: '^-?[0-9]{1,6}$' }), Count, {
+      maxProperties: 4096,
+      additionalProperties: false,
+      description: 'bucket index (integer) -> count',
+    }),
+    feedbackSum: Type.Optional(Type.Number({ minimum: 0 })),
+    feedbackCount: Type.Optional(Count),
+  },
+  { additionalProperties: false },
+);
+
+export const MetricsPush = Type.Object(
+  { gateway: Type.String({ minLength: 1, maxLength: 128 }), windows: Type.Array(MetricWindowInput, { maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+
+export const MetricsPushAccepted = Type.Object({ accepted: Type.Integer() });

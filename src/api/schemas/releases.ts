@@ -1,0 +1,131 @@
+/** Schemas of the release routes: start requests, actions and the release as answered. */
+import { Type } from 'typebox';
+import { Endpoint, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
+
+const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number({ minimum: 0 })], {
+  description: 'a duration with a unit (250ms, 30s, 5m, 1h30m) or a number of seconds',
+});
+
+const Percent = Type.Number({ minimum: 0, maximum: 100, description: 'percent of users, 0-100, at most two decimals' });
+
+const StepInput = Type.Object(
+  {
+    weight: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 100,
+      description: 'percent of users on the canary, above 0 and at most 100, at most two decimals',
+    }),
+    hold: Type.Optional(Duration),
+    analysis: Type.Optional(Type.Boolean({ description: 'whether analysis must pass before the next step (default true)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const StepsInput = Type.Union(
+  [Type.String({ minLength: 1, maxLength: 512 }), Type.Array(StepInput, { minItems: 1, maxItems: 20 })],
+  {
+    description: 'steps like [{"weight":5,"hold":"30s"},{"weight":100}] or a shorthand like "5:30s,25:1m,100"',
+  },
+);
+
+const NullableNumber = Type.Union([Type.Number({ minimum: 0 }), Type.Null()]);
+
+export const AnalysisInput = Type.Object(
+  {
+    judge: Type.Optional(Type.Enum(['sequential', 'threshold', 'mann-whitney'])),
+    onFailure: Type.Optional(Type.Enum(['rollback', 'pause'])),
+    interval: Type.Optional(Duration),
+    errorRate: Type.Optional(
+      Type.Object(
+        { tolerance: Type.Optional(Type.Number({ minimum: 0 })), max: Type.Optional(NullableNumber) },
+        { additionalProperties: false },
+      ),
+    ),
+    latency: Type.Optional(
+      Type.Object(
+        { tolerance: Type.Optional(Type.Number({ minimum: 0 })), p99MaxMs: Type.Optional(NullableNumber) },
+        { additionalProperties: false },
+      ),
+    ),
+    feedback: Type.Optional(
+      Type.Union([
+        Type.Object({ minScore: Type.Optional(Type.Number({ minimum: 1, maximum: 5 })) }, { additionalProperties: false }),
+        Type.Null(),
+      ]),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Webhook = Type.Object(
+  { url: Endpoint, events: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 })) },
+  { additionalProperties: false },
+);
+
+export const Metadata = Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$' }), Type.String({ maxLength: 1024 }), {
+  maxProperties: 32,
+  additionalProperties: false,
+  description:
+    'string labels (commit, pipeline URL, author): at most 32 keys of 1-128 letters, digits, ".", "_", "/" or "-", values at most 1024 characters',
+});
+
+export const ReleaseCreate = Type.Object(
+  {
+    version: VersionLabel,
+    endpoints: Type.Optional(Endpoints),
+    steps: Type.Optional(StepsInput),
+    analysis: Type.Optional(AnalysisInput),
+    webhooks: Type.Optional(
+      Type.Array(Webhook, { maxItems: 10, description: 'validated but not yet acted on (the controller delivers them)' }),
+    ),
+    metadata: Type.Optional(Metadata),
+    reason: Type.Optional(Reason),
+  },
+  { additionalProperties: false },
+);
+
+export const ActionBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const PromoteBody = Type.Object(
+  { reason: Type.Optional(Reason), full: Type.Optional(Type.Boolean({ description: 'promote to 100% at once instead of the next step' })) },
+  { additionalProperties: false },
+);
+export const WeightBody = Type.Object({ weight: Percent, reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const ReleaseListQuery = Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false });
+
+const StepOut = Type.Object({
+  weight: Type.Number({ description: 'percent' }),
+  hold: Type.String(),
+  holdMs: Type.Integer(),
+  analysis: Type.Boolean(),
+});
+const AnalysisOut = Type.Object({
+  judge: Type.String(),
+  onFailure: Type.String(),
+  interval: Type.String(),
+  intervalMs: Type.Integer(),
+  errorRate: Type.Object({ tolerance: Type.Number(), max: Type.Union([Type.Number(), Type.Null()]) }),
+  latency: Type.Object({ tolerance: Type.Number(), p99MaxMs: Type.Union([Type.Number(), Type.Null()]) }),
+  feedback: Type.Union([Type.Object({ minScore: Type.Number() }), Type.Null()]),
+});
+
+export const ReleaseResponse = Type.Object({
+  id: Type.String(),
+  service: Type.String(),
+  version: Type.String(),
+  endpoints: Type.Array(Type.String()),
+  baseline: Type.Object({ version: Type.String(), endpoints: Type.Array(Type.String()) }),
+  status: Type.String({ description: 'pending, progressing, paused, promoting, promoted, rolling_back, rolled_back or failed' }),
+  weight: Type.Number({ description: 'percent of users on the canary' }),
+  stepIndex: Type.Integer(),
+  steps: Type.Array(StepOut),
+  analysis: AnalysisOut,
+  metadata: Type.Record(Type.String(), Type.String()),
+  createdBy: Type.String(),
+  startedAt: IsoTime,
+  stepStartedAt: IsoTime,
+  updatedAt: IsoTime,
+  endedAt: NullableIsoTime,
+  reason: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const ReleaseList = Type.Object({ releases: Type.Array(ReleaseResponse) });

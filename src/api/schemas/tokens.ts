@@ -1,0 +1,35 @@
+/** Schemas of the token routes. */
+import { Type } from 'typebox';
+import { IsoTime, NullableIsoTime } from './common.js';
+
+export const TokenName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+  description:
+    'a token name: 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit (shown in the audit log as token:<name>)',
+});
+
+export const TokenCreate = Type.Object(
+  { name: TokenName, role: Type.Enum(['viewer', 'deployer', 'admin', 'gateway'], { description: 'viewer, deployer, admin or gateway' }) },
+  { additionalProperties: false },
+);
+
+export const TokenResponse = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  createdAt: IsoTime,
+  lastUsedAt: NullableIsoTime,
+  revokedAt: NullableIsoTime,
+});
+
+export const TokenCreated = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.String(),
+  createdAt: IsoTime,
+  lastUsedAt: NullableIsoTime,
+  revokedAt: NullableIsoTime,
+  secret: Type.String({ description: 'the bearer secret; shown only in this answer, store it now' }),
+});
+
+export const TokenList = Type.Object({ tokens: Type.Array(TokenResponse) });
