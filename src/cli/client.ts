@@ -1,0 +1,180 @@
+/**
+ * A small typed client for Tern's REST API (DESIGN §3) over undici. It turns transport
+ * failures into UnreachableError and error answers into ApiError, so commands only deal with data.
+ */
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { ApiError, UnreachableError } from './errors.js';
+import type {
+  AuditList,
+  ReleaseList,
+  ReleaseView,
+  ServiceList,
+  ServiceSpec,
+  ServiceView,
+  TokenCreated,
+  TokenList,
+  TokenView,
+} from './views.js';
+
+export interface ClientOptions {
+  /** Base URL of the server, e.g. `http://127.0.0.1:7070` (a path prefix is kept). */
+  readonly url: string;
+  /** Bearer token; requests go without one when absent. */
+  readonly token?: string | undefined;
+  /** Whole-request deadline in ms (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export type ReleaseAction = 'promote' | 'rollback' | 'pause' | 'resume';
+
+export interface ReleaseStartBody {
+  readonly version: string;
+  readonly endpoints?: readonly string[];
+  readonly steps?: string;
+  readonly analysis?: { readonly judge?: string; readonly onFailure?: string };
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly reason?: string;
+}
+
+type Query = Readonly<Record<string, string | number | undefined>>;
+
+export interface AuditQuery {
+  readonly service?: string | undefined;
+  readonly actor?: string | undefined;
+  readonly action?: string | undefined;
+  readonly since?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface TernClient {
+  readonly url: string;
+  listServices(): Promise<ServiceList>;
+  getService(name: string): Promise<ServiceView>;
+  createService(spec: ServiceSpec): Promise<ServiceView>;
+  deleteService(name: string): Promise<void>;
+  startRelease(service: string, body: ReleaseStartBody): Promise<ReleaseView>;
+  listReleases(service: string, query?: { readonly limit?: number | undefined }): Promise<ReleaseList>;
+  getRelease(id: string): Promise<ReleaseView>;
+  act(id: string, action: ReleaseAction, body: { readonly reason?: string; readonly full?: boolean }): Promise<ReleaseView>;
+  setWeight(id: string, weight: number, reason?: string): Promise<ReleaseView>;
+  listAudit(query: AuditQuery): Promise<AuditList>;
+  createToken(name: string, role: string): Promise<TokenCreated>;
+  listTokens(): Promise<TokenList>;
+  revokeToken(id: string): Promise<TokenView | undefined>;
+  /** Releases sockets; call once when done. */
+  close(): Promise<void>;
+}
+
+const seg = encodeURIComponent;
+
+/** Creates a client. Never throws; requests throw UnreachableError, ApiError or Error (bad response). */
+export function createClient(options: ClientOptions): TernClient {
+  const base = options.url.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const agent = new Agent({ connect: { timeout: Math.min(timeoutMs, 10_000) } });
+
+  async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'tern-cli' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await request(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        dispatcher: agent,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new UnreachableError(base, transportReason(err, timeoutMs), { cause: err });
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw new UnreachableError(base, `the connection broke while reading the answer (${transportReason(err, timeoutMs)})`, {
+        cause: err,
+      });
+    }
+    if (res.statusCode >= 400) throw toApiError(res.statusCode, text);
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new Error(`the server at ${base} answered ${method} ${path} with something that is not JSON: ${snippet(text)}`);
+    }
+  }
+
+  const query = (q: Query): string => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.set(k, String(v));
+    const s = params.toString();
+    return s ? `?${s}` : '';
+  };
+
+  return {
+    url: base,
+    listServices: () => call('GET', '/api/v1/services'),
+    getService: (name) => call('GET', `/api/v1/services/${seg(name)}`),
+    createService: (spec) => call('POST', '/api/v1/services', spec),
+    deleteService: (name) => call('DELETE', `/api/v1/services/${seg(name)}`),
+    startRelease: (service, body) => call('POST', `/api/v1/services/${seg(service)}/releases`, body),
+    listReleases: (service, q = {}) => call('GET', `/api/v1/services/${seg(service)}/releases${query(q)}`),
+    getRelease: (id) => call('GET', `/api/v1/releases/${seg(id)}`),
+    act: (id, action, body) => call('POST', `/api/v1/releases/${seg(id)}/${action}`, body),
+    setWeight: (id, weight, reason) =>
+      call('PUT', `/api/v1/releases/${seg(id)}/weight`, reason === undefined ? { weight } : { weight, reason }),
+    listAudit: (q) => call('GET', `/api/v1/audit${query({ ...q })}`),
+    createToken: (name, role) => call('POST', '/api/v1/tokens', { name, role }),
+    listTokens: () => call('GET', '/api/v1/tokens'),
+    revokeToken: (id) => call('DELETE', `/api/v1/tokens/${seg(id)}`),
+    close: () => agent.close(),
+  };
+}
+
+function toApiError(status: number, text: string): ApiError {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (parsed.error && typeof parsed.error.code === 'string') {
+      return new ApiError(status, parsed.error.code, typeof parsed.error.message === 'string' ? parsed.error.message : '(no message)');
+    }
+  } catch {
+    // not Tern's error envelope (a proxy in between, say); fall through
+  }
+  return new ApiError(status, `HTTP_${status}`, text ? snippet(text) : 'the server gave no details');
+}
+
+/** Says which kind of transport failure happened, in words a user can act on. */
+function transportReason(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; code?: string; message?: string };
+  if (
+    e.name === 'TimeoutError' ||
+    e.code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    e.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
+    return `timed out after ${timeoutMs / 1000}s`;
+  }
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is `tern server` running there? set --url or TERN_URL)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host name not found (DNS: ${e.code})`;
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'the connection was closed by the other side';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `network unreachable (${e.code})`;
+    default:
+      if (err instanceof undiciErrors.UndiciError || e.code) return `${e.message ?? 'transport error'}${e.code ? ` (${e.code})` : ''}`;
+      return e.message ?? String(err);
+  }
+}
+
+function snippet(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > 200 ? `${one.slice(0, 200)}…` : one;
+}

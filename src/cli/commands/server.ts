@@ -1,0 +1,149 @@
+/**
+ * `tern server`: the all-in-one server (DESIGN §3) in the foreground. Human lines go to stdout,
+ * JSON logs to stderr (or --log-file). SIGINT/SIGTERM shut it down gracefully with exit 0;
+ * a second signal forces exit.
+ */
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import pino, { type Logger } from 'pino';
+import { CliError } from '../errors.js';
+import { processIo, type Io, type OutputFormat } from '../output.js';
+import { parsePort } from '../parse.js';
+
+interface ServerFlags {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly apiPort: number;
+  readonly gatewayPort: number;
+  readonly logLevel: string;
+  readonly logFile?: string;
+}
+
+/** How long a graceful shutdown may take before the process gives up and exits 1. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Registers `tern server` on the program. */
+export function registerServerCommand(program: Command, io: Io = processIo): void {
+  program
+    .command('server')
+    .description('run the all-in-one server: API with embedded SQLite (controller, dashboard and gateway come in later releases)')
+    .option('--data-dir <dir>', 'where the database and the admin token live', './.tern')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
+    .option('--gateway-port <port>', 'gateway port (reserved: the built-in gateway is not built yet)', parsePort, 8080)
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info')
+        .env('TERN_LOG_LEVEL'),
+    )
+    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  TERN_ADMIN_TOKEN  use this secret as the admin token instead of generating one\n  TERN_LOG_LEVEL    same as --log-level',
+    )
+    .action(async (flags: ServerFlags, cmd: Command) => {
+      const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
+      const logger = createLogger(flags);
+      // Loaded here so client commands do not pay for Fastify and SQLite at startup.
+      const { startServer } = await import('../../main.js');
+      const server = await startServer({
+        dataDir: flags.dataDir,
+        host: flags.host,
+        apiPort: flags.apiPort,
+        gatewayPort: flags.gatewayPort,
+        adminToken: process.env.TERN_ADMIN_TOKEN,
+        logger,
+      }).catch((err: unknown) => {
+        throw explainStartFailure(err, flags);
+      });
+      announce(io, output, server, flags.dataDir);
+      const signal = await nextShutdownSignal(io);
+      logger.info({ signal }, 'shutting down');
+      const timer = setTimeout(() => {
+        io.err(`error: shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000}s; exiting anyway`);
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS);
+      timer.unref();
+      await server.close();
+      clearTimeout(timer);
+      if (output === 'table') io.out('Tern stopped.');
+    });
+}
+
+function announce(
+  io: Io,
+  output: OutputFormat,
+  server: { apiUrl: string; adminTokenFile: string | null; adminTokenFromEnv: boolean; generatedAdminToken: string | null },
+  dataDir: string,
+): void {
+  if (output === 'json') {
+    // One line, so a supervisor script can read it with a line reader.
+    return io.out(
+      JSON.stringify({
+        apiUrl: server.apiUrl,
+        adminTokenFile: server.adminTokenFile,
+        adminToken: server.generatedAdminToken,
+        dataDir: path.resolve(dataDir),
+      }),
+    );
+  }
+  io.out(`Tern API listening on ${server.apiUrl}`);
+  if (server.generatedAdminToken) {
+    io.out(`Admin token (generated now and shown only this once; also saved to ${server.adminTokenFile}, mode 0600):`);
+    io.out(`  ${server.generatedAdminToken}`);
+  } else if (server.adminTokenFromEnv) {
+    io.out('Admin token: the value of TERN_ADMIN_TOKEN');
+  } else if (server.adminTokenFile) {
+    io.out(`Admin token: in ${server.adminTokenFile}`);
+  } else {
+    io.out(
+      `Admin token: an admin token exists but ${path.join(path.resolve(dataDir), 'admin.token')} is gone; use an admin token you kept, or restart with TERN_ADMIN_TOKEN set`,
+    );
+  }
+  io.out(`Data directory: ${path.resolve(dataDir)}`);
+  io.out('The built-in gateway is not part of this release yet; --gateway-port is reserved for it.');
+  io.out('Press Ctrl+C to stop.');
+}
+
+function createLogger(flags: ServerFlags): Logger {
+  const dest = flags.logFile === undefined ? 2 : path.resolve(flags.logFile);
+  return pino(
+    {
+      level: flags.logLevel,
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'secret', '*.secret', 'adminToken'], censor: '[redacted]' },
+    },
+    pino.destination({ dest, sync: true, mkdir: true }),
+  );
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one forces exit (130). */
+function nextShutdownSignal(io: Io): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const first = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', first);
+      process.off('SIGTERM', first);
+      const force = (): void => {
+        io.err('error: second signal, exiting without finishing the shutdown');
+        process.exit(130);
+      };
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve(signal);
+    };
+    process.on('SIGINT', first);
+    process.on('SIGTERM', first);
+  });
+}
+
+/** Turns the usual startup failures into one actionable line. */
+function explainStartFailure(err: unknown, flags: ServerFlags): unknown {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'EADDRINUSE')
+    return new CliError(`port ${flags.apiPort} on ${flags.host} is already in use; stop what holds it or pick another with --api-port`);
+  if (e.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${flags.host}: no such local address (--host)`);
+  if (e.code === 'EACCES' || e.code === 'EPERM')
+    return new CliError(`permission denied: ${e.message ?? ''} (check --data-dir and --api-port)`);
+  if (e.code === 'ENOTDIR' || e.code === 'EEXIST') return new CliError(`--data-dir ${flags.dataDir} is not usable: ${e.message ?? ''}`);
+  return err;
+}

@@ -1,0 +1,69 @@
+/**
+ * The `tern` command tree (commander): global flags, every command, help text with exit codes,
+ * and one place that turns any failure into a message on stderr and an exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { registerAuditCommand } from './commands/audit.js';
+import { registerReleaseCommands } from './commands/release.js';
+import { registerServerCommand } from './commands/server.js';
+import { registerServiceCommands } from './commands/service.js';
+import { registerTokenCommands } from './commands/token.js';
+import { DEFAULT_URL, LOCAL_TOKEN_FILE } from './context.js';
+import { describeError, EXIT, EXIT_CODE_HELP, exitCodeFor, type ExitCode } from './errors.js';
+import { OUTPUT_FORMATS, processIo, type Io } from './output.js';
+
+/** Builds the command tree; parsing errors throw CommanderError instead of exiting. */
+export function buildProgram(io: Io = processIo): Command {
+  const program = new Command('tern')
+    .description('Tern: progressive delivery (canary releases) for microservices')
+    // Only `-V` is a flag everywhere: `--version` belongs to `release start`; runCli handles `tern --version`.
+    .version(packageVersion(), '-V', 'print the version (also: tern --version)')
+    .addOption(new Option('--url <url>', 'Tern API base URL').env('TERN_URL').default(DEFAULT_URL))
+    .addOption(new Option('--token <secret>', `API token (default: ${LOCAL_TOKEN_FILE} if present)`).env('TERN_TOKEN'))
+    .addOption(new Option('-o, --output <format>', 'table for people, json for machines').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(new Option('--timeout <duration>', 'give up on a request after this long, e.g. 10s').default('30s'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText('after', `\n${EXIT_CODE_HELP}\n\nDocs: docs/cli.md`)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
+
+  registerServerCommand(program, io);
+  registerServiceCommands(program);
+  registerReleaseCommands(program);
+  registerAuditCommand(program);
+  registerTokenCommands(program);
+  // Subcommands copy exitOverride/output/help settings when created, so a bad flag anywhere exits 2.
+  return program;
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves with the exit code.
+ * Never throws: every failure is printed to stderr and mapped to an exit code (docs/cli.md).
+ */
+export async function runCli(argv: readonly string[], io: Io = processIo): Promise<ExitCode> {
+  const program = buildProgram(io);
+  if (argv.length === 1 && argv[0] === '--version') {
+    io.out(packageVersion());
+    return EXIT.ok;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    // Commander has already printed its own message (or the help/version it was asked for).
+    if (err instanceof CommanderError) return exitCodeFor(err);
+    for (const line of describeError(err, Boolean(process.env.TERN_DEBUG))) io.err(line);
+    return exitCodeFor(err);
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Composition root: wires the store and the API (later the controller, dashboard and gateway)
+ * into one process, the way `tern server` runs them. Nothing else constructs these pieces.
+ */
+import { access, mkdir, stat } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import { ADMIN_TOKEN_FILE, ensureAdminToken } from './api/bootstrap.js';
+import { ValidationError } from './core/errors.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+
+export interface ServerOptions {
+  /** Holds `tern.db` and `admin.token`; created with mode 0700 when missing. */
+  readonly dataDir: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly apiPort: number;
+  /** Reserved: the built-in gateway arrives in a later release and does not listen yet. */
+  readonly gatewayPort: number;
+  /** Bootstrap admin secret (TERN_ADMIN_TOKEN); when absent one is generated on first start. */
+  readonly adminToken?: string | undefined;
+  /** Default: JSON logs at info level on stderr. */
+  readonly logger?: Logger | undefined;
+}
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:7070`, with the port actually bound. */
+  readonly apiUrl: string;
+  /** The file holding the bootstrap admin secret, when there is one (none with TERN_ADMIN_TOKEN). */
+  readonly adminTokenFile: string | null;
+  /** True when the admin secret is the one given in `adminToken` (TERN_ADMIN_TOKEN). */
+  readonly adminTokenFromEnv: boolean;
+  /** The admin secret when this start generated it (show it once), else null. */
+  readonly generatedAdminToken: string | null;
+  /** Stops accepting connections, lets requests in flight finish, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the all-in-one server and resolves once it is listening.
+ * @throws ValidationError for bad options; the store's or listen's error (e.g. EADDRINUSE) when
+ * startup fails, after releasing whatever was already opened.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  checkOptions(options);
+  const logger = options.logger ?? pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
+  const dataDir = path.resolve(options.dataDir);
+  await prepareDataDir(dataDir, logger);
+
+  const store = await openSqliteStore({ file: path.join(dataDir, 'tern.db'), logger: logger.child({ component: 'store' }) });
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  try {
+    const envToken = options.adminToken === '' ? undefined : options.adminToken;
+    const token = await ensureAdminToken(store, { dataDir, envToken });
+    app = await buildApp({ store, logger: logger.child({ component: 'api' }) });
+    await app.listen({ host: options.host, port: options.apiPort });
+    const { port } = app.server.address() as AddressInfo;
+    const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+    logger.info({ apiUrl, dataDir }, 'Tern API listening');
+    logger.info(
+      { gatewayPort: options.gatewayPort },
+      'built-in gateway not started: it arrives in a later release, so the gateway port stays unused',
+    );
+    const tokenFile = path.join(dataDir, ADMIN_TOKEN_FILE);
+    return {
+      apiUrl,
+      adminTokenFile: token.file ?? (envToken === undefined && (await exists(tokenFile)) ? tokenFile : null),
+      adminTokenFromEnv: envToken !== undefined,
+      generatedAdminToken: token.created ? token.secret : null,
+      close: once(() => shutdown(app, store, logger)),
+    };
+  } catch (err) {
+    await shutdown(app, store, logger).catch((closeErr: unknown) =>
+      logger.warn({ err: closeErr }, 'cleanup after failed start also failed'),
+    );
+    throw err;
+  }
+}
+
+async function shutdown(app: { close(): Promise<unknown> } | undefined, store: { close(): Promise<void> }, logger: Logger): Promise<void> {
+  try {
+    // Fastify stops accepting, answers 503 to new requests on kept-alive sockets and waits for
+    // requests in flight before resolving.
+    await app?.close();
+  } finally {
+    await store.close();
+    logger.info('Tern stopped');
+  }
+}
+
+async function prepareDataDir(dataDir: string, logger: Logger): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const { mode } = await stat(dataDir);
+  if ((mode & 0o077) !== 0) {
+    logger.warn(
+      { dataDir, mode: (mode & 0o777).toString(8) },
+      'data directory is readable by other users; it holds the admin token, consider chmod 700',
+    );
+  }
+}
+
+function checkOptions(o: ServerOptions): void {
+  if (!o.dataDir) throw new ValidationError('dataDir', 'a data directory is required');
+  if (!o.host) throw new ValidationError('host', 'a host to listen on is required, e.g. 127.0.0.1');
+  for (const [field, port] of [
+    ['apiPort', o.apiPort],
+    ['gatewayPort', o.gatewayPort],
+  ] as const) {
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new ValidationError(field, `expected a port from 0 to 65535, got ${port}`);
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
+}
