@@ -60,7 +60,7 @@ describe('plans', () => {
     assert.deepEqual(compilePlan('5,25:30s,100'), [
       { weight: 500, holdMs: 60_000, analysis: true },
       { weight: 2500, holdMs: 30_000, analysis: true },
-      { weight: 10_000, holdMs: 0, analysis: true },
+      { weight: 10_000, holdMs: 0, analysis: false },
     ]);
   });
   it('compiles arrays and keeps explicit settings', () => {

@@ -50,7 +50,8 @@ export function parsePlanShorthand(text: string, field = 'steps'): StepInput[] {
 
 /**
  * Compiles a plan (array of steps, shorthand string, or nothing for the default plan).
- * Weights must rise strictly and be above 0; holds default to 1m except on a final 100% step.
+ * Weights must rise strictly and be above 0; holds default to 1m, and a final 100% step has
+ * no hold and no analysis unless it says so.
  * @throws ValidationError (TERN_INVALID_PLAN / TERN_INVALID_WEIGHT / TERN_INVALID_DURATION).
  */
 export function compilePlan(input: readonly StepInput[] | string | undefined, field = 'steps'): Step[] {
@@ -70,7 +71,8 @@ export function compilePlan(input: readonly StepInput[] | string | undefined, fi
     previous = weight;
     const isFinalFull = i === steps.length - 1 && weight === FULL_WEIGHT;
     const holdMs = step.hold === undefined ? (isFinalFull ? 0 : DEFAULT_HOLD_MS) : parseDuration(step.hold, `${field}[${i}].hold`);
-    return { weight, holdMs, analysis: step.analysis ?? true };
+    // At 100% no user is left on stable to compare against, so a final full step is not analysed.
+    return { weight, holdMs, analysis: step.analysis ?? !isFinalFull };
   });
 }
 

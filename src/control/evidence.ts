@@ -1,0 +1,28 @@
+/**
+ * Turns the store's metric windows (one row per release, version and second, already merged
+ * across gateways) into the judges' aligned evidence for the current step.
+ */
+import type { ArmWindow, EvidenceWindow } from '../analysis/evidence.js';
+import { EMPTY_ARM } from '../analysis/evidence.js';
+import type { MetricWindow, Release } from '../core/types.js';
+
+function arm(w: MetricWindow): ArmWindow {
+  return { requests: w.requests, errors: w.errors, latency: w.latency, feedbackSum: w.feedbackSum, feedbackCount: w.feedbackCount };
+}
+
+/**
+ * Aligns windows by start time; stable is the release's baseline version, canary its version.
+ * Windows before the step started, and windows of other versions, are left out.
+ */
+export function stepEvidence(release: Release, windows: readonly MetricWindow[]): EvidenceWindow[] {
+  const byStart = new Map<number, { stable: ArmWindow; canary: ArmWindow }>();
+  for (const w of windows) {
+    if (w.windowStart < release.stepStartedAt) continue;
+    const side = w.version === release.version ? 'canary' : w.version === release.baseline.version ? 'stable' : null;
+    if (!side) continue;
+    const entry = byStart.get(w.windowStart) ?? { stable: EMPTY_ARM, canary: EMPTY_ARM };
+    entry[side] = arm(w);
+    byStart.set(w.windowStart, entry);
+  }
+  return [...byStart.entries()].sort((a, b) => a[0] - b[0]).map(([start, e]) => ({ start, ...e }));
+}
