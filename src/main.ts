@@ -1,6 +1,6 @@
 /**
- * Composition root: wires the store and the API (later the controller, dashboard and gateway)
- * into one process, the way `tern server` runs them. Nothing else constructs these pieces.
+ * Composition root: wires the store, the API and the release controller (later the dashboard
+ * and gateway) into one process, the way `tern server` runs them. Nothing else constructs these pieces.
  */
 import { access, mkdir, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken } from './api/bootstrap.js';
+import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -23,6 +24,8 @@ export interface ServerOptions {
   readonly adminToken?: string | undefined;
   /** Default: JSON logs at info level on stderr. */
   readonly logger?: Logger | undefined;
+  /** How often the controller looks at active releases (ms). Default 1000. */
+  readonly controllerTickMs?: number;
 }
 
 export interface RunningServer {
@@ -51,11 +54,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const store = await openSqliteStore({ file: path.join(dataDir, 'tern.db'), logger: logger.child({ component: 'store' }) });
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let controller: Controller | undefined;
   try {
     const envToken = options.adminToken === '' ? undefined : options.adminToken;
     const token = await ensureAdminToken(store, { dataDir, envToken });
     app = await buildApp({ store, logger: logger.child({ component: 'api' }) });
     await app.listen({ host: options.host, port: options.apiPort });
+    controller = startController({ store, logger: logger.child({ component: 'controller' }), tickMs: options.controllerTickMs ?? 1000 });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
     logger.info({ apiUrl, dataDir }, 'Tern API listening');
@@ -69,18 +74,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminTokenFile: token.file ?? (envToken === undefined && (await exists(tokenFile)) ? tokenFile : null),
       adminTokenFromEnv: envToken !== undefined,
       generatedAdminToken: token.created ? token.secret : null,
-      close: once(() => shutdown(app, store, logger)),
+      close: once(() => shutdown(app, controller, store, logger)),
     };
   } catch (err) {
-    await shutdown(app, store, logger).catch((closeErr: unknown) =>
+    await shutdown(app, controller, store, logger).catch((closeErr: unknown) =>
       logger.warn({ err: closeErr }, 'cleanup after failed start also failed'),
     );
     throw err;
   }
 }
 
-async function shutdown(app: { close(): Promise<unknown> } | undefined, store: { close(): Promise<void> }, logger: Logger): Promise<void> {
+async function shutdown(
+  app: { close(): Promise<unknown> } | undefined,
+  controller: Controller | undefined,
+  store: { close(): Promise<void> },
+  logger: Logger,
+): Promise<void> {
   try {
+    // The controller finishes its current tick first, so no release move is cut in half.
+    await controller?.stop();
     // Fastify stops accepting, answers 503 to new requests on kept-alive sockets and waits for
     // requests in flight before resolving.
     await app?.close();

@@ -1,8 +1,8 @@
 /**
  * The `Store` interface: Tern's only persistent state. Every state change is written in one
  * transaction together with its audit event, so a crash never loses or half-applies one.
- * Implementations: `SqliteStore` (embedded default), later `PostgresStore`; one contract
- * suite (store-contract.ts) runs against each.
+ * Implementations: `SqliteStore` (embedded default) and `PostgresStore` (production, several
+ * controllers sharing one database); one contract suite (store-contract.ts) runs against each.
  */
 import type {
   Alert,
@@ -45,6 +45,41 @@ export interface AuditFilter {
 
 export interface TokenRecord extends TokenInfo {
   readonly secretHash: string;
+}
+
+/** A metric over its limit for a release, as the controller reports it. */
+export interface AlertInput {
+  readonly releaseId: string;
+  readonly metric: string;
+  readonly threshold: number;
+  readonly observed: number;
+  /** When it was observed (epoch ms); becomes `triggeredAt` of a new alert. */
+  readonly at: number;
+}
+
+export type VerdictOutcome = 'pass' | 'fail' | 'inconclusive';
+
+/**
+ * One judge's verdict on one step of a release, with the evidence behind it (DESIGN §5: each
+ * check's statistic, bound and sample sizes, and the windows it used), so nobody has to guess
+ * why a release moved on or rolled back.
+ */
+export interface VerdictInput {
+  readonly releaseId: string;
+  readonly stepIndex: number;
+  readonly judge: string;
+  readonly outcome: VerdictOutcome;
+  /** Per-check evidence as the judge reported it; stored as JSON. */
+  readonly checks: readonly unknown[];
+  /** First and last metric window (epoch ms) the verdict used; null when it used none. */
+  readonly windowFrom: number | null;
+  readonly windowTo: number | null;
+  readonly at: number;
+}
+
+export interface AnalysisVerdict extends VerdictInput {
+  readonly id: number;
+  readonly checks: unknown[];
 }
 
 /**
@@ -93,7 +128,37 @@ export interface Store {
   appendMetricWindows(windows: readonly MetricWindow[]): Promise<void>;
   listMetricWindows(releaseId: string, options?: { readonly since?: number; readonly limit?: number }): Promise<MetricWindow[]>;
   addFeedback(feedback: Feedback, audit: AuditInput): Promise<void>;
+  /** Oldest first, resolved ones included. */
   listAlerts(releaseId: string): Promise<Alert[]>;
+  /**
+   * Raises an alert, or updates `observed` of the one already open for (release, metric); one
+   * open alert per (release, metric), however often or concurrently it is raised.
+   * @throws NotFoundError TERN_RELEASE_NOT_FOUND
+   */
+  raiseAlert(input: AlertInput): Promise<Alert>;
+  /** Resolves the open alert of (release, metric) at `at`; does nothing when none is open. */
+  resolveAlert(releaseId: string, metric: string, at: number): Promise<void>;
+
+  // analysis verdicts
+  /**
+   * Stores a verdict. Keeps every pass and fail; an inconclusive verdict replaces the one
+   * before it of the same (release, step) when that one was inconclusive too, so a judge
+   * looking every second leaves one row per run of inconclusive looks, not thousands.
+   * @throws NotFoundError TERN_RELEASE_NOT_FOUND
+   */
+  recordVerdict(verdict: VerdictInput): Promise<void>;
+  /** Newest first (by `at`, then by insertion); default limit 100, at most 1000. */
+  listVerdicts(releaseId: string, options?: { readonly limit?: number }): Promise<AnalysisVerdict[]>;
+
+  // controller leadership (DESIGN §2: several controllers share PostgreSQL and elect one leader)
+  /**
+   * Takes, renews or (once expired) takes over the lease `name` for `ttlMs` from the store's
+   * clock; true when `holder` holds it afterwards. Holders' clocks should agree to well within
+   * `ttlMs`. @throws ValidationError TERN_INVALID_REQUEST when `ttlMs` is not a positive number
+   */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it (so another controller need not wait for expiry). */
+  releaseLease(name: string, holder: string): Promise<void>;
 
   // audit
   /** Records an event that changed no state (a denied or rejected request). */
@@ -102,7 +167,10 @@ export interface Store {
   listAudit(filter: AuditFilter): Promise<AuditEvent[]>;
 
   // tokens
-  createToken(input: { readonly id: string; readonly name: string; readonly role: Role; readonly secretHash: string }, audit: AuditInput): Promise<TokenInfo>;
+  createToken(
+    input: { readonly id: string; readonly name: string; readonly role: Role; readonly secretHash: string },
+    audit: AuditInput,
+  ): Promise<TokenInfo>;
   listTokens(): Promise<TokenInfo[]>;
   /** Active (not revoked) token by secret hash. */
   findTokenByHash(secretHash: string): Promise<TokenRecord | undefined>;

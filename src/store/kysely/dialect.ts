@@ -1,7 +1,7 @@
 /**
  * What differs between the SQL databases behind the shared Kysely store: how a write
- * transaction takes its lock, how a consistent read is taken, and how driver errors are
- * classified. Everything else (queries, semantics) is shared.
+ * transaction takes its lock, how a consistent read is taken, how migrations serialize, and
+ * how driver errors are classified. Everything else (queries, semantics) is shared.
  */
 import type { Kysely } from 'kysely';
 import type { DialectName } from '../migrations/migration.js';
@@ -23,6 +23,12 @@ export interface StoreDialect {
    * rethrows when it throws.
    */
   writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /**
+   * Called first in the migration transaction: makes concurrent openers of one database
+   * migrate one after the other (SQLite: nothing to do, BEGIN IMMEDIATE already holds the
+   * write lock; PostgreSQL: an advisory lock, since DDL alone does not serialize them).
+   */
+  lockMigrations(trx: Kysely<Database>): Promise<void>;
   /** Runs `fn` over one consistent snapshot (several reads that must agree). */
   readSnapshot<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** A unique or primary-key violation. */

@@ -1,24 +1,32 @@
 /**
  * Store methods for release evidence: metric windows pushed by the data plane (merged, never
- * overwritten), user feedback, and alerts.
+ * overwritten) and user feedback.
  */
 import type { Kysely } from 'kysely';
 import { NotFoundError } from '../../core/errors.js';
 import type { MetricWindow } from '../../core/types.js';
 import type { Store } from '../store.js';
 import { addWindows, mergeBatch } from './metric-merge.js';
-import { findRelease, findService, recordChange } from './queries.js';
-import { metricWindowRow, toAlert, toJson, toMetricWindow } from './rows.js';
+import { findRelease, findService, lockFor, recordChange, withLock } from './queries.js';
+import type { RowLock } from './queries.js';
+import { metricWindowRow, toJson, toMetricWindow } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
 import type { Database } from './schema.js';
 
-type EvidenceOperations = Pick<Store, 'appendMetricWindows' | 'listMetricWindows' | 'addFeedback' | 'listAlerts'>;
+type EvidenceOperations = Pick<Store, 'appendMetricWindows' | 'listMetricWindows' | 'addFeedback'>;
+
+/** Window key order: concurrent batches lock the rows they share in one order, so they never deadlock. */
+function byKey(a: MetricWindow, b: MetricWindow): number {
+  if (a.releaseId !== b.releaseId) return a.releaseId < b.releaseId ? -1 : 1;
+  if (a.version !== b.version) return a.version < b.version ? -1 : 1;
+  return a.windowStart - b.windowStart;
+}
 
 /**
  * Adds one window to what is stored under its key. Insert-or-nothing first, then lock and add:
  * correct under SQLite's write lock and under PostgreSQL's row locks alike.
  */
-async function mergeWindow(trx: Kysely<Database>, w: MetricWindow, rowLocks: boolean): Promise<void> {
+async function mergeWindow(trx: Kysely<Database>, w: MetricWindow, lock: RowLock | undefined): Promise<void> {
   const inserted = await trx
     .insertInto('metric_windows')
     .values(metricWindowRow(w))
@@ -26,14 +34,15 @@ async function mergeWindow(trx: Kysely<Database>, w: MetricWindow, rowLocks: boo
     .returning('release_id')
     .executeTakeFirst();
   if (inserted) return;
-  const stored = await trx
-    .selectFrom('metric_windows')
-    .selectAll()
-    .where('release_id', '=', w.releaseId)
-    .where('version', '=', w.version)
-    .where('window_start', '=', w.windowStart)
-    .$if(rowLocks, (q) => q.forUpdate())
-    .executeTakeFirstOrThrow();
+  const stored = await withLock(
+    trx
+      .selectFrom('metric_windows')
+      .selectAll()
+      .where('release_id', '=', w.releaseId)
+      .where('version', '=', w.version)
+      .where('window_start', '=', w.windowStart),
+    lock,
+  ).executeTakeFirstOrThrow();
   const sum = addWindows(toMetricWindow(stored), w);
   await trx
     .updateTable('metric_windows')
@@ -55,14 +64,19 @@ export function evidenceOperations(rt: StoreRuntime): EvidenceOperations {
   return {
     appendMetricWindows: async (windows) => {
       if (windows.length === 0) return;
-      const batch = mergeBatch(windows);
+      const batch = mergeBatch(windows).sort(byKey);
       await rt.write(async (trx) => {
         const ids = [...new Set(batch.map((w) => w.releaseId))];
-        const known = new Set((await trx.selectFrom('releases').select('id').where('id', 'in', ids).execute()).map((r) => r.id));
+        // Key-share locked: a release we write windows for cannot be deleted before we commit.
+        const knownRows = await withLock(
+          trx.selectFrom('releases').select('id').where('id', 'in', ids),
+          lockFor(rt, 'key share'),
+        ).execute();
+        const known = new Set(knownRows.map((r) => r.id));
         // A gateway may still report a release whose service was just deleted; keep the rest of its batch.
         const unknown = ids.filter((id) => !known.has(id));
         if (unknown.length > 0) rt.logger?.warn({ releases: unknown }, 'metric windows for unknown releases dropped');
-        for (const w of batch) if (known.has(w.releaseId)) await mergeWindow(trx, w, rt.dialect.rowLocks);
+        for (const w of batch) if (known.has(w.releaseId)) await mergeWindow(trx, w, lockFor(rt, 'no key update'));
         return { value: undefined };
       });
     },
@@ -83,13 +97,13 @@ export function evidenceOperations(rt: StoreRuntime): EvidenceOperations {
 
     addFeedback: (feedback, audit) =>
       rt.write(async (trx) => {
-        if (!(await findService(trx, feedback.service))) {
+        if (!(await findService(trx, feedback.service, lockFor(rt, 'key share')))) {
           throw new NotFoundError('TERN_SERVICE_NOT_FOUND', `service ${feedback.service} does not exist`, {
             details: { service: feedback.service },
           });
         }
         if (feedback.releaseId !== null) {
-          const release = await findRelease(trx, feedback.releaseId);
+          const release = await findRelease(trx, feedback.releaseId, lockFor(rt, 'key share'));
           if (!release || release.service !== feedback.service) {
             throw new NotFoundError('TERN_RELEASE_NOT_FOUND', `service ${feedback.service} has no release ${feedback.releaseId}`, {
               details: { release: feedback.releaseId },
@@ -112,17 +126,10 @@ export function evidenceOperations(rt: StoreRuntime): EvidenceOperations {
             feedbackSum: score,
             feedbackCount: 1,
           };
-          await mergeWindow(trx, w, rt.dialect.rowLocks);
+          await mergeWindow(trx, w, lockFor(rt, 'no key update'));
         }
         const change = await recordChange(trx, rt, { kind: 'service', id: service, service, audit, routing: false });
         return { value: undefined, change };
       }),
-
-    listAlerts: (releaseId) =>
-      rt.query(async (db) =>
-        (await db.selectFrom('alerts').selectAll().where('release_id', '=', releaseId).orderBy('triggered_at').orderBy('id').execute()).map(
-          toAlert,
-        ),
-      ),
   };
 }

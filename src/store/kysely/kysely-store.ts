@@ -4,9 +4,11 @@
  */
 import type { Kysely } from 'kysely';
 import type { Store } from '../store.js';
+import { alertOperations } from './alerts.js';
 import { auditOperations } from './audit.js';
 import type { StoreDialect } from './dialect.js';
 import { evidenceOperations } from './evidence.js';
+import { leaseOperations } from './leases.js';
 import { releaseOperations } from './releases.js';
 import { routingOperations } from './routing.js';
 import { createRuntime } from './runtime.js';
@@ -14,6 +16,7 @@ import type { RuntimeOptions } from './runtime.js';
 import type { Database } from './schema.js';
 import { serviceOperations } from './services.js';
 import { tokenOperations } from './tokens.js';
+import { verdictOperations } from './verdicts.js';
 
 /** Builds a Store over an open, migrated database; the store's `close()` destroys `db`. */
 export function createKyselyStore(db: Kysely<Database>, dialect: StoreDialect, options: RuntimeOptions): Store {
@@ -25,7 +28,10 @@ export function createKyselyStore(db: Kysely<Database>, dialect: StoreDialect, o
     ...releaseOperations(rt),
     ...routingOperations(rt),
     ...evidenceOperations(rt),
+    ...alertOperations(rt),
+    ...verdictOperations(rt),
     ...auditOperations(rt),
     ...tokenOperations(rt),
+    ...leaseOperations(rt),
   };
 }

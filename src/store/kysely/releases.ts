@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { ACTIVE_STATUSES } from '../../core/release-state.js';
 import type { AuditInput, Release } from '../../core/types.js';
 import type { ReleaseInput, Store } from '../store.js';
-import { findActiveRelease, findRelease, findService, pageSize, recordChange } from './queries.js';
+import { findActiveRelease, findRelease, findService, lockFor, pageSize, recordChange, releaseNotFound } from './queries.js';
 import { releaseRow, toJson, toRelease } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
 import type { Database } from './schema.js';
@@ -40,7 +40,8 @@ function routingChanged(a: Release, b: Release): boolean {
 
 /**
  * The release as it will be stored: identity fields stay as they were (a change may not move
- * a release to another service or version), `stepStartedAt` restarts when the step changes,
+ * a release to another service or version), `stepStartedAt` restarts when the step changes
+ * (a change may also restart it on purpose, e.g. when a pending release starts its first step),
  * and `updatedAt` moves on every write.
  */
 function settle(current: Release, proposed: Release, now: number): Release {
@@ -54,7 +55,7 @@ function settle(current: Release, proposed: Release, now: number): Release {
     salt,
     createdBy,
     startedAt,
-    stepStartedAt: proposed.stepIndex !== current.stepIndex ? now : current.stepStartedAt,
+    stepStartedAt: proposed.stepIndex !== current.stepIndex ? now : proposed.stepStartedAt,
     updatedAt: proposed.updatedAt !== current.updatedAt ? proposed.updatedAt : now,
   };
 }
@@ -64,7 +65,9 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
   return {
     createRelease: (input, audit) =>
       rt.write(async (trx) => {
-        const service = await findService(trx, input.service);
+        // Shared lock: the service's stable version (the baseline) and its existence hold until
+        // commit; concurrent starts share it and meet at the one-active index instead.
+        const service = await findService(trx, input.service, lockFor(rt, 'share'));
         if (!service)
           throw new NotFoundError('TERN_SERVICE_NOT_FOUND', `service ${input.service} does not exist`, {
             details: { service: input.service },
@@ -117,8 +120,8 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
 
     updateRelease: (id, change, audit) =>
       rt.write(async (trx) => {
-        const current = await findRelease(trx, id, rt.dialect.rowLocks);
-        if (!current) throw new NotFoundError('TERN_RELEASE_NOT_FOUND', `release ${id} does not exist`, { details: { release: id } });
+        const current = await findRelease(trx, id, lockFor(rt, 'no key update'));
+        if (!current) throw releaseNotFound(id);
         const next = settle(
           current,
           rt.callerCode(() => change(current)),

@@ -4,8 +4,16 @@
  */
 import type { Insertable, Selectable } from 'kysely';
 import type { Alert, AuditEvent, AuditOutcome, MetricWindow, Release, ReleaseStatus, Role, Service, TokenInfo } from '../../core/types.js';
-import type { TokenRecord } from '../store.js';
-import type { AlertsTable, AuditEventsTable, MetricWindowsTable, ReleasesTable, ServicesTable, TokensTable } from './schema.js';
+import type { AnalysisVerdict, TokenRecord, VerdictInput, VerdictOutcome } from '../store.js';
+import type {
+  AlertsTable,
+  AnalysisVerdictsTable,
+  AuditEventsTable,
+  MetricWindowsTable,
+  ReleasesTable,
+  ServicesTable,
+  TokensTable,
+} from './schema.js';
 
 const json = (value: unknown): string => JSON.stringify(value);
 const parse = <T>(text: string): T => JSON.parse(text) as T;
@@ -119,6 +127,33 @@ export function toAlert(row: Selectable<AlertsTable>): Alert {
     observed: Number(row.observed),
     triggeredAt: Number(row.triggered_at),
     resolvedAt: numOrNull(row.resolved_at),
+  };
+}
+
+export function toVerdict(row: Selectable<AnalysisVerdictsTable>): AnalysisVerdict {
+  return {
+    id: Number(row.id),
+    releaseId: row.release_id,
+    stepIndex: Number(row.step_index),
+    judge: row.judge,
+    outcome: row.outcome as VerdictOutcome,
+    checks: parse(row.checks),
+    windowFrom: numOrNull(row.window_from),
+    windowTo: numOrNull(row.window_to),
+    at: Number(row.at),
+  };
+}
+
+export function verdictRow(v: VerdictInput): Insertable<AnalysisVerdictsTable> {
+  return {
+    release_id: v.releaseId,
+    step_index: v.stepIndex,
+    judge: v.judge,
+    outcome: v.outcome,
+    checks: json(v.checks),
+    window_from: v.windowFrom,
+    window_to: v.windowTo,
+    at: v.at,
   };
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { StoreError, TernError } from '../../core/errors.js';
 import type { Clock } from '../../core/types.js';
 import type { StoreChange } from '../store.js';
+import type { ChangeFeed } from './change-feed.js';
 import type { StoreDialect } from './dialect.js';
 import type { Database } from './schema.js';
 
@@ -38,6 +39,8 @@ export interface StoreRuntime {
 export interface RuntimeOptions {
   readonly clock: Clock;
   readonly logger?: Logger | undefined;
+  /** Carries changes to and from other processes sharing the database; closed by `close()`. */
+  readonly feed?: ChangeFeed | undefined;
 }
 
 /** Builds the runtime over an open Kysely instance; `close()` destroys it. */
@@ -46,6 +49,7 @@ export function createRuntime(db: Kysely<Database>, dialect: StoreDialect, optio
   const inFlight = new Set<Promise<unknown>>();
   const callerErrors = new WeakSet<object>();
   const logger = options.logger;
+  const feed = options.feed;
   let closing: Promise<void> | undefined;
 
   function classify(err: unknown): unknown {
@@ -78,6 +82,18 @@ export function createRuntime(db: Kysely<Database>, dialect: StoreDialect, optio
     }
   }
 
+  feed?.deliverTo(publish);
+
+  /** Closes the feed (it may still be reading for a delivery) before the connections go. */
+  async function shutdown(): Promise<void> {
+    await Promise.allSettled([...inFlight]);
+    try {
+      await feed?.close();
+    } finally {
+      await db.destroy();
+    }
+  }
+
   return {
     dialect,
     clock: options.clock,
@@ -86,7 +102,11 @@ export function createRuntime(db: Kysely<Database>, dialect: StoreDialect, optio
     snapshot: (fn) => run(() => dialect.readSnapshot(db, fn)),
     write: (fn) =>
       run(async () => {
-        const { value, change } = await dialect.writeTransaction(db, fn);
+        const { value, change } = await dialect.writeTransaction(db, async (trx) => {
+          const written = await fn(trx);
+          if (written.change && feed) await feed.announce(trx, written.change);
+          return written;
+        });
         if (change) publish(change);
         return value;
       }),
@@ -103,7 +123,7 @@ export function createRuntime(db: Kysely<Database>, dialect: StoreDialect, optio
       return () => void listeners.delete(listener);
     },
     close() {
-      closing ??= Promise.allSettled([...inFlight]).then(() => db.destroy());
+      closing ??= shutdown();
       return closing;
     },
   };

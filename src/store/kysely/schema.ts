@@ -115,6 +115,27 @@ export interface TokensTable {
   revoked_at: number | null;
 }
 
+export interface AnalysisVerdictsTable {
+  id: Generated<number>;
+  release_id: string;
+  step_index: number;
+  judge: string;
+  /** VerdictOutcome. */
+  outcome: string;
+  /** JSON unknown[]: per-check evidence. */
+  checks: string;
+  window_from: number | null;
+  window_to: number | null;
+  at: number;
+}
+
+/** Named leases (controller leadership): who holds each and until when (epoch ms). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   meta: MetaTable;
@@ -125,4 +146,6 @@ export interface Database {
   alerts: AlertsTable;
   audit_events: AuditEventsTable;
   tokens: TokensTable;
+  analysis_verdicts: AnalysisVerdictsTable;
+  leases: LeasesTable;
 }

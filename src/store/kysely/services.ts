@@ -5,7 +5,7 @@
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { Service, VersionSpec } from '../../core/types.js';
 import type { ServiceInput, Store } from '../store.js';
-import { findActiveRelease, findService, recordChange } from './queries.js';
+import { findActiveRelease, findService, lockFor, recordChange } from './queries.js';
 import { serviceRow, toService } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
 
@@ -58,7 +58,9 @@ export function serviceOperations(rt: StoreRuntime): ServiceOperations {
 
     updateService: (name, patch, audit) =>
       rt.write(async (trx) => {
-        const current = await findService(trx, name);
+        // Locked: a concurrent update would otherwise be lost (this writes every column back),
+        // and a release starting meanwhile must be seen by the check below.
+        const current = await findService(trx, name, lockFor(rt, 'no key update'));
         if (!current) throw notFound(name);
         if (patch.stable && !sameVersion(patch.stable, current.stable)) {
           const active = await findActiveRelease(trx, name);
@@ -81,7 +83,7 @@ export function serviceOperations(rt: StoreRuntime): ServiceOperations {
 
     deleteService: (name, audit) =>
       rt.write(async (trx) => {
-        if (!(await findService(trx, name))) throw notFound(name);
+        if (!(await findService(trx, name, lockFor(rt, 'update')))) throw notFound(name);
         const active = await findActiveRelease(trx, name);
         if (active) {
           throw new ConflictError(
@@ -95,6 +97,7 @@ export function serviceOperations(rt: StoreRuntime): ServiceOperations {
         const releaseIds = trx.selectFrom('releases').select('id').where('service', '=', name);
         await trx.deleteFrom('metric_windows').where('release_id', 'in', releaseIds).execute();
         await trx.deleteFrom('alerts').where('release_id', 'in', releaseIds).execute();
+        await trx.deleteFrom('analysis_verdicts').where('release_id', 'in', releaseIds).execute();
         await trx.deleteFrom('feedback').where('service', '=', name).execute();
         await trx.deleteFrom('releases').where('service', '=', name).execute();
         await trx.deleteFrom('services').where('name', '=', name).execute();

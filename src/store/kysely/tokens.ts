@@ -4,7 +4,7 @@
  */
 import { NotFoundError } from '../../core/errors.js';
 import type { Store } from '../store.js';
-import { recordChange } from './queries.js';
+import { lockFor, recordChange, withLock } from './queries.js';
 import { toTokenInfo, toTokenRecord } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
 
@@ -54,7 +54,10 @@ export function tokenOperations(rt: StoreRuntime): TokenOperations {
 
     revokeToken: (id, audit) =>
       rt.write(async (trx) => {
-        const row = await trx.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+        const row = await withLock(
+          trx.selectFrom('tokens').selectAll().where('id', '=', id),
+          lockFor(rt, 'no key update'),
+        ).executeTakeFirst();
         if (!row) throw new NotFoundError('TERN_TOKEN_NOT_FOUND', `token ${id} does not exist`, { details: { token: id } });
         // Revoking twice keeps the first revocation time; the second request is still audited.
         const revokedAt = row.revoked_at === null ? rt.clock() : Number(row.revoked_at);

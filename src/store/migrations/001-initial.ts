@@ -14,7 +14,7 @@ const ACTIVE_AT_V1 = ['pending', 'progressing', 'paused', 'promoting', 'rolling_
 type Table = CreateTableBuilder<string, never>;
 
 /** Adds an auto-increment primary key `id` that is never reused (audit paging relies on it). */
-function withSerialId(table: Table, dialect: DialectName): Table {
+export function withSerialId(table: Table, dialect: DialectName): Table {
   return dialect === 'postgres'
     ? table.addColumn('id', 'bigserial', (c) => c.primaryKey())
     : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
@@ -139,12 +139,19 @@ async function createAuditAndTokens(db: Kysely<unknown>, dialect: DialectName): 
     .execute();
 }
 
-/** Makes audit_events append-only in the database itself: UPDATE and DELETE raise. */
+/**
+ * Makes audit_events append-only in the database itself: UPDATE and DELETE raise (and on
+ * PostgreSQL TRUNCATE too, which row triggers would not see; a statement trigger sees all three).
+ */
 async function forbidAuditChanges(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   if (dialect === 'postgres') {
+    // SQLSTATE 23000 (integrity_constraint_violation) rather than the default P0001: the
+    // attempt breaks an integrity rule of the schema.
     await sql`create function audit_events_append_only() returns trigger language plpgsql as $$
-      begin raise exception 'audit_events is append-only'; end $$`.execute(db);
-    await sql`create trigger audit_events_no_change before update or delete on audit_events
+      begin
+        raise exception 'audit_events is append-only (% refused)', tg_op using errcode = 'integrity_constraint_violation';
+      end $$`.execute(db);
+    await sql`create trigger audit_events_no_change before update or delete or truncate on audit_events
       for each statement execute function audit_events_append_only()`.execute(db);
     return;
   }

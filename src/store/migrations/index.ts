@@ -3,6 +3,8 @@
  * never edit or reorder a released one (databases in the field have recorded it as applied).
  */
 import { initial } from './001-initial.js';
+import { verdicts } from './002-verdicts.js';
+import { leases } from './003-leases.js';
 import type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, verdicts, leases];

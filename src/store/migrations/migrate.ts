@@ -26,6 +26,7 @@ export async function migrate(db: Kysely<Database>, dialect: StoreDialect, optio
   const migrations = options.migrations ?? MIGRATIONS;
   assertOrdered(migrations);
   return dialect.writeTransaction(db, async (trx) => {
+    await dialect.lockMigrations(trx);
     await trx.schema
       .createTable('schema_migrations')
       .ifNotExists()

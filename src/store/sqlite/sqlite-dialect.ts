@@ -58,6 +58,8 @@ export const sqliteDialect: StoreDialect = {
   writeTransaction: (db, fn) => inTransaction(db, sql`begin immediate`, fn),
   // A deferred read transaction sees one WAL snapshot from its first read to its commit.
   readSnapshot: (db, fn) => inTransaction(db, sql`begin`, fn),
+  // The migration runs in a BEGIN IMMEDIATE transaction, which already excludes other writers.
+  lockMigrations: () => Promise.resolve(),
   isUniqueViolation: (err) => {
     const code = sqliteCode(err);
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';

@@ -21,9 +21,9 @@ import { storeContract } from '../store-contract.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { sqliteDialect } from './sqlite-dialect.js';
 
-storeContract('SqliteStore', async () => {
+storeContract('SqliteStore', async ({ clock }) => {
   const dir = await mkdtemp(join(tmpdir(), 'tern-store-'));
-  const store = await openSqliteStore({ file: join(dir, 'tern.db') });
+  const store = await openSqliteStore({ file: join(dir, 'tern.db'), clock });
   return {
     store,
     cleanup: async () => {
