@@ -90,7 +90,11 @@ export interface Store {
   /** Closes connections; pending writes finish first. */
   close(): Promise<void>;
 
-  /** Calls `listener` after each committed change; returns an unsubscribe function. */
+  /**
+   * Calls `listener` after each committed change; returns an unsubscribe function. A store's
+   * own changes are heard before the write's promise resolves; on PostgreSQL, changes other
+   * stores sharing the database commit are heard too, shortly after, in commit order.
+   */
   subscribe(listener: (change: StoreChange) => void): () => void;
 
   // services

@@ -1,7 +1,8 @@
 /**
  * The machinery every Store method shares: run a query or a write transaction, turn driver
- * failures into StoreError, publish a committed change to subscribers, and let `close()`
- * wait for the work already started.
+ * failures into StoreError, publish a committed change to subscribers (and, through a change
+ * feed, to other processes sharing the database), and let `close()` wait for the work already
+ * started.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
