@@ -49,23 +49,31 @@ export function emptyCountState(): CountState {
 
 /** Adds one window of evidence; returns a new state (the input is not changed). */
 export function addCountWindow(state: CountState, w: CountWindow): CountState {
-  const logLik = Float64Array.from(state.logLik);
+  const next = copyCountState(state);
+  addCountWindowInPlace(next, w);
+  return next;
+}
+
+export function copyCountState(state: CountState): CountState {
+  return { ...state, logLik: Float64Array.from(state.logLik) };
+}
+
+/** Adds one window of evidence to `state` itself (the accumulator's hot path: no allocation). */
+export function addCountWindowInPlace(state: CountState, w: CountWindow): void {
   const errors = w.canaryErrors + w.stableErrors;
   // A window with no errors, or where one version had no traffic, carries no information about ψ.
   if (errors > 0 && w.canaryRequests > 0 && w.stableRequests > 0) {
     for (let g = 0; g < PSI_GRID.length; g++) {
       const psi = PSI_GRID[g]!;
       const p = (psi * w.canaryRequests) / (psi * w.canaryRequests + w.stableRequests);
-      logLik[g]! += w.canaryErrors * Math.log(p) + w.stableErrors * Math.log1p(-p);
+      state.logLik[g]! += w.canaryErrors * Math.log(p) + w.stableErrors * Math.log1p(-p);
     }
   }
-  return {
-    logLik,
-    canaryErrors: state.canaryErrors + w.canaryErrors,
-    stableErrors: state.stableErrors + w.stableErrors,
-    canaryRequests: state.canaryRequests + w.canaryRequests,
-    stableRequests: state.stableRequests + w.stableRequests,
-  };
+  const s = state as { -readonly [K in keyof CountState]: CountState[K] };
+  s.canaryErrors += w.canaryErrors;
+  s.stableErrors += w.stableErrors;
+  s.canaryRequests += w.canaryRequests;
+  s.stableRequests += w.stableRequests;
 }
 
 /** log of the mixture e-value against ψ = PSI_GRID[h], with uniform prior weights over the grid. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { judge } from './judge.js';
+import { judgeWindows as judge } from './judge.js';
 import { compileAnalysis, type AnalysisInput } from '../core/plan.js';
 import { seededRandom, simulateSecond, type ArmSpec } from './simulate.js';
 import { mannWhitneyP } from './judges/mann-whitney.js';

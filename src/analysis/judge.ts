@@ -1,26 +1,32 @@
 /**
  * The judge factory: one entry point the controller calls every interval with a step's
- * evidence; it picks the release's judge (DESIGN §5). Pure.
+ * aggregated evidence; it picks the release's judge (DESIGN §5). Pure.
  */
 import type { AnalysisConfig } from '../core/types.js';
-import type { Evidence } from './evidence.js';
+import { aggregate, type Aggregates } from './accumulator.js';
+import type { Evidence, Timing } from './evidence.js';
 import { mannWhitneyJudge } from './judges/mann-whitney.js';
 import { sequentialJudge } from './judges/sequential.js';
 import { thresholdJudge } from './judges/threshold.js';
 import type { JudgeResult } from './verdict.js';
 
-/** Judges a step's evidence with the release's configured judge. */
-export function judge(config: AnalysisConfig, evidence: Evidence & { readonly holdMs: number }): JudgeResult {
+/** Judges a step's aggregates with the release's configured judge. */
+export function judge(config: AnalysisConfig, aggregates: Aggregates, timing: Timing): JudgeResult {
   switch (config.judge) {
     case 'sequential':
-      return sequentialJudge(config, evidence);
+      return sequentialJudge(config, aggregates, timing);
     case 'threshold':
-      return thresholdJudge(config, evidence);
+      return thresholdJudge(config, aggregates, timing);
     case 'mann-whitney':
-      return mannWhitneyJudge(config, evidence);
+      return mannWhitneyJudge(config, aggregates, timing);
     default: {
       const unknown: never = config.judge;
       throw new Error(`unknown judge ${String(unknown)}`);
     }
   }
+}
+
+/** Judges a list of windows at once (aggregating them first); for callers without an accumulator. */
+export function judgeWindows(config: AnalysisConfig, evidence: Evidence): JudgeResult {
+  return judge(config, aggregate(evidence.windows, config.intervalMs, evidence.stepStartedAt), evidence);
 }

@@ -7,6 +7,7 @@
  * so two controllers (or a controller and a person) can never double-advance a release.
  */
 import type { Logger } from 'pino';
+import { EvidenceAccumulator } from '../analysis/accumulator.js';
 import { judge } from '../analysis/judge.js';
 import type { JudgeResult } from '../analysis/verdict.js';
 import { ConflictError } from '../core/errors.js';
@@ -37,6 +38,16 @@ export interface Controller {
 class StaleRelease extends Error {}
 
 const LEASE = 'release-controller';
+/**
+ * Windows older than this are final (every gateway has pushed its share) and are folded into
+ * the step's cached aggregates once; newer ones are re-read and judged on a copy each tick.
+ */
+const SETTLE_MS = 5000;
+
+interface StepCache {
+  readonly key: string;
+  readonly acc: EvidenceAccumulator;
+}
 
 /** Starts the loop (unless `tickMs` is 0) and returns the handle. */
 export function startController(options: ControllerOptions): Controller {
@@ -44,6 +55,7 @@ export function startController(options: ControllerOptions): Controller {
   const tickMs = options.tickMs ?? 1000;
   const holder = options.holder ?? `controller-${process.pid}`;
   const lastRecorded = new Map<string, { outcome: string; at: number; step: number }>();
+  const caches = new Map<string, StepCache>();
   let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
@@ -80,10 +92,25 @@ export function startController(options: ControllerOptions): Controller {
   async function judgeStep(release: Release, now: number): Promise<JudgeResult | null> {
     const step = release.steps[release.stepIndex];
     if (!step?.analysis) return null;
-    const windows = await options.store.listMetricWindows(release.id, { since: release.stepStartedAt });
-    const result = judge(release.analysis, { windows: stepEvidence(release, windows), stepStartedAt: release.stepStartedAt, now, holdMs: step.holdMs });
+    const acc = await stepAggregates(release, now);
+    const result = judge(release.analysis, acc.snapshot(), { stepStartedAt: release.stepStartedAt, now, holdMs: step.holdMs });
     await recordResult(release, result, now);
     return result;
+  }
+
+  /** The step's aggregates: cached settled windows plus, on a copy, the ones that may still grow. */
+  async function stepAggregates(release: Release, now: number): Promise<EvidenceAccumulator> {
+    const key = `${release.stepIndex}@${release.stepStartedAt}`;
+    let cache = caches.get(release.id);
+    if (cache?.key !== key) caches.set(release.id, (cache = { key, acc: new EvidenceAccumulator(release.analysis.intervalMs, release.stepStartedAt) }));
+    const since = cache.acc.lastWindow === null ? release.stepStartedAt : cache.acc.lastWindow + 1;
+    const fresh = stepEvidence(release, await options.store.listMetricWindows(release.id, { since }));
+    const settled = fresh.filter((w) => w.start <= now - SETTLE_MS);
+    for (const w of settled) cache.acc.add(w);
+    if (settled.length === fresh.length) return cache.acc;
+    const current = cache.acc.clone();
+    for (const w of fresh.slice(settled.length)) current.add(w);
+    return current;
   }
 
   /** Stores a verdict when its outcome changes, and at most every 10 s otherwise; keeps alerts in step. */
@@ -177,7 +204,7 @@ export function startController(options: ControllerOptions): Controller {
         options.logger?.error({ err, release: release.id }, 'release step failed; retrying next tick');
       }
     }
-    for (const id of lastRecorded.keys()) if (!releases.some((r) => r.id === id)) lastRecorded.delete(id);
+    for (const map of [lastRecorded, caches]) for (const id of map.keys()) if (!releases.some((r) => r.id === id)) map.delete(id);
   }
 
   const loop = (): void => {

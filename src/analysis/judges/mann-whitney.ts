@@ -7,7 +7,8 @@
  */
 import type { AnalysisConfig } from '../../core/types.js';
 import { quantile } from '../../core/latency-histogram.js';
-import { intervals, totalArm, type Evidence } from '../evidence.js';
+import type { Aggregates } from '../accumulator.js';
+import type { Timing } from '../evidence.js';
 import { round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
 
 export const CONFIDENCE = 0.98;
@@ -70,17 +71,16 @@ function compare(name: 'error-rate' | 'latency', stable: number[], canary: numbe
   };
 }
 
-export function mannWhitneyJudge(config: AnalysisConfig, evidence: Evidence & { readonly holdMs: number }): JudgeResult {
-  const groups = intervals(evidence.windows, config.intervalMs).filter((g) => evidence.now - g[0]!.start >= config.intervalMs);
-  const horizon = evidence.now - evidence.stepStartedAt >= evidence.holdMs;
-  const per = (arm: 'stable' | 'canary') => groups.map((g) => totalArm(g, arm)).filter((t) => t.requests > 0);
-  const stable = per('stable');
-  const canary = per('canary');
-  const samples = { stableSamples: totalArm(evidence.windows, 'stable').requests, canarySamples: totalArm(evidence.windows, 'canary').requests };
+export function mannWhitneyJudge(config: AnalysisConfig, a: Aggregates, timing: Timing): JudgeResult {
+  const complete = a.intervals.filter((i) => timing.now - i.start >= config.intervalMs);
+  const horizon = timing.now - timing.stepStartedAt >= timing.holdMs;
+  const stable = complete.map((i) => i.stable).filter((t) => t.requests > 0);
+  const canary = complete.map((i) => i.canary).filter((t) => t.requests > 0);
+  const samples = { stableSamples: a.stable.requests, canarySamples: a.canary.requests };
   const checks = [
     compare('error-rate', stable.map((t) => t.errors / t.requests), canary.map((t) => t.errors / t.requests), horizon, samples),
     compare('latency', stable.map((t) => quantile(t.latency, 0.5) ?? 0), canary.map((t) => quantile(t.latency, 0.5) ?? 0), horizon, samples),
   ];
   const outcome: Outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : checks.every((c) => c.outcome === 'pass') ? 'pass' : 'inconclusive';
-  return { judge: 'mann-whitney', outcome, checks, at: evidence.now, windowFrom: evidence.windows[0]?.start ?? null, windowTo: evidence.windows.at(-1)?.start ?? null };
+  return { judge: 'mann-whitney', outcome, checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
 }

@@ -5,8 +5,9 @@
  */
 import type { AnalysisConfig } from '../../core/types.js';
 import { quantile } from '../../core/latency-histogram.js';
-import { addCountWindow, countVerdict, emptyCountState, logEValueAgainstEquality } from '../count-eprocess.js';
-import { totalArm, type Evidence } from '../evidence.js';
+import type { Aggregates } from '../accumulator.js';
+import { countVerdict, logEValueAgainstEquality } from '../count-eprocess.js';
+import type { Timing } from '../evidence.js';
 import { bandWidth, compareLatency } from '../latency-bands.js';
 import { rateInterval } from '../rate-bounds.js';
 import { combine, round, type CheckVerdict, type JudgeResult } from '../verdict.js';
@@ -16,17 +17,9 @@ export const DEFAULT_ALPHA = 0.01;
 /** A canary whose error rate is shown below this is fine whatever stable does. */
 export const NEGLIGIBLE_ERROR_RATE = 0.001;
 
-type Arms = ReturnType<typeof arms>;
+type Arms = Pick<Aggregates, 'stable' | 'canary'>;
 
-function arms(evidence: Evidence) {
-  return { stable: totalArm(evidence.windows, 'stable'), canary: totalArm(evidence.windows, 'canary') };
-}
-
-function errorRateCheck(evidence: Evidence, a: Arms, tol: number, alpha: number): CheckVerdict {
-  let state = emptyCountState();
-  for (const w of evidence.windows) {
-    state = addCountWindow(state, { canaryRequests: w.canary.requests, canaryErrors: w.canary.errors, stableRequests: w.stable.requests, stableErrors: w.stable.errors });
-  }
+function errorRateCheck(state: Aggregates['count'], a: Arms, tol: number, alpha: number): CheckVerdict {
   const logE = logEValueAgainstEquality(state);
   const v = countVerdict(state, alpha);
   const negligible = rateInterval(a.canary.errors, a.canary.requests, alpha).upper < NEGLIGIBLE_ERROR_RATE;
@@ -110,11 +103,10 @@ function fmtMs(ms: number | null): string {
 }
 
 /** Judges one step's evidence with anytime-valid tests. */
-export function sequentialJudge(config: AnalysisConfig, evidence: Evidence, alpha = DEFAULT_ALPHA): JudgeResult {
-  const a = arms(evidence);
+export function sequentialJudge(config: AnalysisConfig, a: Aggregates, timing: Timing, alpha = DEFAULT_ALPHA): JudgeResult {
   const active = 2 + (config.errorRate.max !== null ? 1 : 0) + (config.latency.p99MaxMs !== null ? 1 : 0) + (config.feedback ? 1 : 0);
   const each = alpha / active;
-  const checks: CheckVerdict[] = [errorRateCheck(evidence, a, config.errorRate.tolerance, each), latencyCheck(a, config.latency.tolerance, each)];
+  const checks: CheckVerdict[] = [errorRateCheck(a.count, a, config.errorRate.tolerance, each), latencyCheck(a, config.latency.tolerance, each)];
   if (config.errorRate.max !== null) checks.push(ceilingCheck(a, config.errorRate.max, each));
   if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each));
   if (config.feedback) checks.push(feedbackCheck(a, config.feedback.minScore, each));
@@ -122,8 +114,8 @@ export function sequentialJudge(config: AnalysisConfig, evidence: Evidence, alph
     judge: 'sequential',
     outcome: combine(checks),
     checks,
-    at: evidence.now,
-    windowFrom: evidence.windows[0]?.start ?? null,
-    windowTo: evidence.windows[evidence.windows.length - 1]?.start ?? null,
+    at: timing.now,
+    windowFrom: a.windowFrom,
+    windowTo: a.windowTo,
   };
 }

@@ -6,7 +6,8 @@
  */
 import type { AnalysisConfig } from '../../core/types.js';
 import { quantile } from '../../core/latency-histogram.js';
-import { intervals, totalArm, type Evidence } from '../evidence.js';
+import type { Aggregates } from '../accumulator.js';
+import type { Timing } from '../evidence.js';
 import { round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
 
 /** Flagger's defaults when the release sets no ceiling: 99% success rate, 500 ms. */
@@ -15,16 +16,15 @@ export const DEFAULT_P99_MS = 500;
 /** An interval needs this many canary requests to count. */
 export const MIN_INTERVAL_REQUESTS = 10;
 
-export function thresholdJudge(config: AnalysisConfig, evidence: Evidence): JudgeResult {
+export function thresholdJudge(config: AnalysisConfig, a: Aggregates, timing: Timing): JudgeResult {
   const maxRate = config.errorRate.max ?? DEFAULT_MAX_ERROR_RATE;
   const maxP99 = config.latency.p99MaxMs ?? DEFAULT_P99_MS;
-  const complete = intervals(evidence.windows, config.intervalMs).filter((g) => evidence.now - g[0]!.start >= config.intervalMs);
+  const complete = a.intervals.filter((i) => timing.now - i.start >= config.intervalMs);
   let errorFailures = 0;
   let latencyFailures = 0;
   let counted = 0;
   let last = { rate: null as number | null, p99: null as number | null };
-  for (const group of complete) {
-    const canary = totalArm(group, 'canary');
+  for (const { canary } of complete) {
     if (canary.requests < MIN_INTERVAL_REQUESTS) continue;
     counted++;
     const rate = canary.errors / canary.requests;
@@ -34,7 +34,7 @@ export function thresholdJudge(config: AnalysisConfig, evidence: Evidence): Judg
     if ((p99 ?? 0) > maxP99) latencyFailures++;
   }
   const outcomeOf = (failures: number): Outcome => (failures >= config.failureThreshold ? 'fail' : counted > 0 ? 'pass' : 'inconclusive');
-  const samples = { stableSamples: totalArm(evidence.windows, 'stable').requests, canarySamples: totalArm(evidence.windows, 'canary').requests };
+  const samples = { stableSamples: a.stable.requests, canarySamples: a.canary.requests };
   const checks: CheckVerdict[] = [
     {
       check: 'error-ceiling',
@@ -54,5 +54,5 @@ export function thresholdJudge(config: AnalysisConfig, evidence: Evidence): Judg
     },
   ];
   const outcome: Outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : counted > 0 ? 'pass' : 'inconclusive';
-  return { judge: 'threshold', outcome, checks, at: evidence.now, windowFrom: evidence.windows[0]?.start ?? null, windowTo: evidence.windows.at(-1)?.start ?? null };
+  return { judge: 'threshold', outcome, checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
 }
