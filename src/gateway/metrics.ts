@@ -1,0 +1,260 @@
+/**
+ * Gateway metrics per (service, version): requests, errors (5xx, including the gateway's own
+ * 502/503/504 for upstream failures), 4xx, and latency (request start to response end).
+ *
+ * Two outputs:
+ * - Prometheus text (prom-client, on a registry of its own so several gateways can share a
+ *   process), served by the admin listener (admin.ts) at `/metrics`.
+ * - Closed one-second windows shaped like core's MetricWindow, with the latency histogram of
+ *   core/latency-histogram.ts (mergeable, ≤ 1% relative error), drained once a second by the
+ *   control-plane push (sync.ts). Only traffic of services with a release in progress has a
+ *   releaseId and thus windows: the analysis compares canary and stable within one release.
+ *
+ * Canary fallbacks (a canary user served by stable because no canary endpoint was available)
+ * are counted per (service, release) and drained with the windows as events.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { record, type LatencyHistogram } from '../core/latency-histogram.js';
+import type { MetricWindow } from '../core/types.js';
+
+const WINDOW_MS = 1_000;
+
+interface Window {
+  start: number;
+  requests: number;
+  errors: number;
+  clientErrors: number;
+  latency: LatencyHistogram;
+}
+
+interface Series {
+  readonly service: string;
+  readonly version: string;
+  readonly releaseId: string | null;
+  window: Window;
+  readonly totals: { requests: number; errors: number; clientErrors: number };
+  readonly byClass: readonly Counter.Internal[];
+  readonly duration: Histogram.Internal<'service' | 'version'>;
+}
+
+/** A canary-unavailable event reported to the control plane. */
+export interface FallbackEvent {
+  readonly type: 'canary_unavailable';
+  readonly service: string;
+  readonly releaseId: string;
+  readonly windowStart: number;
+  readonly count: number;
+}
+
+/** Totals per series, for tests and the admin listener. */
+export interface SeriesTotals {
+  readonly service: string;
+  readonly version: string;
+  readonly releaseId: string | null;
+  readonly requests: number;
+  readonly errors: number;
+  readonly clientErrors: number;
+}
+
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+function emptyWindow(start: number): Window {
+  return { start, requests: 0, errors: 0, clientErrors: 0, latency: {} };
+}
+
+/** Per-gateway metrics; `clock` is injectable for tests. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #clock: () => number;
+  readonly #series = new Map<string, Series>();
+  readonly #closed: MetricWindow[] = [];
+  readonly #fallbacks = new Map<string, FallbackEvent>();
+  readonly #requests: Counter<'service' | 'version' | 'class'>;
+  readonly #duration: Histogram<'service' | 'version'>;
+  readonly #upstreamErrors: Counter<'service' | 'version' | 'kind'>;
+  readonly #fallbackCounter: Counter<'service'>;
+  readonly #unmatched: Counter;
+  readonly #aborted: Counter<'service' | 'version'>;
+  readonly tableVersion: Gauge;
+
+  constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+    const registers = [this.registry];
+    this.#requests = new Counter({
+      name: 'tern_gateway_requests_total',
+      help: 'Proxied requests by status class',
+      labelNames: ['service', 'version', 'class'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'tern_gateway_request_duration_seconds',
+      help: 'Request duration, from request start to response end',
+      labelNames: ['service', 'version'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#upstreamErrors = new Counter({
+      name: 'tern_gateway_upstream_errors_total',
+      help: 'Upstream failures (connect, reset, timeout)',
+      labelNames: ['service', 'version', 'kind'],
+      registers,
+    });
+    this.#fallbackCounter = new Counter({
+      name: 'tern_gateway_canary_fallback_total',
+      help: 'Canary users served by stable because no canary endpoint was available',
+      labelNames: ['service'],
+      registers,
+    });
+    this.#unmatched = new Counter({ name: 'tern_gateway_unmatched_requests_total', help: 'Requests no service matched (404)', registers });
+    this.#aborted = new Counter({
+      name: 'tern_gateway_client_aborts_total',
+      help: 'Requests the client abandoned before the response ended',
+      labelNames: ['service', 'version'],
+      registers,
+    });
+    this.tableVersion = new Gauge({ name: 'tern_gateway_routing_table_version', help: 'Version of the routing table in use', registers });
+  }
+
+  /** Exposes each endpoint's availability (1/0) and ejection count, read at scrape time. */
+  trackEndpoints(
+    source: () => Iterable<{
+      readonly url: string;
+      readonly health: { readonly healthy: boolean; readonly ejectedUntil: number; readonly ejections: number };
+    }>,
+  ): void {
+    const registers = [this.registry];
+    const clock = this.#clock;
+    new Gauge({
+      name: 'tern_gateway_endpoint_available',
+      help: 'Whether the endpoint takes traffic (actively healthy and not ejected)',
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        const now = clock();
+        for (const e of source()) this.labels(e.url).set(e.health.healthy && now >= e.health.ejectedUntil ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tern_gateway_endpoint_ejections',
+      help: 'Passive ejections of the endpoint since its ejection count was last reset',
+      labelNames: ['endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of source()) this.labels(e.url).set(e.health.ejections);
+      },
+    });
+  }
+
+  /** Records one finished request. `status` is what the client got (the gateway's own 5xx included). */
+  observe(service: string, version: string, releaseId: string | null, status: number, ms: number): void {
+    const s = this.#seriesFor(service, version, releaseId);
+    const w = this.#windowOf(s);
+    w.requests++;
+    s.totals.requests++;
+    if (status >= 500) {
+      w.errors++;
+      s.totals.errors++;
+    } else if (status >= 400) {
+      w.clientErrors++;
+      s.totals.clientErrors++;
+    }
+    record(w.latency, ms);
+    s.byClass[Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1]!.inc();
+    s.duration.observe(ms / 1000);
+  }
+
+  upstreamError(service: string, version: string, kind: 'connect' | 'reset' | 'timeout' | 'other'): void {
+    this.#upstreamErrors.labels(service, version, kind).inc();
+  }
+
+  clientAborted(service: string, version: string): void {
+    this.#aborted.labels(service, version).inc();
+  }
+
+  unmatched(): void {
+    this.#unmatched.inc();
+  }
+
+  /** Counts a canary user served by stable. */
+  canaryFallback(service: string, releaseId: string): void {
+    this.#fallbackCounter.labels(service).inc();
+    const windowStart = this.#second();
+    const key = `${service}\u0000${releaseId}\u0000${windowStart}`;
+    const prev = this.#fallbacks.get(key);
+    this.#fallbacks.set(key, { type: 'canary_unavailable', service, releaseId, windowStart, count: (prev?.count ?? 0) + 1 });
+  }
+
+  /** Removes and returns every window that closed before the current second, oldest first. */
+  drainWindows(): MetricWindow[] {
+    const now = this.#second();
+    for (const s of this.#series.values()) {
+      if (s.window.start < now && s.window.requests > 0) this.#close(s, now);
+    }
+    return this.#closed.splice(0, this.#closed.length).sort((a, b) => a.windowStart - b.windowStart);
+  }
+
+  /** Removes and returns the canary-fallback events counted so far. */
+  drainFallbacks(): FallbackEvent[] {
+    const events = [...this.#fallbacks.values()];
+    this.#fallbacks.clear();
+    return events;
+  }
+
+  totals(): SeriesTotals[] {
+    return [...this.#series.values()].map((s) => ({ service: s.service, version: s.version, releaseId: s.releaseId, ...s.totals }));
+  }
+
+  /** Prometheus text exposition. */
+  prometheus(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  #second(): number {
+    const now = this.#clock();
+    return now - (now % WINDOW_MS);
+  }
+
+  #windowOf(s: Series): Window {
+    const now = this.#second();
+    if (s.window.start !== now) this.#close(s, now);
+    return s.window;
+  }
+
+  #close(s: Series, nextStart: number): void {
+    const w = s.window;
+    if (w.requests > 0 && s.releaseId !== null) {
+      this.#closed.push({
+        releaseId: s.releaseId,
+        version: s.version,
+        windowStart: w.start,
+        windowMs: WINDOW_MS,
+        requests: w.requests,
+        errors: w.errors,
+        latency: w.latency,
+        feedbackSum: 0,
+        feedbackCount: 0,
+      });
+    }
+    s.window = emptyWindow(nextStart);
+  }
+
+  #seriesFor(service: string, version: string, releaseId: string | null): Series {
+    const key = `${service}\u0000${version}\u0000${releaseId ?? ''}`;
+    let s = this.#series.get(key);
+    if (s === undefined) {
+      s = {
+        service,
+        version,
+        releaseId,
+        window: emptyWindow(this.#second()),
+        totals: { requests: 0, errors: 0, clientErrors: 0 },
+        byClass: CLASSES.map((c) => this.#requests.labels(service, version, c)),
+        duration: this.#duration.labels(service, version),
+      };
+      this.#series.set(key, s);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,66 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import type { RouteEntry } from '../core/types.js';
+import { DEFAULT_POOL_SETTINGS, EndpointRegistry } from './endpoints.js';
+import { compileTable } from './route-table.js';
+import { decide, readCookie, userKeyOf } from './split.js';
+
+const req = (headers: Record<string, string>, ip = '192.0.2.1'): IncomingMessage =>
+  ({ headers, socket: { remoteAddress: ip } }) as unknown as IncomingMessage;
+
+describe('readCookie', () => {
+  it('finds a cookie among others, exactly by name', () => {
+    assert.equal(readCookie('a=1; tern_uid=abc; b=2', 'tern_uid'), 'abc');
+    assert.equal(readCookie('xtern_uid=no; tern_uid=yes', 'tern_uid'), 'yes');
+    assert.equal(readCookie('tern_uid="quoted"', 'tern_uid'), 'quoted');
+    assert.equal(readCookie('tern_uid=', 'tern_uid'), null);
+    assert.equal(readCookie('other=1', 'tern_uid'), null);
+    assert.equal(readCookie(undefined, 'tern_uid'), null);
+  });
+});
+
+describe('split', () => {
+  const registry = new EndpointRegistry(DEFAULT_POOL_SETTINGS);
+  after(() => registry.destroyAll());
+  const base: RouteEntry = {
+    service: 's',
+    match: { pathPrefix: '/' },
+    stickiness: { header: 'X-User', cookie: 'tern_uid' },
+    rules: [
+      { header: 'x-tester', equals: '1', target: 'canary' },
+      { cookie: 'no-canary', target: 'stable' },
+    ],
+    stable: { version: 'v1', endpoints: ['http://127.0.0.1:1'] },
+    canary: { version: 'v2', endpoints: ['http://127.0.0.1:2'], weight: 10_000, salt: 's', releaseId: 'r' },
+  };
+  const compile = (e: RouteEntry) => compileTable({ version: 1, routes: [e] }, registry).match(undefined, '/')!;
+
+  it('takes the key from the header, else the cookie, else issues a cookie', () => {
+    const r = compile(base);
+    assert.deepEqual(userKeyOf(r, req({ 'x-user': 'h', cookie: 'tern_uid=c' }), true), { key: 'h', issue: null });
+    assert.deepEqual(userKeyOf(r, req({ cookie: 'tern_uid=c' }), true), { key: 'c', issue: null });
+    const issued = userKeyOf(r, req({}), true);
+    assert.equal(issued.key, issued.issue);
+    assert.deepEqual(userKeyOf(r, req({}), false), { key: '192.0.2.1', issue: null });
+  });
+
+  it('uses the client IP when the service turns cookies off', () => {
+    const r = compile({ ...base, stickiness: { cookie: '' } });
+    assert.deepEqual(userKeyOf(r, req({}), true), { key: '192.0.2.1', issue: null });
+  });
+
+  it('applies operator rules before the weight, in order', () => {
+    const zero = compile({ ...base, canary: { ...base.canary!, weight: 0 } });
+    assert.equal(decide(zero, req({ 'x-tester': '1' }), true).target, 'canary');
+    assert.equal(decide(zero, req({ 'x-tester': '2' }), true).target, 'stable');
+    const full = compile(base);
+    assert.equal(decide(full, req({ cookie: 'no-canary=x' }), true).target, 'stable');
+    assert.equal(decide(full, req({ 'x-user': 'u' }), true).target, 'canary');
+  });
+
+  it('sends a canary rule to stable when there is no canary', () => {
+    const r = compile({ ...base, canary: null });
+    assert.equal(decide(r, req({ 'x-tester': '1' }), true).target, 'stable');
+  });
+});
