@@ -5,8 +5,10 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApiError, UnreachableError } from './errors.js';
 import type {
+  AnalysisView,
   AuditList,
   ReleaseList,
+  ReleaseMetricsView,
   ReleaseView,
   ServiceList,
   ServiceSpec,
@@ -38,6 +40,15 @@ export interface ReleaseStartBody {
 
 type Query = Readonly<Record<string, string | number | undefined>>;
 
+/** Per-call options of the reads a watch makes. */
+export interface ReadOptions {
+  /** Aborts the request; it then rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** How long an event stream may stay silent before it counts as dropped: three heartbeats (15 s each). */
+const EVENT_STREAM_IDLE_MS = 45_000;
+
 export interface AuditQuery {
   readonly service?: string | undefined;
   readonly actor?: string | undefined;
@@ -54,7 +65,18 @@ export interface TernClient {
   deleteService(name: string): Promise<void>;
   startRelease(service: string, body: ReleaseStartBody): Promise<ReleaseView>;
   listReleases(service: string, query?: { readonly limit?: number | undefined }): Promise<ReleaseList>;
-  getRelease(id: string): Promise<ReleaseView>;
+  getRelease(id: string, options?: ReadOptions): Promise<ReleaseView>;
+  /** Metric windows per version; `since` (epoch ms) keeps only windows starting at or after it. */
+  getReleaseMetrics(id: string, options?: ReadOptions & { readonly since?: number | undefined }): Promise<ReleaseMetricsView>;
+  getReleaseAnalysis(id: string, options?: ReadOptions): Promise<AnalysisView>;
+  /** Audit events about one release, newest first. */
+  listReleaseEvents(id: string, options?: ReadOptions): Promise<AuditList>;
+  /**
+   * Opens `GET /api/v1/events` (Server-Sent Events) and resolves with the raw body once the
+   * server answered 200; `lastEventId` resumes after that event. The body errors when the
+   * stream stays silent for 45 s (the server sends a heartbeat every 15 s).
+   */
+  openEventStream(options: ReadOptions & { readonly lastEventId?: string | undefined }): Promise<AsyncIterable<Uint8Array>>;
   act(id: string, action: ReleaseAction, body: { readonly reason?: string; readonly full?: boolean }): Promise<ReleaseView>;
   setWeight(id: string, weight: number, reason?: string): Promise<ReleaseView>;
   listAudit(query: AuditQuery): Promise<AuditList>;
@@ -73,9 +95,19 @@ export function createClient(options: ClientOptions): TernClient {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const agent = new Agent({ connect: { timeout: Math.min(timeoutMs, 10_000) } });
 
-  async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'tern-cli' };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const headersFor = (accept: string): Record<string, string> => ({
+    accept,
+    'user-agent': 'tern-cli',
+    ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+  });
+
+  async function call<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const headers = headersFor('application/json');
     if (body !== undefined) headers['content-type'] = 'application/json';
     let res;
     try {
@@ -84,15 +116,17 @@ export function createClient(options: ClientOptions): TernClient {
         headers,
         body: body === undefined ? null : JSON.stringify(body),
         dispatcher: agent,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw new UnreachableError(base, transportReason(err, timeoutMs), { cause: err });
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw new UnreachableError(base, `the connection broke while reading the answer (${transportReason(err, timeoutMs)})`, {
         cause: err,
       });
@@ -121,7 +155,29 @@ export function createClient(options: ClientOptions): TernClient {
     deleteService: (name) => call('DELETE', `/api/v1/services/${seg(name)}`),
     startRelease: (service, body) => call('POST', `/api/v1/services/${seg(service)}/releases`, body),
     listReleases: (service, q = {}) => call('GET', `/api/v1/services/${seg(service)}/releases${query(q)}`),
-    getRelease: (id) => call('GET', `/api/v1/releases/${seg(id)}`),
+    getRelease: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}`, undefined, o.signal),
+    getReleaseMetrics: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}/metrics${query({ since: o.since })}`, undefined, o.signal),
+    getReleaseAnalysis: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}/analysis`, undefined, o.signal),
+    listReleaseEvents: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}/events`, undefined, o.signal),
+    openEventStream: async (o) => {
+      const headers = headersFor('text/event-stream');
+      if (o.lastEventId !== undefined) headers['last-event-id'] = o.lastEventId;
+      let res;
+      try {
+        res = await request(`${base}/api/v1/events`, {
+          headers,
+          dispatcher: agent,
+          headersTimeout: timeoutMs,
+          bodyTimeout: EVENT_STREAM_IDLE_MS,
+          ...(o.signal ? { signal: o.signal } : {}),
+        });
+      } catch (err) {
+        if (o.signal?.aborted) throw o.signal.reason;
+        throw new UnreachableError(base, transportReason(err, timeoutMs), { cause: err });
+      }
+      if (res.statusCode !== 200) throw toApiError(res.statusCode, await res.body.text().catch(() => ''));
+      return res.body;
+    },
     act: (id, action, body) => call('POST', `/api/v1/releases/${seg(id)}/${action}`, body),
     setWeight: (id, weight, reason) =>
       call('PUT', `/api/v1/releases/${seg(id)}/weight`, reason === undefined ? { weight } : { weight, reason }),

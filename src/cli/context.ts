@@ -12,6 +12,8 @@ import { ApiError, UsageError } from './errors.js';
 import { processIo, type Io, type OutputFormat } from './output.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
+/** A request's deadline when `--timeout` is not given, and the cap on each request of a wait. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 /** Read when no token is given, so `tern server` in the same directory just works. */
 export const LOCAL_TOKEN_FILE = path.join('.tern', 'admin.token');
 
@@ -28,13 +30,23 @@ export interface CommandContext {
   readonly io: Io;
   /** Where the token came from, for hints: `flag` (or TERN_TOKEN), `file`, or `none`. */
   readonly tokenSource: 'flag' | 'file' | 'none';
+  /** For a command that waits: `--timeout` in ms when given (the whole wait's deadline), else null. */
+  readonly waitTimeoutMs: number | null;
+}
+
+export interface ContextOptions {
+  /**
+   * The command waits for a release (`--wait`, `watch`): an explicit `--timeout` bounds the
+   * whole wait instead of one request, and each request gets at most REQUEST_TIMEOUT_MS.
+   */
+  readonly waits?: boolean;
 }
 
 /**
  * Builds the context from a command's merged global options.
  * @throws UsageError when --url is not an http(s) URL or --timeout is not a duration.
  */
-export function contextFor(cmd: Command, io: Io = processIo): CommandContext {
+export function contextFor(cmd: Command, io: Io = processIo, options: ContextOptions = {}): CommandContext {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
   const url = checkUrl(opts.url);
   let timeoutMs: number;
@@ -49,15 +61,18 @@ export function contextFor(cmd: Command, io: Io = processIo): CommandContext {
     token = readLocalToken();
     if (token) tokenSource = 'file';
   }
-  return { client: createClient({ url, token, timeoutMs: Math.max(timeoutMs, 1) }), output: opts.output, io, tokenSource };
+  const explicit = cmd.getOptionValueSourceWithGlobals('timeout') === 'cli';
+  const waitTimeoutMs = options.waits && explicit ? timeoutMs : null;
+  const requestMs = options.waits ? Math.min(timeoutMs, REQUEST_TIMEOUT_MS) : timeoutMs;
+  return { client: createClient({ url, token, timeoutMs: Math.max(requestMs, 1) }), output: opts.output, io, tokenSource, waitTimeoutMs };
 }
 
 /**
  * Runs `fn` with a context and always releases the client's sockets.
  * @throws whatever `fn` or contextFor throws.
  */
-export async function withContext(cmd: Command, fn: (ctx: CommandContext) => Promise<void>): Promise<void> {
-  const ctx = contextFor(cmd);
+export async function withContext(cmd: Command, fn: (ctx: CommandContext) => Promise<void>, options: ContextOptions = {}): Promise<void> {
+  const ctx = contextFor(cmd, processIo, options);
   try {
     await fn(ctx);
   } catch (err) {

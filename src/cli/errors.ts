@@ -13,6 +13,16 @@ export const EXIT = {
   unreachable: 3,
   refused: 4,
   serverError: 5,
+  /** `--wait` / `watch`: the release was rolled back. */
+  rolledBack: 10,
+  /** `--wait` / `watch`: the release failed (its canary never became ready). */
+  failed: 11,
+  /** `--wait` / `watch`: the release paused itself or was paused (or its weight was set by hand). */
+  paused: 12,
+  /** `--wait` / `watch`: `--timeout` passed first; the release keeps running. */
+  timedOut: 13,
+  /** `--wait` / `watch`: Ctrl-C stopped the watching; the release keeps running. */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -53,8 +63,23 @@ export class CliError extends Error {
   override readonly name = 'CliError';
 }
 
+/**
+ * A wait that ended without the release being promoted: the outcome is already printed, so
+ * this carries only the exit code (nothing more is printed for it).
+ */
+export class WaitOutcome extends Error {
+  override readonly name = 'WaitOutcome';
+  constructor(
+    readonly exitCode: ExitCode,
+    outcome: string,
+  ) {
+    super(`the wait ended: ${outcome}`);
+  }
+}
+
 /** The exit code for any error a command threw. */
 export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof WaitOutcome) return err.exitCode;
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (err instanceof UnreachableError) return EXIT.unreachable;
@@ -67,6 +92,7 @@ export function exitCodeFor(err: unknown): ExitCode {
  * else (a bug) gets its stack too when TERN_DEBUG is set.
  */
 export function describeError(err: unknown, debug = false): string[] {
+  if (err instanceof WaitOutcome) return [];
   if (err instanceof UsageError) return [`error: ${err.message}`, '(run with --help for usage)'];
   if (err instanceof ApiError) return err.hint ? [`error: ${err.message}`, `hint: ${err.hint}`] : [`error: ${err.message}`];
   if (err instanceof UnreachableError || err instanceof CliError) return [`error: ${err.message}`];
@@ -87,4 +113,12 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  usage error (unknown command or flag, bad or missing argument)
   3  cannot reach the server (connection refused, DNS failure, timeout)
   4  the server refused the request (HTTP 4xx; its error code and message are printed)
-  5  server error (HTTP 5xx)`;
+  5  server error (HTTP 5xx)
+  release start --wait and release watch, when the release stops moving:
+  0  promoted
+  10 rolled back (by the judge or by hand; the last line says why)
+  11 failed
+  12 paused (it paused itself, was paused, or its weight was set by hand): the wait
+     ends rather than hang a pipeline; resume it and watch again
+  13 --timeout passed first (the release keeps running)
+  130 interrupted by Ctrl-C (only the watching stops; the release keeps running)`;

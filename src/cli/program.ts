@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerGatewayCommand } from './commands/gateway.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerServiceCommands } from './commands/service.js';
@@ -22,7 +23,12 @@ export function buildProgram(io: Io = processIo): Command {
     .addOption(new Option('--url <url>', 'Tern API base URL').env('TERN_URL').default(DEFAULT_URL))
     .addOption(new Option('--token <secret>', `API token (default: ${LOCAL_TOKEN_FILE} if present)`).env('TERN_TOKEN'))
     .addOption(new Option('-o, --output <format>', 'table for people, json for machines').choices(OUTPUT_FORMATS).default('table'))
-    .addOption(new Option('--timeout <duration>', 'give up on a request after this long, e.g. 10s').default('30s'))
+    .addOption(
+      new Option(
+        '--timeout <duration>',
+        'give up on a request after this long, e.g. 10s; with --wait and release watch: stop waiting after this long (exit 13; no limit unless given)',
+      ).default('30s'),
+    )
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', `\n${EXIT_CODE_HELP}\n\nDocs: docs/cli.md`)
@@ -30,6 +36,7 @@ export function buildProgram(io: Io = processIo): Command {
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => io.err(s.replace(/\n$/, '')) });
 
   registerServerCommand(program, io);
+  registerGatewayCommand(program, io);
   registerServiceCommands(program);
   registerReleaseCommands(program);
   registerAuditCommand(program);

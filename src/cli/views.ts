@@ -90,3 +90,48 @@ export interface AuditList {
 export interface TokenList {
   readonly tokens: TokenView[];
 }
+
+/** `GET /api/v1/releases/:id/metrics`: per version, totals and per-second windows. */
+export interface ReleaseMetricsView {
+  readonly releaseId: string;
+  readonly versions: ReadonlyArray<{
+    readonly version: string;
+    /** `canary`, `stable` or `other`. */
+    readonly role: string;
+    readonly totals: { readonly requests: number; readonly errors: number; readonly errorRate: number | null };
+    readonly windows: ReadonlyArray<{ readonly windowStart: string; readonly requests: number; readonly errors: number }>;
+  }>;
+}
+
+/** One check of a verdict, as the judge reported it (`checks` are untyped in the API schema). */
+export interface CheckView {
+  readonly check: string;
+  readonly outcome: string;
+  readonly statistic: number | null;
+  readonly bound: number | null;
+  readonly detail?: string;
+}
+
+export interface VerdictView {
+  readonly id: number;
+  readonly stepIndex: number;
+  readonly judge: string;
+  /** `pass`, `fail` or `inconclusive`. */
+  readonly outcome: string;
+  readonly checks: readonly unknown[];
+  readonly at: string;
+}
+
+/** `GET /api/v1/releases/:id/analysis`: verdicts newest first. */
+export interface AnalysisView {
+  readonly releaseId: string;
+  readonly verdicts: readonly VerdictView[];
+}
+
+/** The `data` of one `GET /api/v1/events` message. */
+export interface ChangeEventView {
+  readonly kind: string;
+  readonly action: string;
+  readonly id: string;
+  readonly service: string | null;
+}

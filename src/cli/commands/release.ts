@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import type { ReleaseAction, ReleaseStartBody } from '../client.js';
 import { withContext, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
+import { processTerminal, watchRelease, type WatchOptions } from '../watch/watch-release.js';
 import { collect, collectKeyValue, parsePercent, parsePositiveInt } from '../parse.js';
 import type { ReleaseView } from '../views.js';
 import { releaseLine, renderRelease, renderReleaseTable } from './release-view.js';
@@ -18,8 +19,19 @@ interface StartOptions {
   readonly onFailure?: string;
   readonly metadata?: Record<string, string>;
   readonly reason?: string;
+  readonly wait?: boolean;
 }
 
+/** Help shared by `start --wait` and `watch`. */
+const WAIT_HELP = `
+Waiting (start --wait, watch): follows the release until it stops moving. On a terminal a
+live block shows status, step, weight, the hold left, requests and errors per version and
+the judge's latest verdict per check; otherwise (or with -o json) one line per change (one
+JSON object per line with -o json). The last line says the outcome and why.
+  --timeout D  stop waiting after D (e.g. 10m; exit 13, the release keeps running)
+  Ctrl-C       stop waiting (exit 130; the release keeps running)
+Exit codes: 0 promoted, 10 rolled back, 11 failed, 12 paused (the wait ends rather than
+hang a pipeline), 13 timed out, 130 interrupted; 2-5 as for every command.`;
 const ACTIONS: ReadonlyArray<{ action: ReleaseAction; about: string }> = [
   { action: 'promote', about: 'move to the next step now (--full: straight to 100% and make it stable)' },
   { action: 'rollback', about: 'send every user back to the stable version and end the release' },
@@ -42,14 +54,32 @@ export function registerReleaseCommands(program: Command): void {
     .addOption(new Option('--on-failure <action>', 'what a failed analysis does').choices(['rollback', 'pause']))
     .option('--metadata <key=value>', 'free-form metadata, e.g. commit=9f8d111 (repeatable)', collectKeyValue)
     .option('--reason <text>', 'why, for the audit log')
-    .action((service: string, opts: StartOptions, cmd: Command) =>
-      withContext(cmd, async (ctx) => {
-        const started = await ctx.client.startRelease(service, startBody(opts));
-        if (ctx.output === 'json') return printJson(ctx.io, started);
-        ctx.io.out(releaseLine(started));
-        ctx.io.err(`Follow it with: tern release status ${started.id}`);
-      }),
-    );
+    .option('--wait', 'follow the release until it ends; the exit code says how (see below)')
+    .addHelpText('after', WAIT_HELP)
+    .action((service: string, opts: StartOptions, cmd: Command) => {
+      const startedAt = Date.now();
+      return withContext(
+        cmd,
+        async (ctx) => {
+          const started = await ctx.client.startRelease(service, startBody(opts));
+          if (opts.wait) return watchRelease(waitOptions(ctx, started.id, startedAt, 'started', started));
+          if (ctx.output === 'json') return printJson(ctx.io, started);
+          ctx.io.out(releaseLine(started));
+          ctx.io.err(`Follow it with: tern release watch ${started.id}`);
+        },
+        { waits: opts.wait === true },
+      );
+    });
+
+  release
+    .command('watch')
+    .description('follow a release until it ends (or pauses); the exit code says how (see below)')
+    .argument('<id>', 'release id')
+    .addHelpText('after', WAIT_HELP)
+    .action((id: string, _opts: unknown, cmd: Command) => {
+      const startedAt = Date.now();
+      return withContext(cmd, (ctx) => watchRelease(waitOptions(ctx, id, startedAt, 'watching')), { waits: true });
+    });
 
   release
     .command('list')
@@ -103,6 +133,27 @@ export function registerReleaseCommands(program: Command): void {
     .action((id: string, percent: number, opts: { reason?: string }, cmd: Command) =>
       withContext(cmd, async (ctx) => show(ctx, await ctx.client.setWeight(id, percent, opts.reason))),
     );
+}
+
+function waitOptions(
+  ctx: CommandContext,
+  releaseId: string,
+  startedAt: number,
+  first: WatchOptions['first'],
+  initial?: ReleaseView,
+): WatchOptions {
+  const live = ctx.output !== 'json' && process.stdout.isTTY === true;
+  return {
+    client: ctx.client,
+    io: ctx.io,
+    releaseId,
+    first,
+    initial,
+    startedAt,
+    timeoutMs: ctx.waitTimeoutMs,
+    mode: live ? 'live' : ctx.output === 'json' ? 'json' : 'lines',
+    terminal: processTerminal,
+  };
 }
 
 function show(ctx: CommandContext, r: ReleaseView): void {

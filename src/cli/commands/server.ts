@@ -5,16 +5,17 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import pino, { type Logger } from 'pino';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parsePort } from '../parse.js';
+import { createLogger, nextShutdownSignal } from '../lifecycle.js';
 
 interface ServerFlags {
   readonly dataDir: string;
   readonly host: string;
   readonly apiPort: number;
   readonly gatewayPort: number;
+  readonly exposeVersionHeader: boolean;
   readonly logLevel: string;
   readonly logFile?: string;
 }
@@ -26,11 +27,12 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export function registerServerCommand(program: Command, io: Io = processIo): void {
   program
     .command('server')
-    .description('run the all-in-one server: API with embedded SQLite (controller, dashboard and gateway come in later releases)')
+    .description('run the all-in-one server: API, release controller and one built-in gateway, with embedded SQLite')
     .option('--data-dir <dir>', 'where the database and the admin token live', './.tern')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
-    .option('--gateway-port <port>', 'gateway port (reserved: the built-in gateway is not built yet)', parsePort, 8080)
+    .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
+    .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -52,6 +54,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         host: flags.host,
         apiPort: flags.apiPort,
         gatewayPort: flags.gatewayPort,
+        exposeVersionHeader: flags.exposeVersionHeader,
         adminToken: process.env.TERN_ADMIN_TOKEN,
         logger,
       }).catch((err: unknown) => {
@@ -74,7 +77,14 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
 function announce(
   io: Io,
   output: OutputFormat,
-  server: { apiUrl: string; adminTokenFile: string | null; adminTokenFromEnv: boolean; generatedAdminToken: string | null },
+  server: {
+    apiUrl: string;
+    gatewayUrl: string;
+    gatewayAdminUrl: string | null;
+    adminTokenFile: string | null;
+    adminTokenFromEnv: boolean;
+    generatedAdminToken: string | null;
+  },
   dataDir: string,
 ): void {
   if (output === 'json') {
@@ -82,6 +92,8 @@ function announce(
     return io.out(
       JSON.stringify({
         apiUrl: server.apiUrl,
+        gatewayUrl: server.gatewayUrl,
+        gatewayAdminUrl: server.gatewayAdminUrl,
         adminTokenFile: server.adminTokenFile,
         adminToken: server.generatedAdminToken,
         dataDir: path.resolve(dataDir),
@@ -89,6 +101,7 @@ function announce(
     );
   }
   io.out(`Tern API listening on ${server.apiUrl}`);
+  io.out(`Tern gateway listening on ${server.gatewayUrl} (metrics: ${server.gatewayAdminUrl ?? 'off'}/metrics)`);
   if (server.generatedAdminToken) {
     io.out(`Admin token (generated now and shown only this once; also saved to ${server.adminTokenFile}, mode 0600):`);
     io.out(`  ${server.generatedAdminToken}`);
@@ -102,45 +115,19 @@ function announce(
     );
   }
   io.out(`Data directory: ${path.resolve(dataDir)}`);
-  io.out('The built-in gateway is not part of this release yet; --gateway-port is reserved for it.');
   io.out('Press Ctrl+C to stop.');
-}
-
-function createLogger(flags: ServerFlags): Logger {
-  const dest = flags.logFile === undefined ? 2 : path.resolve(flags.logFile);
-  return pino(
-    {
-      level: flags.logLevel,
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'secret', '*.secret', 'adminToken'], censor: '[redacted]' },
-    },
-    pino.destination({ dest, sync: true, mkdir: true }),
-  );
-}
-
-/** Resolves on the first SIGINT or SIGTERM; a second one forces exit (130). */
-function nextShutdownSignal(io: Io): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const first = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', first);
-      process.off('SIGTERM', first);
-      const force = (): void => {
-        io.err('error: second signal, exiting without finishing the shutdown');
-        process.exit(130);
-      };
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
-      resolve(signal);
-    };
-    process.on('SIGINT', first);
-    process.on('SIGTERM', first);
-  });
 }
 
 /** Turns the usual startup failures into one actionable line. */
 function explainStartFailure(err: unknown, flags: ServerFlags): unknown {
   const e = err as { code?: string; message?: string };
-  if (e.code === 'EADDRINUSE')
-    return new CliError(`port ${flags.apiPort} on ${flags.host} is already in use; stop what holds it or pick another with --api-port`);
+  if (e.code === 'EADDRINUSE') {
+    const port = /:(\d+)$/.exec(e.message ?? '')?.[1];
+    const flag = port === String(flags.gatewayPort) ? '--gateway-port' : '--api-port';
+    return new CliError(
+      `port ${port ?? flags.apiPort} on ${flags.host} is already in use; stop what holds it or pick another with ${flag}`,
+    );
+  }
   if (e.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${flags.host}: no such local address (--host)`);
   if (e.code === 'EACCES' || e.code === 'EPERM')
     return new CliError(`permission denied: ${e.message ?? ''} (check --data-dir and --api-port)`);

@@ -1,0 +1,117 @@
+/**
+ * `tern gateway`: one more data-plane replica (DESIGN §2). It watches the control plane's routing
+ * table with a `gateway` token, pushes metrics once a second, keeps serving its last table when
+ * the control plane is away (fail static, persisted to --state-file), and with `--workers N`
+ * runs N processes sharing the port (node:cluster), all routing a user to the same version.
+ */
+import cluster from 'node:cluster';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { CliError, UsageError } from '../errors.js';
+import { createLogger, nextShutdownSignal } from '../lifecycle.js';
+import { processIo, type Io, type OutputFormat } from '../output.js';
+import { parsePort, parsePositiveInt } from '../parse.js';
+import { DEFAULT_URL } from '../context.js';
+
+interface GatewayFlags {
+  readonly controlPlane?: string;
+  readonly host: string;
+  readonly port: number;
+  readonly adminPort: number;
+  readonly stateFile?: string;
+  readonly workers: number;
+  readonly healthPath?: string;
+  readonly exposeVersionHeader: boolean;
+  readonly logLevel: string;
+  readonly logFile?: string;
+}
+
+/** Registers `tern gateway` on the program. */
+export function registerGatewayCommand(program: Command, io: Io = processIo): void {
+  program
+    .command('gateway')
+    .description("run one more gateway replica that routes user traffic by the control plane's table")
+    .option('--control-plane <url>', "the control plane's API URL (default: --url / TERN_URL)")
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port for user traffic; 0 picks a free one', parsePort, 8080)
+    .option('--admin-port <port>', 'port for /metrics, /healthz, /readyz; 0 picks a free one', parsePort, 0)
+    .option('--state-file <file>', 'where the last routing table is kept for restarts without the control plane', undefined)
+    .option('--workers <n>', 'worker processes sharing the port', parsePositiveInt, 1)
+    .option('--health-path <path>', 'actively check every endpoint at this path')
+    .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info')
+        .env('TERN_LOG_LEVEL'),
+    )
+    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .addHelpText('after', '\nThe token (--token / TERN_TOKEN) must have the gateway role: tern token create edge-1 --role gateway')
+    .action(async (flags: GatewayFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ url?: string; token?: string; output: OutputFormat }>();
+      const token = globals.token ?? process.env.TERN_TOKEN;
+      if (!token)
+        throw new UsageError('a gateway token is needed: --token or TERN_TOKEN (create one with: tern token create NAME --role gateway)');
+      if (cluster.isPrimary && flags.workers > 1) return supervise(flags, io);
+      await runGateway(flags, { url: flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL, token }, io, globals.output);
+    });
+}
+
+async function runGateway(flags: GatewayFlags, controlPlane: { url: string; token: string }, io: Io, output: OutputFormat): Promise<void> {
+  const logger = createLogger(flags);
+  const { startGateway } = await import('../../gateway/gateway.js');
+  const worker = cluster.isWorker ? `-w${cluster.worker?.id ?? 0}` : '';
+  const gateway = await startGateway({
+    host: flags.host,
+    port: flags.port,
+    controlPlane,
+    stateFile: path.resolve(flags.stateFile ?? path.join('.tern', `gateway-${flags.port}.json`)),
+    exposeVersionHeader: flags.exposeVersionHeader,
+    admin: { host: flags.host, port: flags.adminPort },
+    ...(flags.healthPath ? { healthCheck: { path: flags.healthPath } } : {}),
+    logger: logger.child({ component: 'gateway', worker: worker || undefined }),
+  }).catch((err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    throw e.code === 'EADDRINUSE' ? new CliError(`${e.message ?? 'address in use'}: pick another --port or --admin-port`) : err;
+  });
+  if (!cluster.isWorker) {
+    if (output === 'json')
+      io.out(JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url }));
+    else {
+      io.out(`Tern gateway listening on ${gateway.url} (metrics: ${gateway.adminUrl ?? 'off'}/metrics)`);
+      io.out(`Following the control plane at ${controlPlane.url}; press Ctrl+C to stop.`);
+    }
+  }
+  const signal = await nextShutdownSignal(io);
+  logger.info({ signal }, 'shutting down');
+  await gateway.close();
+  if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
+}
+
+/** The cluster primary: forks the workers, restarts one that dies, stops them all on a signal. */
+async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
+  let stopping = false;
+  const fork = (): void => {
+    cluster.fork();
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    io.err(`gateway worker ${worker.id} exited (${signal ?? code}); starting another`);
+    setTimeout(fork, 500);
+  });
+  for (let i = 0; i < flags.workers; i++) fork();
+  io.out(`Tern gateway: ${flags.workers} workers sharing ${flags.host}:${flags.port}; press Ctrl+C to stop.`);
+  await nextShutdownSignal(io);
+  stopping = true;
+  const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.once('exit', () => resolve());
+          w.process.kill('SIGTERM');
+        }),
+    ),
+  );
+  io.out('Tern gateway stopped.');
+}

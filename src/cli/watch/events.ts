@@ -1,0 +1,154 @@
+/**
+ * Line-per-event output for pipelines: what changed between two snapshots (status, step,
+ * weight, a new verdict outcome), as one readable line each, or one JSON object per line with
+ * `--output json`. Pure: snapshots and a time in, events and text out.
+ */
+import { formatPercent } from '../output.js';
+import type { CheckView, ReleaseView, VerdictView } from '../views.js';
+import type { Snapshot } from './follow.js';
+
+export interface CheckSummary {
+  readonly check: string;
+  readonly outcome: string;
+  readonly statistic: number | null;
+  readonly bound: number | null;
+}
+
+/** One line of output. JSON lines carry these fields plus `at` and `releaseId`. */
+export type WatchEvent =
+  | { readonly event: 'started' | 'watching'; readonly release: ReleaseView }
+  | {
+      readonly event: 'release';
+      readonly status: string;
+      /** 1-based. */
+      readonly step: number;
+      readonly steps: number;
+      /** Percent. */
+      readonly weight: number;
+      readonly reason: string | null;
+      readonly changed: ReadonlyArray<'status' | 'step' | 'weight'>;
+    }
+  | {
+      readonly event: 'verdict';
+      readonly judge: string;
+      readonly outcome: string;
+      /** 1-based step the verdict judged. */
+      readonly step: number;
+      readonly checks: readonly CheckSummary[];
+    }
+  | {
+      readonly event: 'outcome';
+      readonly outcome: string;
+      readonly exitCode: number;
+      readonly message: string;
+      readonly by: string | null;
+      readonly reason: string | null;
+      /** Null only when the watch stopped before the release could be read. */
+      readonly release: ReleaseView | null;
+    };
+
+/**
+ * The events between `prev` and `next` (null `prev`: the first snapshot, which announces the
+ * release as `first` and its latest verdict, if any).
+ */
+export function changesBetween(prev: Snapshot | null, next: Snapshot, first: 'started' | 'watching' = 'watching'): WatchEvent[] {
+  const r = next.release;
+  const events: WatchEvent[] = [];
+  if (!prev) events.push({ event: first, release: r });
+  // A new verdict comes before the move it caused (the judge's fail, then the rollback).
+  const v = next.verdict;
+  const pv = prev?.verdict ?? null;
+  if (v && (!pv || pv.outcome !== v.outcome || pv.stepIndex !== v.stepIndex)) {
+    events.push({ event: 'verdict', judge: v.judge, outcome: v.outcome, step: v.stepIndex + 1, checks: checksOf(v) });
+  }
+  if (prev) {
+    const p = prev.release;
+    const changed = [
+      ...(p.status !== r.status ? (['status'] as const) : []),
+      ...(p.stepIndex !== r.stepIndex ? (['step'] as const) : []),
+      ...(p.weight !== r.weight ? (['weight'] as const) : []),
+    ];
+    if (changed.length > 0) {
+      const reason = r.reason !== p.reason ? r.reason : null;
+      events.push({
+        event: 'release',
+        status: r.status,
+        step: stepNumber(r),
+        steps: r.steps?.length ?? 0,
+        weight: r.weight,
+        reason,
+        changed,
+      });
+    }
+  }
+  return events;
+}
+
+/** The event as one line a person reads in a CI log; `at` prefixes changes as `12:00:05Z`. */
+export function eventText(e: WatchEvent, at: number): string {
+  const time = `${new Date(at).toISOString().slice(11, 19)}Z`;
+  switch (e.event) {
+    case 'started':
+    case 'watching': {
+      const r = e.release;
+      const replacing = r.baseline ? ` replacing ${r.baseline.version}` : '';
+      return `${e.event === 'started' ? 'Started' : 'Watching'} release ${r.id}: ${r.service} ${r.version}${replacing}, ${r.status}, ${stepText(stepNumber(r), r.steps?.length ?? 0, r.weight)}${holdText(r)}`;
+    }
+    case 'release':
+      return `${time} ${e.status}, ${stepText(e.step, e.steps, e.weight)}${e.reason ? ` (${e.reason})` : ''}`;
+    case 'verdict':
+      return `${time} verdict ${e.outcome} (${e.judge} judge, step ${e.step}): ${e.checks.map(checkText).join('; ') || 'no checks'}`;
+    case 'outcome':
+      return e.message;
+    default: {
+      const never: never = e;
+      throw new Error(`unknown watch event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The event as one JSON line: `{"at":…,"releaseId":…,"event":…,…}`. */
+export function eventJson(e: WatchEvent, at: number, releaseId: string): string {
+  return JSON.stringify({ at: new Date(at).toISOString(), releaseId, ...e });
+}
+
+/** `error-rate 20.1 vs 1.5: fail`; `-` for a statistic not known yet. */
+export function checkText(c: CheckSummary): string {
+  return `${c.check} ${num(c.statistic)} vs ${num(c.bound)}: ${c.outcome}`;
+}
+
+/** The checks of a verdict, read defensively (the API does not type them). */
+export function checksOf(v: VerdictView): CheckSummary[] {
+  return v.checks.flatMap((raw) => {
+    const c = raw as Partial<CheckView> | null;
+    if (!c || typeof c.check !== 'string') return [];
+    return [
+      {
+        check: c.check,
+        outcome: typeof c.outcome === 'string' ? c.outcome : '?',
+        statistic: typeof c.statistic === 'number' ? c.statistic : null,
+        bound: typeof c.bound === 'number' ? c.bound : null,
+      },
+    ];
+  });
+}
+
+/** A number shortened to 4 significant digits; `-` for none. */
+export function num(n: number | null): string {
+  return n === null ? '-' : String(Number(n.toPrecision(4)));
+}
+
+/** 1-based step, clamped to the plan. */
+export function stepNumber(r: ReleaseView): number {
+  const steps = r.steps?.length ?? 0;
+  return steps ? Math.min(r.stepIndex + 1, steps) : r.stepIndex + 1;
+}
+
+function stepText(step: number, steps: number, weight: number): string {
+  return `step ${step}/${steps || '?'}, weight ${formatPercent(weight)}`;
+}
+
+function holdText(r: ReleaseView): string {
+  const step = r.steps?.[r.stepIndex];
+  return step?.hold ? `, hold ${step.hold}` : '';
+}
