@@ -52,7 +52,7 @@ function secondsToRollback(r: Release, canary: ArmSpec, seed: number): number | 
     acc.add({ start: t * 1000, stable: { ...s.stable, feedbackSum: 0, feedbackCount: 0 }, canary: { ...s.canary, feedbackSum: 0, feedbackCount: 0 } });
     const now = (t + 1) * 1000;
     const result = judge(r.analysis, acc.snapshot(), { stepStartedAt: 0, now, holdMs: HORIZON * 1000 });
-    const d = decide(r, { outcome: result.outcome, judge: result.judge, summary: '' }, now);
+    const d = decide(r, { outcome: result.outcome, judge: result.judge, sufficient: result.sufficient, summary: '' }, now);
     if (d.kind === 'fail') return t + 1;
     if (d.kind !== 'hold') return null;
   }

@@ -16,6 +16,8 @@ export interface CheckVerdict {
   readonly bound: number | null;
   readonly stableSamples: number;
   readonly canarySamples: number;
+  /** Enough samples to have seen a regression, were there one (the release's `minRequests`). */
+  readonly sufficient: boolean;
   /** One sentence a person can read. */
   readonly detail: string;
 }
@@ -23,6 +25,8 @@ export interface CheckVerdict {
 export interface JudgeResult {
   readonly judge: Judge;
   readonly outcome: Outcome;
+  /** Every check has enough samples (see CheckVerdict.sufficient). */
+  readonly sufficient: boolean;
   readonly checks: readonly CheckVerdict[];
   readonly at: number;
   /** First and last window start the verdict used. */
@@ -35,6 +39,11 @@ export function combine(checks: readonly CheckVerdict[]): Outcome {
   if (checks.some((c) => c.outcome === 'fail')) return 'fail';
   if (checks.length > 0 && checks.every((c) => c.outcome === 'pass')) return 'pass';
   return 'inconclusive';
+}
+
+/** Whether both versions have at least `min` samples. */
+export function enough(stable: number, canary: number, min: number): boolean {
+  return stable >= min && canary >= min;
 }
 
 export function round(value: number, digits = 4): number {

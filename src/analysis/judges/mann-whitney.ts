@@ -62,6 +62,7 @@ function compare(name: 'error-rate' | 'latency', stable: number[], canary: numbe
   return {
     check: name,
     outcome,
+    sufficient: enough,
     statistic: ratio === null ? null : round(ratio),
     bound: 1 + TOLERANCE,
     ...samples,
@@ -82,5 +83,5 @@ export function mannWhitneyJudge(config: AnalysisConfig, a: Aggregates, timing: 
     compare('latency', stable.map((t) => quantile(t.latency, 0.5) ?? 0), canary.map((t) => quantile(t.latency, 0.5) ?? 0), horizon, samples),
   ];
   const outcome: Outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : checks.every((c) => c.outcome === 'pass') ? 'pass' : 'inconclusive';
-  return { judge: 'mann-whitney', outcome, checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
+  return { judge: 'mann-whitney', outcome, sufficient: checks.every((c) => c.sufficient), checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
 }

@@ -1,7 +1,7 @@
 /**
  * The `sequential` judge (default): anytime-valid tests evaluated every window, so looking
  * every second does not inflate false alarms. The overall α is split evenly (Bonferroni)
- * across the checks in force, so the release-level false-failure rate stays ≤ α.
+ * across the checks in force, so a step's false-failure rate stays ≤ α.
  */
 import type { AnalysisConfig } from '../../core/types.js';
 import { quantile } from '../../core/latency-histogram.js';
@@ -10,16 +10,16 @@ import { countVerdict, logEValueAgainstEquality } from '../count-eprocess.js';
 import type { Timing } from '../evidence.js';
 import { bandWidth, compareLatency } from '../latency-bands.js';
 import { rateInterval } from '../rate-bounds.js';
-import { combine, round, type CheckVerdict, type JudgeResult } from '../verdict.js';
+import { combine, enough, round, type CheckVerdict, type JudgeResult } from '../verdict.js';
 
-/** Release-level false-failure budget. */
+/** False-failure budget of one analysed step. */
 export const DEFAULT_ALPHA = 0.01;
 /** A canary whose error rate is shown below this is fine whatever stable does. */
 export const NEGLIGIBLE_ERROR_RATE = 0.001;
 
 type Arms = Pick<Aggregates, 'stable' | 'canary'>;
 
-function errorRateCheck(state: Aggregates['count'], a: Arms, tol: number, alpha: number): CheckVerdict {
+function errorRateCheck(state: Aggregates['count'], a: Arms, tol: number, alpha: number, min: number): CheckVerdict {
   const logE = logEValueAgainstEquality(state);
   const v = countVerdict(state, alpha);
   const negligible = rateInterval(a.canary.errors, a.canary.requests, alpha).upper < NEGLIGIBLE_ERROR_RATE;
@@ -28,6 +28,7 @@ function errorRateCheck(state: Aggregates['count'], a: Arms, tol: number, alpha:
   return {
     check: 'error-rate',
     outcome,
+    sufficient: enough(a.stable.requests, a.canary.requests, min),
     statistic: v.estimate === null ? null : round(v.estimate),
     bound: round(limit),
     stableSamples: a.stable.requests,
@@ -39,10 +40,11 @@ function errorRateCheck(state: Aggregates['count'], a: Arms, tol: number, alpha:
   };
 }
 
-function ceilingCheck(a: Arms, max: number, alpha: number): CheckVerdict {
+function ceilingCheck(a: Arms, max: number, alpha: number, min: number): CheckVerdict {
   const { lower, upper } = rateInterval(a.canary.errors, a.canary.requests, alpha);
   return {
     check: 'error-ceiling',
+    sufficient: a.canary.requests >= min,
     outcome: lower > max ? 'fail' : upper <= max ? 'pass' : 'inconclusive',
     statistic: a.canary.requests ? round(a.canary.errors / a.canary.requests) : null,
     bound: max,
@@ -52,10 +54,11 @@ function ceilingCheck(a: Arms, max: number, alpha: number): CheckVerdict {
   };
 }
 
-function latencyCheck(a: Arms, tol: number, alpha: number): CheckVerdict {
+function latencyCheck(a: Arms, tol: number, alpha: number, min: number): CheckVerdict {
   const v = compareLatency(a.stable.latency, a.canary.latency, tol, alpha);
   return {
     check: 'latency',
+    sufficient: enough(v.stableCount, v.canaryCount, min),
     outcome: v.worse ? 'fail' : v.noWorse ? 'pass' : 'inconclusive',
     statistic: round(v.statistic),
     bound: round(v.bound),
@@ -65,7 +68,7 @@ function latencyCheck(a: Arms, tol: number, alpha: number): CheckVerdict {
   };
 }
 
-function p99CeilingCheck(a: Arms, maxMs: number, alpha: number): CheckVerdict {
+function p99CeilingCheck(a: Arms, maxMs: number, alpha: number, min: number): CheckVerdict {
   const n = a.canary.requests;
   const u = bandWidth(n, alpha);
   const low = n > 0 && 0.99 - u > 0 ? quantile(a.canary.latency, 0.99 - u) : null;
@@ -73,6 +76,7 @@ function p99CeilingCheck(a: Arms, maxMs: number, alpha: number): CheckVerdict {
   const p99 = quantile(a.canary.latency, 0.99);
   return {
     check: 'p99-ceiling',
+    sufficient: n >= min,
     outcome: low !== null && low > maxMs ? 'fail' : high !== null && high <= maxMs ? 'pass' : 'inconclusive',
     statistic: p99 === null ? null : round(p99),
     bound: maxMs,
@@ -82,13 +86,15 @@ function p99CeilingCheck(a: Arms, maxMs: number, alpha: number): CheckVerdict {
   };
 }
 
-function feedbackCheck(a: Arms, minScore: number, alpha: number): CheckVerdict {
+function feedbackCheck(a: Arms, minScore: number, alpha: number, min: number): CheckVerdict {
   const n = a.canary.feedbackCount;
   const mean = n ? a.canary.feedbackSum / n : null;
   // Scores live in [1, 5]: a CDF band of width u bounds the mean within 4·u.
   const margin = 4 * bandWidth(n, alpha);
   return {
     check: 'feedback',
+    // Ratings are sparse: a tenth of the request minimum (at least 10) is enough of them.
+    sufficient: n >= Math.max(10, Math.ceil(min / 10)),
     outcome: mean !== null && mean + margin < minScore ? 'fail' : mean !== null && mean - margin >= minScore ? 'pass' : 'inconclusive',
     statistic: mean === null ? null : round(mean),
     bound: minScore,
@@ -106,13 +112,15 @@ function fmtMs(ms: number | null): string {
 export function sequentialJudge(config: AnalysisConfig, a: Aggregates, timing: Timing, alpha = DEFAULT_ALPHA): JudgeResult {
   const active = 2 + (config.errorRate.max !== null ? 1 : 0) + (config.latency.p99MaxMs !== null ? 1 : 0) + (config.feedback ? 1 : 0);
   const each = alpha / active;
-  const checks: CheckVerdict[] = [errorRateCheck(a.count, a, config.errorRate.tolerance, each), latencyCheck(a, config.latency.tolerance, each)];
-  if (config.errorRate.max !== null) checks.push(ceilingCheck(a, config.errorRate.max, each));
-  if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each));
-  if (config.feedback) checks.push(feedbackCheck(a, config.feedback.minScore, each));
+  const min = config.minRequests;
+  const checks: CheckVerdict[] = [errorRateCheck(a.count, a, config.errorRate.tolerance, each, min), latencyCheck(a, config.latency.tolerance, each, min)];
+  if (config.errorRate.max !== null) checks.push(ceilingCheck(a, config.errorRate.max, each, min));
+  if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each, min));
+  if (config.feedback) checks.push(feedbackCheck(a, config.feedback.minScore, each, min));
   return {
     judge: 'sequential',
     outcome: combine(checks),
+    sufficient: checks.every((c) => c.sufficient),
     checks,
     at: timing.now,
     windowFrom: a.windowFrom,

@@ -39,6 +39,7 @@ export function thresholdJudge(config: AnalysisConfig, a: Aggregates, timing: Ti
     {
       check: 'error-ceiling',
       outcome: outcomeOf(errorFailures),
+      sufficient: counted > 0,
       statistic: last.rate === null ? null : round(last.rate),
       bound: maxRate,
       ...samples,
@@ -47,6 +48,7 @@ export function thresholdJudge(config: AnalysisConfig, a: Aggregates, timing: Ti
     {
       check: 'p99-ceiling',
       outcome: outcomeOf(latencyFailures),
+      sufficient: counted > 0,
       statistic: last.p99 === null ? null : round(last.p99),
       bound: maxP99,
       ...samples,
@@ -54,5 +56,5 @@ export function thresholdJudge(config: AnalysisConfig, a: Aggregates, timing: Ti
     },
   ];
   const outcome: Outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : counted > 0 ? 'pass' : 'inconclusive';
-  return { judge: 'threshold', outcome, checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
+  return { judge: 'threshold', outcome, sufficient: counted > 0, checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
 }
