@@ -39,6 +39,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/releases/:id/metrics': 'read',
   'GET /api/v1/releases/:id/analysis': 'read',
   'GET /api/v1/releases/:id/events': 'read',
+  'GET /api/v1/releases/:id/logs': 'read',
   'POST /api/v1/services/:name/feedback': 'release',
   'GET /api/v1/audit': 'read',
   'GET /api/v1/events': 'read',
@@ -47,6 +48,10 @@ const POLICY: Readonly<Record<string, Access>> = {
   'POST /api/v1/tokens': 'admin',
   'GET /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/:id': 'admin',
+  // dashboard (issue 6): the caller's own role, and the static web app
+  'GET /api/v1/whoami': 'read',
+  'GET /': 'public',
+  'GET /*': 'public',
 };
 
 /** Who may use each access level, written out independently of the app's own RBAC table. */

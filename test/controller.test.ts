@@ -71,7 +71,11 @@ describe('release runner', () => {
     assert.equal((await store.getService('checkout'))!.stable.version, 'v2');
     const actions = (await store.listAudit({ actor: 'system' })).map((e) => e.action).reverse();
     assert.deepEqual(actions, ['release.start', 'release.advance', 'release.advance', 'release.promote', 'release.promoted']);
-    assert.ok((await store.listVerdicts('rel-1')).some((v) => v.outcome === 'pass'));
+    const verdicts = await store.listVerdicts('rel-1');
+    assert.deepEqual([...new Set(verdicts.map((v) => v.stepIndex))].sort(), [0, 1], 'both analysed steps have stored verdicts');
+    assert.ok(verdicts.every((v) => v.outcome !== 'fail'));
+    const reasons = (await store.listAudit({ actor: 'system', action: 'release.advance' })).map((e) => e.reason ?? '');
+    assert.ok(reasons.every((r) => /passed analysis|no sign of regression/.test(r)), reasons.join(' | '));
   });
 
   it('rolls back a canary with 10x the errors at 10% weight, with the evidence in its reason, verdicts and alerts', async () => {

@@ -8,6 +8,7 @@ import type { AnalysisConfig, AuditEvent, MetricWindow, Release, RoutingTable, S
 import { FULL_WEIGHT, bpsToPercent } from '../core/weight.js';
 import type { Static } from 'typebox';
 import { iso, isoOrNull } from './input.js';
+import { deployJson, deploymentJson, webhookJson } from './present-delivery.js';
 import type { AnalysisVerdict } from '../store/store.js';
 import type { AuditEventResponse, VerdictOut } from './schemas/audit.js';
 import type { RoutingResponse } from './schemas/dataplane.js';
@@ -23,6 +24,8 @@ export function serviceJson(service: Service, active: Release | undefined): Stat
     stickiness: { ...service.stickiness },
     stable: versionJson(service.stable),
     rules: service.rules.map((r) => ({ ...r })),
+    webhooks: (service.webhooks ?? []).map(webhookJson),
+    deploy: deployJson(service.deploy),
     activeRelease: active ? { id: active.id, status: active.status, weight: bpsToPercent(active.weight) } : null,
     createdAt: iso(service.createdAt),
     updatedAt: iso(service.updatedAt),
@@ -39,6 +42,8 @@ function analysisJson(a: AnalysisConfig) {
     onFailure: a.onFailure,
     interval: formatDuration(a.intervalMs),
     intervalMs: a.intervalMs,
+    threshold: a.failureThreshold,
+    minRequests: a.minRequests,
     errorRate: a.errorRate,
     latency: a.latency,
     feedback: a.feedback,
@@ -59,6 +64,8 @@ export function releaseJson(r: Release): Static<typeof ReleaseResponse> {
     steps: r.steps.map((s) => ({ weight: bpsToPercent(s.weight), hold: formatDuration(s.holdMs), holdMs: s.holdMs, analysis: s.analysis })),
     analysis: analysisJson(r.analysis),
     metadata: { ...r.metadata },
+    webhooks: (r.webhooks ?? []).map(webhookJson),
+    deployment: deploymentJson(r.deployment),
     createdBy: r.createdBy,
     startedAt: iso(r.startedAt),
     stepStartedAt: iso(r.stepStartedAt),

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { compileAnalysis, compilePlan, type AnalysisInput, type StepInput } from '../core/plan.js';
-import type { Clock } from '../core/types.js';
+import type { Clock, Webhook } from '../core/types.js';
+import { compileWebhooks, hooksOf, type WebhookInput } from '../core/webhooks.js';
 import type { ReleaseInput } from '../store/store.js';
 import { compileEndpoints } from './input.js';
 
@@ -15,6 +16,7 @@ export interface StartRequest {
   readonly steps?: string | readonly StepInput[];
   readonly analysis?: AnalysisInput;
   readonly metadata?: Readonly<Record<string, string>>;
+  readonly webhooks?: readonly WebhookInput[];
 }
 
 /** A new release id: `rel_` + 16 hex characters. */
@@ -24,14 +26,16 @@ export function newReleaseId(): string {
 
 /**
  * Builds the release to create. With endpoints it starts `progressing` at the first step's
- * weight; without (a deploy driver will start them) it waits `pending` at weight 0.
+ * weight; without (a deploy driver will start them), or when a `pre-rollout` webhook of the
+ * release or of its service (`serviceWebhooks`) must agree first, it waits `pending` at weight 0.
  * @throws ValidationError (TERN_INVALID_PLAN / _WEIGHT / _DURATION / _REQUEST) naming the body field.
  */
-export function buildRelease(service: string, body: StartRequest, createdBy: string, clock: Clock): ReleaseInput {
+export function buildRelease(service: string, body: StartRequest, createdBy: string, clock: Clock, serviceWebhooks: readonly Webhook[] = []): ReleaseInput {
   const steps = compilePlan(body.steps, 'body.steps');
   const analysis = compileAnalysis(body.analysis, 'body.analysis');
+  const webhooks = compileWebhooks(body.webhooks, 'body.webhooks');
   const endpoints = body.endpoints ? compileEndpoints(body.endpoints, 'body.endpoints') : [];
-  const ready = endpoints.length > 0;
+  const ready = endpoints.length > 0 && hooksOf('pre-rollout', webhooks, serviceWebhooks).length === 0;
   return {
     id: newReleaseId(),
     service,
@@ -44,6 +48,8 @@ export function buildRelease(service: string, body: StartRequest, createdBy: str
     steps,
     analysis,
     metadata: { ...body.metadata },
+    webhooks,
+    deployment: null,
     createdBy,
     startedAt: clock(),
   };

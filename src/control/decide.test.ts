@@ -11,9 +11,10 @@ function release(overrides: Partial<Release> = {}): Release {
     metadata: {}, createdBy: 'token:ci', startedAt: 0, stepStartedAt: 0, updatedAt: 0, endedAt: null, reason: null, ...overrides,
   };
 }
-const pass: JudgeSummary = { outcome: 'pass', judge: 'sequential', summary: 'all checks pass' };
-const fail: JudgeSummary = { outcome: 'fail', judge: 'sequential', summary: 'error-rate: ratio 4.1' };
-const unsure: JudgeSummary = { outcome: 'inconclusive', judge: 'sequential', summary: 'error-rate: 12 requests' };
+const pass: JudgeSummary = { outcome: 'pass', judge: 'sequential', sufficient: true, summary: 'all checks pass' };
+const fail: JudgeSummary = { outcome: 'fail', judge: 'sequential', sufficient: true, summary: 'error-rate: ratio 4.1' };
+const unsure: JudgeSummary = { outcome: 'inconclusive', judge: 'sequential', sufficient: false, summary: 'error-rate: 12 requests' };
+const clean: JudgeSummary = { outcome: 'inconclusive', judge: 'sequential', sufficient: true, summary: 'error-rate: ratio 1.1 [0.4, 3]' };
 
 describe('decide', () => {
   it('fails at once on a failed verdict, with the configured action and the evidence in the reason', () => {
@@ -35,6 +36,10 @@ describe('decide', () => {
     assert.equal(decide(release(), unsure, 60_000 + 599_000).kind, 'hold');
     const d = decide(release(), unsure, 60_000 + 600_000);
     assert.ok(d.kind === 'pause' && /too little traffic/.test(d.reason) && /12 requests/.test(d.reason));
+  });
+  it('advances at the end of the hold on sufficient evidence with no sign of regression, not before', () => {
+    assert.equal(decide(release(), clean, 59_000).kind, 'hold');
+    assert.deepEqual(decide(release(), clean, 60_000), { kind: 'advance', toStep: 1, reason: 'step 1/3 (5%) held with enough traffic and no sign of regression' });
   });
   it('promotes after the last step and ignores steps without analysis', () => {
     const last = release({ stepIndex: 2, weight: 10_000, stepStartedAt: 0 });

@@ -5,7 +5,10 @@
  *
  * Rules (DESIGN §4–§5):
  * - a failed verdict acts at once (the judges are built to be looked at any time);
- * - a step advances when its hold has passed and its analysis passed (or it has none);
+ * - a step advances when its hold has passed and its analysis passed (or it has none), or
+ *   when its evidence is sufficient (each version saw `minRequests`) and shows no regression —
+ *   proving a canary no worse can take far longer than a hold, and nobody should have to
+ *   babysit a healthy release;
  * - with the sequential judge a passing step may advance early, after a quarter of its hold
  *   (at least `minEarlyMs`): its bounds hold at any stopping time;
  * - inconclusive evidence (low traffic) extends the hold up to `maxExtensionMs`, then the
@@ -17,6 +20,8 @@ import type { Release } from '../core/types.js';
 export interface JudgeSummary {
   readonly outcome: 'pass' | 'fail' | 'inconclusive';
   readonly judge: string;
+  /** Enough samples that a regression would have shown (the judge's `sufficient`). */
+  readonly sufficient: boolean;
   /** Human sentence naming the failing (or undecided) checks and their evidence. */
   readonly summary: string;
 }
@@ -44,10 +49,15 @@ export function decide(release: Release, verdict: JudgeSummary | null, now: numb
   if (step.analysis && verdict?.outcome === 'fail') {
     return { kind: 'fail', action: release.analysis.onFailure, reason: `${verdict.judge} judge failed ${stepLabel}: ${verdict.summary}` };
   }
-  const passed = !step.analysis || verdict?.outcome === 'pass';
+  const proven = !step.analysis || verdict?.outcome === 'pass';
   const earlyAfter = Math.max(options.minEarlyMs ?? 10_000, step.holdMs / 4);
-  const mayGo = elapsed >= step.holdMs || (passed && step.analysis && release.analysis.judge === 'sequential' && elapsed >= earlyAfter);
-  if (passed && mayGo) return next(release, stepLabel, elapsed < step.holdMs ? 'passed analysis early' : step.analysis ? 'passed analysis' : 'held');
+  if (proven && step.analysis && release.analysis.judge === 'sequential' && elapsed >= earlyAfter && elapsed < step.holdMs) {
+    return next(release, stepLabel, 'passed analysis early');
+  }
+  const clean = verdict?.outcome === 'inconclusive' && verdict.sufficient;
+  if (elapsed >= step.holdMs && (proven || clean)) {
+    return next(release, stepLabel, !step.analysis ? 'held' : proven ? 'passed analysis' : 'held with enough traffic and no sign of regression');
+  }
   const maxExtension = options.maxExtensionMs ?? 600_000;
   if (elapsed >= step.holdMs + maxExtension) {
     return {
@@ -55,7 +65,7 @@ export function decide(release: Release, verdict: JudgeSummary | null, now: numb
       reason: `${stepLabel} is still inconclusive ${Math.round(maxExtension / 1000)} s after its hold: ${verdict?.summary ?? 'no verdict'} — too little traffic to judge; resume to keep waiting, or promote/roll back by hand`,
     };
   }
-  return { kind: 'hold', untilMs: passed ? release.stepStartedAt + step.holdMs : release.stepStartedAt + step.holdMs + maxExtension };
+  return { kind: 'hold', untilMs: proven || clean ? release.stepStartedAt + step.holdMs : release.stepStartedAt + step.holdMs + maxExtension };
 }
 
 function next(release: Release, stepLabel: string, how: string): Decision {

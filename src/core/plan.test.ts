@@ -101,6 +101,7 @@ describe('analysis settings', () => {
       errorRate: { tolerance: 0.5, max: 0.05 },
       latency: { tolerance: 0.2, p99MaxMs: null },
       feedback: null,
+      minRequests: 100,
     });
   });
   it('keeps given values and rejects out-of-range ones', () => {

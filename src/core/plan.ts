@@ -18,6 +18,7 @@ export interface AnalysisInput {
   readonly onFailure?: OnFailure;
   readonly interval?: string | number;
   readonly threshold?: number;
+  readonly minRequests?: number;
   readonly errorRate?: { readonly tolerance?: number; readonly max?: number | null };
   readonly latency?: { readonly tolerance?: number; readonly p99MaxMs?: number | null };
   readonly feedback?: { readonly minScore?: number } | null;
@@ -87,7 +88,7 @@ function fraction(value: number | undefined, fallback: number, field: string, ma
 /**
  * Compiles analysis settings with defaults: sequential judge, roll back on failure, a 1s interval
  * for the sequential judge and 1m for the interval-based ones (Flagger's and Kayenta's habit),
- * 5 failed intervals for the threshold judge,
+ * 5 failed intervals for the threshold judge, 100 requests per version as enough evidence,
  * error-rate tolerance 0.5 (canary may be up to 50% worse relative to stable) and ceiling 5%,
  * latency tolerance 0.2 (20% slower at any quantile) and no p99 ceiling, no feedback check.
  */
@@ -100,6 +101,10 @@ export function compileAnalysis(input: AnalysisInput | undefined, field = 'analy
   }
   const judge = a.judge ?? 'sequential';
   const threshold = a.threshold ?? 5;
+  const minRequests = a.minRequests ?? 100;
+  if (!Number.isInteger(minRequests) || minRequests < 1 || minRequests > 10_000_000) {
+    throw new ValidationError(`${field}.minRequests`, `expected a whole number of requests from 1 to 10000000, got ${minRequests}`);
+  }
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > 1000) {
     throw new ValidationError(`${field}.threshold`, `expected a whole number of failed intervals from 1 to 1000, got ${threshold}`);
   }
@@ -117,5 +122,6 @@ export function compileAnalysis(input: AnalysisInput | undefined, field = 'analy
       p99MaxMs: p99 === undefined || p99 === null ? null : fraction(p99, 0, `${field}.latency.p99MaxMs`),
     },
     feedback: a.feedback === undefined || a.feedback === null ? null : { minScore: minScore ?? 3.5 },
+    minRequests,
   };
 }

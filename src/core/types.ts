@@ -39,8 +39,70 @@ export interface Service {
   readonly stickiness: Stickiness;
   readonly stable: VersionSpec;
   readonly rules: readonly MatchRule[];
+  /** Gates and notifications for every release of this service (with the release's own). Read back as [] when none. */
+  readonly webhooks?: readonly Webhook[];
+  /** How new versions are started; read back as `{ driver: 'static' }` when none was declared. */
+  readonly deploy?: DeploySpec;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/**
+ * An outgoing HTTP call Tern makes. Gates (`pre-rollout`, `confirm-step`, `pre-promotion`)
+ * hold the release until they answer 2xx; `event` hooks are told of every state change.
+ */
+export type WebhookType = 'pre-rollout' | 'pre-promotion' | 'confirm-step' | 'event';
+export const WEBHOOK_TYPES: readonly WebhookType[] = ['pre-rollout', 'pre-promotion', 'confirm-step', 'event'];
+export type WebhookFormat = 'json' | 'slack';
+
+export interface Webhook {
+  readonly type: WebhookType;
+  readonly url: string;
+  readonly timeoutMs: number;
+  /** Extra attempts of one delivery (events) or one gate call, after the first. */
+  readonly retries: number;
+  /** Consecutive failed gate calls before the release rolls back. */
+  readonly maxFailures: number;
+  readonly format: WebhookFormat;
+  /** `event` hooks: only these actions (e.g. `release.rollback`); null for all. */
+  readonly events: readonly string[] | null;
+}
+
+/** Deploy drivers (DESIGN §2): `static` endpoints come with the release; `process` starts local processes. */
+export type DeploySpec = StaticDeploy | ProcessDeploy;
+
+export interface StaticDeploy {
+  readonly driver: 'static';
+}
+
+export interface ProcessDeploy {
+  readonly driver: 'process';
+  /** Command line with `{port}` and `{version}` placeholders; split into argv, no shell. */
+  readonly command: string;
+  readonly instances: number;
+  readonly readiness: { readonly path: string; readonly timeoutMs: number };
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | null;
+  /** Delay between a version leaving the routing table and its processes being stopped. */
+  readonly retireAfterMs: number;
+}
+
+/** One process the process driver started, as persisted with the release that started it. */
+export interface DeployedInstance {
+  readonly index: number;
+  readonly pid: number;
+  readonly port: number;
+  readonly endpoint: string;
+  readonly logFile: string;
+  readonly startedAt: number;
+}
+
+/** What a deploy driver started for a release: `starting` until every instance is ready. */
+export interface Deployment {
+  readonly driver: 'process';
+  readonly state: 'starting' | 'ready' | 'failed' | 'retired';
+  readonly instances: readonly DeployedInstance[];
+  readonly retiredAt: number | null;
 }
 
 /** One stage of a plan: weight in basis points, minimum hold in ms, analysis gate. */
@@ -63,6 +125,11 @@ export interface AnalysisConfig {
   readonly errorRate: { readonly tolerance: number; readonly max: number | null };
   readonly latency: { readonly tolerance: number; readonly p99MaxMs: number | null };
   readonly feedback: { readonly minScore: number } | null;
+  /**
+   * Requests each version needs in a step before its evidence counts as enough: with that many
+   * and no sign of regression, a step may end when its hold does, without a formal proof.
+   */
+  readonly minRequests: number;
 }
 
 /**
@@ -93,6 +160,10 @@ export interface Release {
   readonly steps: readonly Step[];
   readonly analysis: AnalysisConfig;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The release's own webhooks (the service's are added when they fire). Read back as [] when none. */
+  readonly webhooks?: readonly Webhook[];
+  /** Processes a deploy driver started for the canary; null (or absent) for static endpoints. */
+  readonly deployment?: Deployment | null;
   readonly createdBy: string;
   readonly startedAt: number;
   readonly stepStartedAt: number;

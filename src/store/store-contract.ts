@@ -5,6 +5,7 @@
  */
 import { alertsContract } from './contract/alerts.contract.js';
 import { auditContract } from './contract/audit.contract.js';
+import { deployWebhooksContract } from './contract/deploy-webhooks.contract.js';
 import { evidenceContract } from './contract/evidence.contract.js';
 import { freshStorePerTest, suite } from './contract/harness.js';
 import type { OpenStore } from './contract/harness.js';
@@ -32,5 +33,6 @@ export function storeContract(name: string, open: OpenStore): void {
     tokensContract(ctx);
     leasesContract(ctx);
     lifecycleContract(ctx);
+    deployWebhooksContract(ctx);
   });
 }

@@ -12,6 +12,7 @@ import { buildRelease } from '../release-start.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES, IdParams, NameParams } from '../schemas/common.js';
 import { ActionBody, PromoteBody, ReleaseCreate, ReleaseList, ReleaseListQuery, ReleaseResponse, WeightBody } from '../schemas/releases.js';
+import { registerReleaseLogRoute } from './release-logs.js';
 import { mustGet } from './services.js';
 
 const TAGS = ['releases'];
@@ -41,7 +42,9 @@ export function registerReleaseRoutes(app: TernApp, deps: ApiDeps): void {
     },
     async (request, reply) => {
       const { name } = request.params;
-      const input = buildRelease(name, request.body, actorOf(request.principal), clock);
+      // The service's pre-rollout webhooks decide whether the release may start at once.
+      const service = await store.getService(name);
+      const input = buildRelease(name, request.body, actorOf(request.principal), clock, service?.webhooks);
       const audit = auditInput(request, {
         target: `release/${input.id}`,
         reason: request.body.reason ?? null,
@@ -81,6 +84,7 @@ export function registerReleaseRoutes(app: TernApp, deps: ApiDeps): void {
   );
 
   for (const action of ['promote', 'rollback', 'pause', 'resume'] as const) registerAction(app, deps, action);
+  registerReleaseLogRoute(app, deps);
 
   app.put(
     '/api/v1/releases/:id/weight',

@@ -1,7 +1,9 @@
 /** Service routes: create, list, read, change and delete the services Tern fronts (admin to change). */
 import { Type } from 'typebox';
+import { compileDeploy } from '../../core/deploy.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { Release, Service, ServiceMatch, Stickiness } from '../../core/types.js';
+import { compileWebhooks } from '../../core/webhooks.js';
 import type { ServicePatch } from '../../store/store.js';
 import { auditInput } from '../audit/audit-context.js';
 import { compileEndpoints, compileRules } from '../input.js';
@@ -33,6 +35,8 @@ export function registerServiceRoutes(app: TernApp, { store }: ApiDeps): void {
         stickiness: stickinessOf(b.stickiness),
         stable: { version: b.stable.version, endpoints: compileEndpoints(b.stable.endpoints, 'body.stable.endpoints') },
         rules: compileRules(b.rules ?? [], 'body.rules'),
+        webhooks: compileWebhooks(b.webhooks, 'body.webhooks'),
+        deploy: compileDeploy(b.deploy, 'body.deploy'),
       };
       const created = await store.createService(input, audit);
       return reply.code(201).send(serviceJson(created, undefined));
@@ -80,6 +84,8 @@ export function registerServiceRoutes(app: TernApp, { store }: ApiDeps): void {
       if (b.stickiness) patch.stickiness = stickinessOf(b.stickiness);
       if (b.stable) patch.stable = { version: b.stable.version, endpoints: compileEndpoints(b.stable.endpoints, 'body.stable.endpoints') };
       if (b.rules) patch.rules = compileRules(b.rules, 'body.rules');
+      if (b.webhooks) patch.webhooks = compileWebhooks(b.webhooks, 'body.webhooks');
+      if (b.deploy) patch.deploy = compileDeploy(b.deploy, 'body.deploy');
       const updated = await store.updateService(
         request.params.name,
         patch,

@@ -30,6 +30,10 @@ export const Endpoint = Type.String({
 
 export const Endpoints = Type.Array(Endpoint, { minItems: 1, maxItems: 64, description: '1 to 64 endpoint base URLs' });
 
+export const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number({ minimum: 0 })], {
+  description: 'a duration with a unit (250ms, 30s, 5m, 1h30m) or a number of seconds',
+});
+
 export const Reason = Type.String({ maxLength: 1024, description: 'why (kept in the audit log), at most 1024 characters' });
 
 export const Id = Type.String({ pattern: ID_PATTERN, description: 'an id as returned by the API' });

@@ -1,10 +1,8 @@
 /** Schemas of the release routes: start requests, actions and the release as answered. */
 import { Type } from 'typebox';
-import { Endpoint, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
-
-const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Number({ minimum: 0 })], {
-  description: 'a duration with a unit (250ms, 30s, 5m, 1h30m) or a number of seconds',
-});
+import { Duration, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
+import { DeploymentOut } from './deploy.js';
+import { WebhookOut, Webhooks } from './webhooks.js';
 
 const Percent = Type.Number({ minimum: 0, maximum: 100, description: 'percent of users, 0-100, at most two decimals' });
 
@@ -35,6 +33,10 @@ export const AnalysisInput = Type.Object(
     judge: Type.Optional(Type.Enum(['sequential', 'threshold', 'mann-whitney'])),
     onFailure: Type.Optional(Type.Enum(['rollback', 'pause'])),
     interval: Type.Optional(Duration),
+    threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'threshold judge: failed intervals before the release fails (default 5)' })),
+    minRequests: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'requests each version needs in a step for its evidence to count as enough (default 100)' }),
+    ),
     errorRate: Type.Optional(
       Type.Object(
         { tolerance: Type.Optional(Type.Number({ minimum: 0 })), max: Type.Optional(NullableNumber) },
@@ -57,11 +59,6 @@ export const AnalysisInput = Type.Object(
   { additionalProperties: false },
 );
 
-const Webhook = Type.Object(
-  { url: Endpoint, events: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 })) },
-  { additionalProperties: false },
-);
-
 export const Metadata = Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$' }), Type.String({ maxLength: 1024 }), {
   maxProperties: 32,
   additionalProperties: false,
@@ -75,9 +72,7 @@ export const ReleaseCreate = Type.Object(
     endpoints: Type.Optional(Endpoints),
     steps: Type.Optional(StepsInput),
     analysis: Type.Optional(AnalysisInput),
-    webhooks: Type.Optional(
-      Type.Array(Webhook, { maxItems: 10, description: 'validated but not yet acted on (the controller delivers them)' }),
-    ),
+    webhooks: Type.Optional(Webhooks),
     metadata: Type.Optional(Metadata),
     reason: Type.Optional(Reason),
   },
@@ -103,6 +98,8 @@ const AnalysisOut = Type.Object({
   onFailure: Type.String(),
   interval: Type.String(),
   intervalMs: Type.Integer(),
+  threshold: Type.Integer(),
+  minRequests: Type.Integer(),
   errorRate: Type.Object({ tolerance: Type.Number(), max: Type.Union([Type.Number(), Type.Null()]) }),
   latency: Type.Object({ tolerance: Type.Number(), p99MaxMs: Type.Union([Type.Number(), Type.Null()]) }),
   feedback: Type.Union([Type.Object({ minScore: Type.Number() }), Type.Null()]),
@@ -120,6 +117,8 @@ export const ReleaseResponse = Type.Object({
   steps: Type.Array(StepOut),
   analysis: AnalysisOut,
   metadata: Type.Record(Type.String(), Type.String()),
+  webhooks: Type.Array(WebhookOut, { description: "the release's own webhooks (its service's apply too); secrets in URLs shown as ***" }),
+  deployment: Type.Union([DeploymentOut, Type.Null()], { description: 'instances a deploy driver started for the canary, or null' }),
   createdBy: Type.String(),
   startedAt: IsoTime,
   stepStartedAt: IsoTime,
@@ -129,3 +128,21 @@ export const ReleaseResponse = Type.Object({
 });
 
 export const ReleaseList = Type.Object({ releases: Type.Array(ReleaseResponse) });
+
+export const LogsQuery = Type.Object(
+  { lines: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'last lines per instance (1-1000, default 100)' })) },
+  { additionalProperties: false },
+);
+
+export const ReleaseLogs = Type.Object({
+  release: Type.String(),
+  instances: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      pid: Type.Integer(),
+      endpoint: Type.String(),
+      state: Type.String({ description: 'starting, ready, failed or retired' }),
+      lines: Type.Array(Type.String()),
+    }),
+  ),
+});

@@ -2,6 +2,8 @@
 import { Type } from 'typebox';
 import { Endpoints, IsoTime, ServiceName, VersionLabel } from './common.js';
 import { MAX_RULE_REGEX } from '../input.js';
+import { DeployIn, DeployOut } from './deploy.js';
+import { WebhookOut, Webhooks } from './webhooks.js';
 
 /** RFC 9110 §5.6.2 token: what header and cookie names are made of. */
 const TOKEN_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
@@ -59,7 +61,15 @@ export const Rule = Type.Object(
 export const Rules = Type.Array(Rule, { maxItems: 32 });
 
 export const ServiceCreate = Type.Object(
-  { name: ServiceName, match: Match, stickiness: Type.Optional(StickinessInput), stable: VersionInput, rules: Type.Optional(Rules) },
+  {
+    name: ServiceName,
+    match: Match,
+    stickiness: Type.Optional(StickinessInput),
+    stable: VersionInput,
+    rules: Type.Optional(Rules),
+    webhooks: Type.Optional(Webhooks),
+    deploy: Type.Optional(DeployIn),
+  },
   { additionalProperties: false },
 );
 
@@ -69,6 +79,8 @@ export const ServicePatch = Type.Object(
     stickiness: Type.Optional(StickinessInput),
     stable: Type.Optional(VersionInput),
     rules: Type.Optional(Rules),
+    webhooks: Type.Optional(Webhooks),
+    deploy: Type.Optional(DeployIn),
   },
   { additionalProperties: false, minProperties: 1, description: 'the fields to change (at least one)' },
 );
@@ -89,6 +101,8 @@ export const ServiceResponse = Type.Object({
       target: Type.String(),
     }),
   ),
+  webhooks: Type.Array(WebhookOut, { description: 'apply to every release of the service; secrets in URLs shown as ***' }),
+  deploy: DeployOut,
   activeRelease: Type.Union([
     Type.Object({ id: Type.String(), status: Type.String(), weight: Type.Number({ description: 'percent' }) }),
     Type.Null(),

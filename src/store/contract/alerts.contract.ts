@@ -50,6 +50,19 @@ export function alertsContract(ctx: StoreContext): void {
       assert.deepEqual(await ctx.store.listAlerts(id), [{ ...first, resolvedAt: T + 10_000 }, other, second]);
     });
 
+    test('a release that ends closes its open alerts, in the same write', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      await ctx.store.raiseAlert(alertInput(id));
+      await moveRelease(ctx.store, id, 'rolling_back');
+      assert.equal((await ctx.store.listAlerts(id))[0]!.resolvedAt, null, 'still open while rolling back');
+      const ended = await moveRelease(ctx.store, id, 'rolled_back');
+      assert.deepEqual(
+        (await ctx.store.listAlerts(id)).map((a) => a.resolvedAt),
+        [ended.updatedAt],
+      );
+    });
+
     test('concurrent raises of one metric leave exactly one open alert', async () => {
       await createServiceWith(ctx.store, 'checkout');
       const { id } = await startRelease(ctx.store, 'checkout');

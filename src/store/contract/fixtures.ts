@@ -37,6 +37,8 @@ export function releaseInput(service: string, extra: Partial<ReleaseInput> = {})
     steps: compilePlan('5,50,100'),
     analysis: compileAnalysis(undefined),
     metadata: { commit: '9f8d111' },
+    webhooks: [],
+    deployment: null,
     createdBy: 'token:ci',
     startedAt: Date.now() - 60_000,
     ...extra,

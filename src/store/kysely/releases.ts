@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
-import { ACTIVE_STATUSES } from '../../core/release-state.js';
+import { ACTIVE_STATUSES, isFinal } from '../../core/release-state.js';
 import type { AuditInput, Release } from '../../core/types.js';
 import type { ReleaseInput, Store } from '../store.js';
 import { findActiveRelease, findRelease, findService, lockFor, pageSize, recordChange, releaseNotFound } from './queries.js';
@@ -30,7 +30,8 @@ function releaseActive(service: string, activeId: string | undefined, cause?: un
 /** Copies only the fields a ReleaseInput has, so extra input fields never reach the database. */
 function pickInput(input: ReleaseInput): ReleaseInput {
   const { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt } = input;
-  return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt };
+  const extras = { webhooks: input.webhooks ?? [], deployment: input.deployment ?? null };
+  return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, ...extras, createdBy, startedAt };
 }
 
 /** The fields the data plane executes; a change to any of them bumps the routing version. */
@@ -136,6 +137,10 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
             .set({ stable_version: next.version, stable_endpoints: toJson(next.endpoints), updated_at: next.updatedAt })
             .where('name', '=', next.service)
             .execute();
+        }
+        if (isFinal(next.status) && !isFinal(current.status)) {
+          // An ended release raises no more alarms: its open alerts close with it.
+          await trx.updateTable('alerts').set({ resolved_at: next.updatedAt }).where('release_id', '=', id).where('resolved_at', 'is', null).execute();
         }
         const routing = promoted || routingChanged(current, next);
         const changed = await recordChange(trx, rt, { kind: 'release', id, service: next.service, audit: auditInput, routing });

@@ -3,7 +3,9 @@
  * through Number() because PostgreSQL drivers return bigint columns as strings.
  */
 import type { Insertable, Selectable } from 'kysely';
-import type { Alert, AuditEvent, AuditOutcome, MetricWindow, Release, ReleaseStatus, Role, Service, TokenInfo } from '../../core/types.js';
+import type { Alert, AnalysisConfig, AuditEvent, AuditOutcome, MetricWindow, Release, ReleaseStatus, Role, Service, TokenInfo } from '../../core/types.js';
+import { STATIC_DEPLOY } from '../../core/deploy.js';
+import { compileAnalysis } from '../../core/plan.js';
 import type { AnalysisVerdict, TokenRecord, VerdictInput, VerdictOutcome } from '../store.js';
 import type {
   AlertsTable,
@@ -26,6 +28,8 @@ export function toService(row: Selectable<ServicesTable>): Service {
     stickiness: parse(row.stickiness),
     stable: { version: row.stable_version, endpoints: parse(row.stable_endpoints) },
     rules: parse(row.rules),
+    webhooks: row.webhooks === null ? [] : parse(row.webhooks),
+    deploy: row.deploy === null ? STATIC_DEPLOY : parse(row.deploy),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -39,6 +43,8 @@ export function serviceRow(service: Service): Insertable<ServicesTable> {
     stable_version: service.stable.version,
     stable_endpoints: json(service.stable.endpoints),
     rules: json(service.rules),
+    webhooks: json(service.webhooks ?? []),
+    deploy: json(service.deploy ?? STATIC_DEPLOY),
     created_at: service.createdAt,
     updated_at: service.updatedAt,
   };
@@ -56,8 +62,11 @@ export function toRelease(row: Selectable<ReleasesTable>): Release {
     weight: Number(row.weight),
     salt: row.salt,
     steps: parse(row.steps),
-    analysis: parse(row.analysis),
+    // Settings added after a release was stored take their defaults (compileAnalysis of nothing).
+    analysis: { ...compileAnalysis(undefined), ...parse<AnalysisConfig>(row.analysis) },
     metadata: parse(row.metadata),
+    webhooks: row.webhooks === null ? [] : parse(row.webhooks),
+    deployment: row.deployment === null ? null : parse(row.deployment),
     createdBy: row.created_by,
     startedAt: Number(row.started_at),
     stepStartedAt: Number(row.step_started_at),
@@ -81,6 +90,8 @@ export function releaseRow(release: Release): Insertable<ReleasesTable> {
     steps: json(release.steps),
     analysis: json(release.analysis),
     metadata: json(release.metadata),
+    webhooks: json(release.webhooks ?? []),
+    deployment: release.deployment ? json(release.deployment) : null,
     created_by: release.createdBy,
     started_at: release.startedAt,
     step_started_at: release.stepStartedAt,

@@ -28,6 +28,10 @@ export interface ServicesTable {
   stable_endpoints: string;
   /** JSON MatchRule[]. */
   rules: string;
+  /** JSON Webhook[]; null before migration 4 (none). */
+  webhooks: string | null;
+  /** JSON DeploySpec; null means static. */
+  deploy: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -50,6 +54,10 @@ export interface ReleasesTable {
   analysis: string;
   /** JSON Record<string, string>. */
   metadata: string;
+  /** JSON Webhook[]; null before migration 4 (none). */
+  webhooks: string | null;
+  /** JSON Deployment: processes a deploy driver started for the canary; null for static endpoints. */
+  deployment: string | null;
   created_by: string;
   started_at: number;
   step_started_at: number;

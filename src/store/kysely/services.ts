@@ -2,6 +2,7 @@
  * Store methods for services: create, read, update (stable pinned while a release runs),
  * delete (with its release history; audit events stay, they are append-only).
  */
+import { STATIC_DEPLOY } from '../../core/deploy.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { Service, VersionSpec } from '../../core/types.js';
 import type { ServiceInput, Store } from '../store.js';
@@ -24,6 +25,8 @@ function toStoredService(input: ServiceInput, createdAt: number, updatedAt: numb
     stickiness: input.stickiness,
     stable: { version: input.stable.version, endpoints: input.stable.endpoints },
     rules: input.rules,
+    webhooks: input.webhooks ?? [],
+    deploy: input.deploy ?? STATIC_DEPLOY,
     createdAt,
     updatedAt,
   };

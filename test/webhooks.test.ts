@@ -1,0 +1,213 @@
+/**
+ * Webhooks end to end through a real HTTP receiver: gates hold a release while they refuse or
+ * time out and let it through once they answer 2xx, roll it back after `maxFailures`; the
+ * confirm-step gate controls advancing; a slow gate never holds up another release; event
+ * notifications arrive signed (and a tampered or stale one fails verification), filtered,
+ * with verdict evidence, and in Slack format when asked.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { seededRandom, simulateSecond, type ArmSpec } from '../src/analysis/simulate.js';
+import { startController, type Controller } from '../src/control/runner.js';
+import { verifySignature } from '../src/control/notify/signature.js';
+import { compileAnalysis, compilePlan } from '../src/core/plan.js';
+import { transition } from '../src/core/release-state.js';
+import type { Release, Webhook } from '../src/core/types.js';
+import { compileWebhooks, type WebhookInput } from '../src/core/webhooks.js';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
+import { startReceiver, type Receiver } from './fixtures/webhook-receiver.js';
+
+const SECRET = 'test-signing-secret';
+const who = { actor: 'token:ci', source: '127.0.0.1', action: 'test', target: 'test', outcome: 'success' as const, reason: null, detail: null };
+const HEALTHY: ArmSpec = { errorRate: 0.005, medianMs: 20, sigma: 0.4 };
+
+let now = 1_700_000_000_000;
+let store: Store;
+let rx: Receiver;
+let controller: Controller | undefined;
+
+before(async () => {
+  rx = await startReceiver();
+});
+after(() => rx.close());
+afterEach(async () => {
+  await controller?.stop();
+  controller = undefined;
+  await store.close();
+  rx.calls.length = 0;
+});
+
+const hooks = (...list: WebhookInput[]): Webhook[] => compileWebhooks(list.map((h) => ({ ...h, url: `${rx.url}${h.url}` })));
+
+async function setup(serviceHooks: Webhook[] = []): Promise<Controller> {
+  now = 1_700_000_000_000;
+  store = await openSqliteStore({ file: ':memory:', clock: () => now });
+  for (const name of ['checkout', 'search']) {
+    await store.createService({ name, match: { pathPrefix: `/${name}` }, stickiness: { cookie: 'tern_uid' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] }, rules: [], webhooks: name === 'checkout' ? serviceHooks : [] }, who);
+  }
+  controller = startController({ store, clock: () => now, tickMs: 0, webhookSecret: SECRET, eventRetryDelayMs: () => 10 });
+  return controller;
+}
+
+function release(service: string, webhooks: Webhook[], plan: Parameters<typeof compilePlan>[0] = '10:10s,100', id = `rel-${service}`): Promise<Release> {
+  return store.createRelease(
+    { id, service, version: 'v2', endpoints: ['http://127.0.0.1:9002'], status: 'pending', stepIndex: 0, weight: 0, salt: 's', steps: compilePlan(plan), analysis: compileAnalysis(undefined), metadata: { commit: 'abc' }, webhooks, createdBy: 'token:ci', startedAt: now },
+    { ...who, action: 'release.start', target: `release/${id}` },
+  );
+}
+
+/** One controller pass, then waits for the calls it started and lets the clock move on. */
+async function step(c: Controller, advanceMs = 0): Promise<Release> {
+  await c.tick();
+  await c.idle();
+  now += advanceMs;
+  return (await store.getRelease('rel-checkout'))!;
+}
+
+const NO_ANALYSIS = [
+  { weight: 10, hold: '10s', analysis: false },
+  { weight: 50, hold: '10s', analysis: false },
+  { weight: 100 },
+];
+
+describe('webhook gates', () => {
+  it('pre-rollout holds a pending release while it refuses, and starts it once it answers 2xx', async () => {
+    const c = await setup();
+    rx.answer('/gate', { status: 503, body: 'change freeze' });
+    await release('checkout', hooks({ type: 'pre-rollout', url: '/gate' }));
+    assert.equal((await step(c, 500)).status, 'pending');
+    assert.equal((await step(c, 1000)).status, 'pending', 'no call again before the backoff');
+    assert.equal(rx.on('/gate').length, 1);
+    const call = rx.on('/gate')[0]!;
+    assert.equal(call.headers['x-tern-event'], 'pre-rollout');
+    assert.equal(verifySignature(SECRET, call.headers['x-tern-signature'] as string, call.raw), true);
+    assert.deepEqual([call.json.gate, (call.json.release as Release).id, (call.json.release as { weight: number }).weight], ['pre-rollout', 'rel-checkout', 0]);
+    rx.answer('/gate', { status: 204 });
+    await step(c);
+    const started = await step(c);
+    assert.equal(started.status, 'progressing');
+    assert.equal(started.weight, 1000);
+    assert.equal(rx.on('/gate').length, 2);
+  });
+
+  it('rolls back after maxFailures consecutive failures, naming the hook and its last answer', async () => {
+    const c = await setup();
+    rx.answer('/gate', { status: 500, body: 'tests failed on main' });
+    await release('checkout', hooks({ type: 'pre-rollout', url: '/gate', maxFailures: 3 }));
+    for (let i = 0; i < 3; i++) assert.equal((await step(c, 60_000)).status, 'pending');
+    const rolled = await step(c);
+    assert.equal(rolled.status, 'rolling_back');
+    assert.match(rolled.reason ?? '', /^pre-rollout webhook http:\/\/127\.0\.0\.1:\d+\/gate failed 3 times in a row; last answer: HTTP 500: tests failed on main$/);
+    assert.equal((await step(c)).status, 'rolled_back');
+  });
+
+  it('a gate that does not answer within its timeout holds the release like a refusal', async () => {
+    const c = await setup();
+    rx.answer('/slow', { status: 200, delayMs: 1500 });
+    await release('checkout', hooks({ type: 'pre-rollout', url: '/slow', timeout: '200ms', maxFailures: 1 }));
+    assert.equal((await step(c)).status, 'pending');
+    const rolled = await step(c);
+    assert.equal(rolled.status, 'rolling_back');
+    assert.match(rolled.reason ?? '', /last answer: timed out after 0\.2s/);
+  });
+
+  it('confirm-step decides when the next step may start; pre-promotion (on the service) when it may be promoted', async () => {
+    const c = await setup(hooks({ type: 'pre-promotion', url: '/promote' }));
+    rx.answer('/confirm', { status: 409, body: 'not yet' });
+    await release('checkout', hooks({ type: 'confirm-step', url: '/confirm' }), NO_ANALYSIS);
+    assert.equal((await step(c, 11_000)).status, 'progressing');
+    for (let i = 0; i < 3; i++) assert.equal((await step(c, 5_000)).stepIndex, 0, 'held at step 1 while confirm-step refuses');
+    const asked = rx.on('/confirm').at(-1)!;
+    assert.deepEqual(asked.json.nextStep, { step: 2, weight: 50 });
+    rx.answer('/confirm', { status: 200 });
+    await step(c);
+    const advanced = await step(c, 11_000);
+    assert.deepEqual([advanced.stepIndex, advanced.weight], [1, 5000]);
+    let promoted = advanced;
+    for (let i = 0; i < 10 && promoted.status !== 'promoted'; i++) promoted = await step(c, 11_000);
+    assert.equal(promoted.status, 'promoted', promoted.reason ?? '');
+    assert.equal(rx.on('/promote').length, 1);
+    assert.equal(rx.on('/confirm').filter((x) => (x.json.nextStep as { step: number }).step === 3).length, 1, 'a final 100% step is confirmed too');
+  });
+
+  it('a slow gate on one release does not hold up the controller or another release', async () => {
+    const c = await setup();
+    rx.answer('/slow', { status: 200, delayMs: 1500 });
+    await release('checkout', hooks({ type: 'pre-rollout', url: '/slow', timeout: '5s' }));
+    await release('search', []);
+    const t0 = Date.now();
+    await c.tick();
+    assert.ok(Date.now() - t0 < 1000, `tick took ${Date.now() - t0} ms`);
+    assert.equal((await store.getRelease('rel-search'))!.status, 'progressing');
+    assert.equal((await store.getRelease('rel-checkout'))!.status, 'pending');
+    await c.idle();
+    await c.tick();
+    assert.equal((await store.getRelease('rel-checkout'))!.status, 'progressing');
+  });
+});
+
+describe('event notifications', () => {
+  it('sends every change, signed, with the release summary; tampered or stale copies fail verification', async () => {
+    const c = await setup(hooks({ type: 'event', url: '/events' }));
+    await release('checkout', []);
+    await step(c);
+    await store.updateRelease('rel-checkout', (r) => transition(r, 'paused', now, 'looking at dashboards'), { ...who, action: 'release.pause', target: 'release/rel-checkout' });
+    await store.updateRelease('rel-checkout', (r) => transition(r, 'rolling_back', now, 'not today'), { ...who, action: 'release.rollback', target: 'release/rel-checkout' });
+    await step(c);
+    await c.idle();
+    const events = rx.on('/events');
+    assert.deepEqual(
+      events.map((e) => e.headers['x-tern-event']),
+      ['release.start', 'release.start', 'release.pause', 'release.rollback', 'release.rolled_back'],
+    );
+    const rollback = events[3]!;
+    assert.equal(rollback.json.reason, 'not today');
+    assert.equal(rollback.json.actor, 'token:ci');
+    assert.deepEqual((rollback.json.release as { id: string; service: string; version: string }).id, 'rel-checkout');
+    assert.equal(new Set(events.map((e) => e.headers['x-tern-delivery'])).size, events.length, 'unique delivery ids');
+    const header = rollback.headers['x-tern-signature'] as string;
+    assert.equal(verifySignature(SECRET, header, rollback.raw), true);
+    assert.equal(verifySignature(SECRET, header, rollback.raw.replace('not today', 'all fine')), false, 'tampered');
+    assert.equal(verifySignature(SECRET, header, rollback.raw, { now: Date.now() + 10 * 60_000 }), false, 'stale (replayed 10 min later)');
+    assert.equal(JSON.stringify(events.map((e) => e.json)).includes('"salt"'), false);
+  });
+
+  it('sends a Slack-compatible body, only for the events asked for, with the verdict evidence', async () => {
+    const c = await setup();
+    await release('checkout', hooks({ type: 'event', url: '/slack', format: 'slack', events: ['release.rollback'] }, { type: 'event', url: '/json', events: ['release.rollback'] }), '10:5m,100');
+    await step(c);
+    const rand = seededRandom(2);
+    for (let t = 0; t < 300 && (await store.getRelease('rel-checkout'))!.status === 'progressing'; t++) {
+      const r = (await store.getRelease('rel-checkout'))!;
+      const s = simulateSecond(rand, 1000, r.weight / 10_000, HEALTHY, { ...HEALTHY, errorRate: 0.05 });
+      const start = Math.floor(now / 1000) * 1000;
+      await store.appendMetricWindows([
+        { releaseId: r.id, version: 'v1', windowStart: start, windowMs: 1000, ...s.stable, feedbackSum: 0, feedbackCount: 0 },
+        { releaseId: r.id, version: 'v2', windowStart: start, windowMs: 1000, ...s.canary, feedbackSum: 0, feedbackCount: 0 },
+      ]);
+      await step(c, 1000);
+    }
+    await c.idle();
+    const [slack] = rx.on('/slack');
+    assert.equal(rx.on('/slack').length, 1);
+    assert.deepEqual(Object.keys(slack!.json), ['text']);
+    assert.match(slack!.json.text as string, /^\*checkout\* v2 is rolling back — 0% on canary, step 1\/2 .* by system\)\n> sequential judge failed/);
+    const [json] = rx.on('/json');
+    const evidence = json!.json.evidence as { judge: string; outcome: string; checks: Array<{ check: string; outcome: string }> };
+    assert.equal(evidence.outcome, 'fail');
+    assert.ok(evidence.checks.some((ch) => ch.check === 'error-rate' && ch.outcome === 'fail'));
+  });
+
+  it('retries a failed delivery a bounded number of times and never blocks the controller', async () => {
+    const c = await setup(hooks({ type: 'event', url: '/down', retries: 2 }));
+    rx.answer('/down', { status: 502 });
+    await release('checkout', []);
+    const t0 = Date.now();
+    await c.tick();
+    assert.ok(Date.now() - t0 < 1000, `tick took ${Date.now() - t0} ms`);
+    await c.idle();
+    // Two changes (API start, controller start) × (1 + 2 retries).
+    assert.equal(rx.on('/down').length, 3 + 3);
+  });
+});
