@@ -30,6 +30,8 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerReleaseRoutes } from './routes/releases.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+// Dashboard (issue 6): GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
+import { registerWebRoutes } from './routes/web.js';
 import { schemaErrorFormatter, validatorCompiler } from './validation.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -91,6 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerEventRoutes,
     registerDataplaneRoutes,
     registerTokenRoutes,
+    registerWebRoutes, // dashboard (issue 6): whoami + static app (its `/*` wildcard never shadows a declared route)
   ]) {
     register(app, deps);
   }
