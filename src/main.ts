@@ -1,15 +1,19 @@
 /**
- * Composition root: wires the store, the API and the release controller (later the dashboard
- * and gateway) into one process, the way `tern server` runs them. Nothing else constructs these pieces.
+ * Composition root: wires the store, the API, the release controller and one built-in gateway
+ * into one process, the way `tern server` runs them. The gateway talks to the control plane over
+ * loopback with its own `gateway` token, exactly as a separate `tern gateway` would, and
+ * persists its table in the data dir (fail static). Nothing else constructs these pieces.
  */
 import { access, mkdir, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
-import { ADMIN_TOKEN_FILE, ensureAdminToken } from './api/bootstrap.js';
+import { ADMIN_TOKEN_FILE, ensureAdminToken, ensureGatewayToken } from './api/bootstrap.js';
+import { loadWebhookSecret } from './control/notify/secret.js';
 import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
+import { startGateway, type Gateway } from './gateway/gateway.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface ServerOptions {
@@ -18,8 +22,10 @@ export interface ServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly apiPort: number;
-  /** Reserved: the built-in gateway arrives in a later release and does not listen yet. */
+  /** Where the built-in gateway serves user traffic; 0 picks a free port. */
   readonly gatewayPort: number;
+  /** Serve an `x-tern-version` header naming the version that answered (default false). */
+  readonly exposeVersionHeader?: boolean;
   /** Bootstrap admin secret (TERN_ADMIN_TOKEN); when absent one is generated on first start. */
   readonly adminToken?: string | undefined;
   /** Default: JSON logs at info level on stderr. */
@@ -31,6 +37,10 @@ export interface ServerOptions {
 export interface RunningServer {
   /** e.g. `http://127.0.0.1:7070`, with the port actually bound. */
   readonly apiUrl: string;
+  /** The built-in gateway, e.g. `http://127.0.0.1:8080`. */
+  readonly gatewayUrl: string;
+  /** The gateway's admin listener (`/metrics`, `/healthz`). */
+  readonly gatewayAdminUrl: string | null;
   /** The file holding the bootstrap admin secret, when there is one (none with TERN_ADMIN_TOKEN). */
   readonly adminTokenFile: string | null;
   /** True when the admin secret is the one given in `adminToken` (TERN_ADMIN_TOKEN). */
@@ -55,29 +65,45 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = await openSqliteStore({ file: path.join(dataDir, 'tern.db'), logger: logger.child({ component: 'store' }) });
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let controller: Controller | undefined;
+  let gateway: Gateway | undefined;
   try {
     const envToken = options.adminToken === '' ? undefined : options.adminToken;
     const token = await ensureAdminToken(store, { dataDir, envToken });
     app = await buildApp({ store, logger: logger.child({ component: 'api' }) });
     await app.listen({ host: options.host, port: options.apiPort });
-    controller = startController({ store, logger: logger.child({ component: 'controller' }), tickMs: options.controllerTickMs ?? 1000 });
+    // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
+    const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);
+    controller = startController({
+      store,
+      logger: logger.child({ component: 'controller' }),
+      tickMs: options.controllerTickMs ?? 1000,
+      webhookSecret,
+      dataDir,
+    });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
     logger.info({ apiUrl, dataDir }, 'Tern API listening');
-    logger.info(
-      { gatewayPort: options.gatewayPort },
-      'built-in gateway not started: it arrives in a later release, so the gateway port stays unused',
-    );
+    gateway = await startGateway({
+      host: options.host,
+      port: options.gatewayPort,
+      controlPlane: { url: apiUrl, token: await ensureGatewayToken(store, dataDir) },
+      stateFile: path.join(dataDir, 'gateway-table.json'),
+      exposeVersionHeader: options.exposeVersionHeader ?? false,
+      logger: logger.child({ component: 'gateway' }),
+    });
+    logger.info({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl }, 'Tern gateway listening');
     const tokenFile = path.join(dataDir, ADMIN_TOKEN_FILE);
     return {
       apiUrl,
+      gatewayUrl: gateway.url,
+      gatewayAdminUrl: gateway.adminUrl,
       adminTokenFile: token.file ?? (envToken === undefined && (await exists(tokenFile)) ? tokenFile : null),
       adminTokenFromEnv: envToken !== undefined,
       generatedAdminToken: token.created ? token.secret : null,
-      close: once(() => shutdown(app, controller, store, logger)),
+      close: once(() => shutdown(gateway, app, controller, store, logger)),
     };
   } catch (err) {
-    await shutdown(app, controller, store, logger).catch((closeErr: unknown) =>
+    await shutdown(gateway, app, controller, store, logger).catch((closeErr: unknown) =>
       logger.warn({ err: closeErr }, 'cleanup after failed start also failed'),
     );
     throw err;
@@ -85,13 +111,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 async function shutdown(
+  gateway: Gateway | undefined,
   app: { close(): Promise<unknown> } | undefined,
   controller: Controller | undefined,
   store: { close(): Promise<void> },
   logger: Logger,
 ): Promise<void> {
   try {
-    // The controller finishes its current tick first, so no release move is cut in half.
+    // User traffic first: the gateway stops accepting and lets requests in flight finish.
+    await gateway?.close();
+    // The controller finishes its current tick, so no release move is cut in half.
     await controller?.stop();
     // Fastify stops accepting, answers 503 to new requests on kept-alive sockets and waits for
     // requests in flight before resolving.

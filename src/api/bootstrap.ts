@@ -3,7 +3,7 @@
  * TERN_ADMIN_TOKEN when set, else generated on first start, written to `<dataDir>/admin.token`
  * (mode 0600) and handed back once for the server to print.
  */
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TernError } from '../core/errors.js';
 import type { AuditInput } from '../core/types.js';
@@ -14,6 +14,8 @@ export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 export const ADMIN_TOKEN_FILE = 'admin.token';
 /** Shorter secrets are refused: an admin token is the keys to every release. */
 export const MIN_ENV_TOKEN_LENGTH = 16;
+export const GATEWAY_TOKEN_NAME = 'embedded-gateway';
+export const GATEWAY_TOKEN_FILE = 'gateway.token';
 
 export interface BootstrapResult {
   /** True when this call created a token. */
@@ -76,7 +78,31 @@ async function ensureEnvToken(store: Store, envToken: string): Promise<boolean> 
   return true;
 }
 
-function bootstrapAudit(id: string, reason: string): AuditInput {
+/**
+ * The `gateway`-role secret the all-in-one server's embedded gateway uses to reach its own
+ * control plane (the data plane never touches the store, even in one process). Kept in
+ * `<dataDir>/gateway.token` (0600) and reused across restarts while its token is active;
+ * otherwise a new token is created and written.
+ * @throws the store's or file system's errors.
+ */
+export async function ensureGatewayToken(store: Store, dataDir: string): Promise<string> {
+  const file = path.join(dataDir, GATEWAY_TOKEN_FILE);
+  const existing = await readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    () => '',
+  );
+  if (existing && (await store.findTokenByHash(hashSecret(existing)))?.role === 'gateway') return existing;
+  const secret = generateSecret();
+  await writeSecretFile(file, secret);
+  const id = newTokenId();
+  await store.createToken(
+    { id, name: GATEWAY_TOKEN_NAME, role: 'gateway', secretHash: hashSecret(secret) },
+    bootstrapAudit(id, 'for the embedded gateway', GATEWAY_TOKEN_NAME, 'gateway'),
+  );
+  return secret;
+}
+
+function bootstrapAudit(id: string, reason: string, name = BOOTSTRAP_TOKEN_NAME, role = 'admin'): AuditInput {
   return {
     actor: 'system',
     source: null,
@@ -84,7 +110,7 @@ function bootstrapAudit(id: string, reason: string): AuditInput {
     target: `token/${id}`,
     outcome: 'success',
     reason,
-    detail: { name: BOOTSTRAP_TOKEN_NAME, role: 'admin' },
+    detail: { name, role },
   };
 }
 

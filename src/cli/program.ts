@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerServerCommand } from './commands/server.js';
@@ -37,6 +38,7 @@ export function buildProgram(io: Io = processIo): Command {
 
   registerServerCommand(program, io);
   registerGatewayCommand(program, io);
+  registerDemoCommand(program, io);
   registerServiceCommands(program);
   registerReleaseCommands(program);
   registerAuditCommand(program);

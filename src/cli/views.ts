@@ -9,6 +9,8 @@ export interface ServiceSpec {
   readonly stickiness?: { readonly header?: string; readonly cookie?: string };
   readonly stable: { readonly version: string; readonly endpoints: readonly string[] };
   readonly rules?: readonly unknown[];
+  /** How new versions are started (the API validates it): `{ driver: 'process', command, … }`. */
+  readonly deploy?: Readonly<Record<string, unknown>>;
 }
 
 export interface ServiceView {

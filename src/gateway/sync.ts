@@ -3,8 +3,9 @@
  *
  * Watch: long-poll `GET {url}/api/v1/dataplane/routing?after=N&wait=30s` with the gateway's
  * bearer token. 200 carries a RoutingTable; 304 means "no change within the wait". The first
- * poll asks with `after=0` so a gateway always adopts the control plane's table on (re)connect,
- * even one with a lower version than its state file (a restored control plane is the truth).
+ * poll asks without `after`, which the control plane answers at once with its current table, so
+ * a gateway always adopts it on (re)connect — even one with a lower version than its state file
+ * (a restored control plane is the truth) — and a fresh one starts without waiting.
  *
  * Push: once a second, the closed windows are queued and POSTed to
  * `{url}/api/v1/dataplane/metrics` as `{ gateway, windows }`; unsent windows stay queued
@@ -68,8 +69,8 @@ export function startSync(opts: SyncOptions): SyncHandle {
   const firstPoll = new Promise<boolean>((resolve) => (firstSettled = resolve));
 
   const pollOnce = async (first: boolean): Promise<void> => {
-    const after = first ? 0 : opts.currentVersion();
-    const res = await request(`${base}/api/v1/dataplane/routing?after=${after}&wait=${wait}s`, {
+    const query = first ? '' : `?after=${opts.currentVersion()}&wait=${wait}s`;
+    const res = await request(`${base}/api/v1/dataplane/routing${query}`, {
       dispatcher: agent,
       headers,
       signal: stopper.signal,
