@@ -11,6 +11,8 @@ import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, ensureGatewayToken } from './api/bootstrap.js';
 import { loadWebhookSecret } from './control/notify/secret.js';
+import { Registry } from 'prom-client';
+import { createControllerMetrics } from './control/metrics.js';
 import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
@@ -69,7 +71,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     const envToken = options.adminToken === '' ? undefined : options.adminToken;
     const token = await ensureAdminToken(store, { dataDir, envToken });
-    app = await buildApp({ store, logger: logger.child({ component: 'api' }) });
+    // One registry: a scrape of the API's /metrics sees the controller's release metrics too.
+    const registry = new Registry();
+    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry });
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
     const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);
@@ -79,6 +83,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       tickMs: options.controllerTickMs ?? 1000,
       webhookSecret,
       dataDir,
+      metrics: createControllerMetrics(registry),
     });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;

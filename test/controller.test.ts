@@ -9,6 +9,8 @@ import { compileAnalysis, compilePlan } from '../src/core/plan.js';
 import type { MetricWindow, Release } from '../src/core/types.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
+import { Registry } from 'prom-client';
+import { createControllerMetrics } from '../src/control/metrics.js';
 import { startController, type Controller } from '../src/control/runner.js';
 import { seededRandom, simulateSecond, type ArmSpec } from '../src/analysis/simulate.js';
 
@@ -89,7 +91,7 @@ describe('release runner', () => {
     assert.ok(done.endedAt! - done.startedAt <= 120_000, `took ${(done.endedAt! - done.startedAt) / 1000}s`);
     const verdicts = await store.listVerdicts('rel-1');
     assert.equal(verdicts[0]!.outcome, 'fail');
-    assert.ok((await store.listAlerts('rel-1')).some((a) => a.metric === 'error-rate' && a.resolvedAt === null));
+    assert.ok((await store.listAlerts('rel-1')).some((a) => a.metric === 'error-rate' && a.resolvedAt === done.endedAt), 'the alert was raised, and closed when the release ended');
   });
 
   it('pauses instead when onFailure is pause', async () => {
@@ -116,6 +118,26 @@ describe('release runner', () => {
     assert.ok(atStep.stepStartedAt - mid.stepStartedAt >= 60_000 && atStep.stepStartedAt - mid.stepStartedAt <= 62_000);
     const advances = (await store.listAudit({ actor: 'system', action: 'release.advance' })).length;
     assert.equal(advances, 1);
+  });
+
+  it('exposes release status, weight, step, durations by outcome and verdicts as Prometheus metrics', async () => {
+    await setup('10:30s,100');
+    const registry = new Registry();
+    const c = startController({ store, clock: () => now, tickMs: 0, metrics: createControllerMetrics(registry) });
+    controllers.push(c);
+    await c.tick();
+    await run(c, 5, HEALTHY, seededRandom(8));
+    const during = await registry.metrics();
+    assert.match(during, /tern_release_status\{service="checkout",release="rel-1",version="v2",status="progressing"\} 1/);
+    assert.match(during, /tern_release_weight_percent\{service="checkout",release="rel-1"\} 10/);
+    assert.match(during, /tern_release_step\{service="checkout",release="rel-1"\} 1/);
+    assert.match(during, /tern_verdicts_total\{judge="sequential",outcome="\w+"\} [1-9]/);
+    const done = await run(c, 200, HEALTHY, seededRandom(8));
+    assert.equal(done.status, 'promoted');
+    await c.tick();
+    const after = await registry.metrics();
+    assert.match(after, /tern_release_duration_seconds_count\{outcome="promoted"\} 1/);
+    assert.doesNotMatch(after, /tern_release_status\{/, 'no active release left');
   });
 
   it('pauses an undecided step after its extension, saying there is too little traffic', async () => {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { type Clock, systemClock } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { MUTATING_METHODS } from './audit/audit-context.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** Failed authentications per source address before 429 (default 10 per minute). */
   readonly authFailureLimit?: FailureLimit;
+  /** The Prometheus registry `/metrics` serves (the server shares it with the controller); default a new one. */
+  readonly registry?: Registry;
 }
 
 /**
@@ -80,7 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuthentication(app, { store: options.store, clock, limiter });
   registerRequestLog(app);
   await registerOpenApi(app, packageVersion());
-  registerMetrics(app);
+  registerMetrics(app, options.registry);
 
   const deps: ApiDeps = { store: options.store, clock, closing };
   for (const register of [

@@ -9,9 +9,8 @@ import type { TernApp } from './route-config.js';
 /** Buckets span quick reads to the 60 s ceiling of a routing long-poll. */
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Registers the metrics hook and `GET /metrics`; returns the app's registry. */
-export function registerMetrics(app: TernApp): Registry {
-  const registry = new Registry();
+/** Registers the metrics hook and `GET /metrics` over `registry` (default: a new one); returns it. */
+export function registerMetrics(app: TernApp, registry: Registry = new Registry()): Registry {
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
     name: 'tern_http_request_duration_seconds',

@@ -18,6 +18,7 @@ import { decide, type DecideOptions, type Decision } from './decide.js';
 import { createDeployer, type Deployer } from './drivers/deployer.js';
 import { createGateStep, type PassGate } from './gate-step.js';
 import { createJudging, summarize } from './judging.js';
+import type { ControllerMetrics } from './metrics.js';
 import { createMover, type Move } from './move.js';
 import { createPoster, type Poster } from './notify/deliver.js';
 import { createGateKeeper, type GateKeeper } from './notify/gates.js';
@@ -44,6 +45,8 @@ export interface ControllerOptions {
   readonly dataDir?: string;
   /** Between SIGTERM and SIGKILL when retiring instances. Default 10 s. */
   readonly retireGraceMs?: number;
+  /** Where the controller's Prometheus metrics go (the API's registry in `tern server`). */
+  readonly metrics?: ControllerMetrics;
 }
 
 export interface Controller {
@@ -72,6 +75,7 @@ export function startController(options: ControllerOptions): Controller {
   const holder = options.holder ?? `controller-${process.pid}`;
   const leaseTtl = Math.max(3 * tickMs, 3000);
   const judging = createJudging(options.store);
+  let lastActive = new Set<string>();
   let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let wakeSoon = false;
@@ -101,7 +105,20 @@ export function startController(options: ControllerOptions): Controller {
     const keep = new Set(releases.map((r) => r.id));
     judging.prune(keep);
     parts.gates.prune(keep);
+    await observe();
   }
+
+  /** Updates the metrics: the releases active now, and those that ended since the last look. */
+  async function observe(): Promise<void> {
+    if (!options.metrics) return;
+    const current = await options.store.listReleases({ active: true, limit: 1000 });
+    const now = new Set(current.map((r) => r.id));
+    const gone = [...lastActive].filter((id) => !now.has(id));
+    const ended = (await Promise.all(gone.map((id) => options.store.getRelease(id)))).filter((r) => r !== undefined);
+    options.metrics.observeTick(current, ended);
+    lastActive = now;
+  }
+
 
   async function drive(release: Release, now: number): Promise<void> {
     const { move, passGate } = parts;
@@ -121,7 +138,10 @@ export function startController(options: ControllerOptions): Controller {
         return;
       case 'progressing': {
         const verdict = await judging.judgeStep(release, now);
-        const summary = verdict ? { outcome: verdict.outcome, judge: verdict.judge, sufficient: verdict.sufficient, summary: summarize(verdict) } : null;
+        if (verdict) options.metrics?.verdict(verdict.judge, verdict.outcome);
+        const summary = verdict
+          ? { outcome: verdict.outcome, judge: verdict.judge, sufficient: verdict.sufficient, summary: summarize(verdict) }
+          : null;
         await apply(release, decide(release, summary, now, options.decide), now, verdict);
         return;
       }
@@ -143,9 +163,16 @@ export function startController(options: ControllerOptions): Controller {
       case 'hold':
         return;
       case 'advance': {
-        if (!(await passGate(release, 'confirm-step', `confirm-step:${decision.toStep}@${release.stepStartedAt}`, decision.toStep, now))) return;
+        if (!(await passGate(release, 'confirm-step', `confirm-step:${decision.toStep}@${release.stepStartedAt}`, decision.toStep, now)))
+          return;
         const step = release.steps[decision.toStep]!;
-        await move(release, 'release.advance', decision.reason, (r) => ({ ...r, stepIndex: decision.toStep, weight: step.weight, updatedAt: now, reason: decision.reason }), detail);
+        await move(
+          release,
+          'release.advance',
+          decision.reason,
+          (r) => ({ ...r, stepIndex: decision.toStep, weight: step.weight, updatedAt: now, reason: decision.reason }),
+          detail,
+        );
         return;
       }
       case 'promote':
@@ -153,7 +180,8 @@ export function startController(options: ControllerOptions): Controller {
         await move(release, 'release.promote', decision.reason, (r) => transition(r, 'promoting', now, decision.reason), detail);
         return;
       case 'fail':
-        if (decision.action === 'rollback') await move(release, 'release.rollback', decision.reason, (r) => transition(r, 'rolling_back', now, decision.reason), detail);
+        if (decision.action === 'rollback')
+          await move(release, 'release.rollback', decision.reason, (r) => transition(r, 'rolling_back', now, decision.reason), detail);
         else await move(release, 'release.pause', decision.reason, (r) => transition(r, 'paused', now, decision.reason), detail);
         return;
       case 'pause':
@@ -201,8 +229,27 @@ function assemble(options: ControllerOptions, clock: Clock, hooks: { isLeader: (
   if (!options.post && !options.webhookSecret) logger?.warn('no webhook signing secret given; webhook receivers cannot verify calls');
   const post = options.post ?? createPoster(options.webhookSecret ?? randomBytes(32).toString('hex'));
   const move = createMover(store, logger);
-  const gates = createGateKeeper({ post, clock, logger, onSettled: hooks.wake, ...(options.gateBackoffMs ? { backoffMs: options.gateBackoffMs } : {}) });
-  const notifier = startNotifier({ store, post, logger, isLeader: hooks.isLeader, ...(options.eventRetryDelayMs ? { retryDelayMs: options.eventRetryDelayMs } : {}) });
-  const deployer = createDeployer({ store, move, clock, logger, dataDir: options.dataDir ?? '.tern', graceMs: options.retireGraceMs ?? 10_000 });
+  const gates = createGateKeeper({
+    post,
+    clock,
+    logger,
+    onSettled: hooks.wake,
+    ...(options.gateBackoffMs ? { backoffMs: options.gateBackoffMs } : {}),
+  });
+  const notifier = startNotifier({
+    store,
+    post,
+    logger,
+    isLeader: hooks.isLeader,
+    ...(options.eventRetryDelayMs ? { retryDelayMs: options.eventRetryDelayMs } : {}),
+  });
+  const deployer = createDeployer({
+    store,
+    move,
+    clock,
+    logger,
+    dataDir: options.dataDir ?? '.tern',
+    graceMs: options.retireGraceMs ?? 10_000,
+  });
   return { move, passGate: createGateStep(store, gates, move), gates, deployer, notifier };
 }
