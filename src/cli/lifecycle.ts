@@ -3,6 +3,7 @@
  * secrets redacted, and graceful shutdown on the first SIGINT/SIGTERM (a second one forces exit).
  */
 import path from 'node:path';
+import { Option } from 'commander';
 import pino, { type Logger } from 'pino';
 import type { Io } from './output.js';
 
@@ -38,4 +39,12 @@ export function nextShutdownSignal(io: Io): Promise<NodeJS.Signals> {
     process.on('SIGINT', first);
     process.on('SIGTERM', first);
   });
+}
+
+/** `--log-level` of the long-running commands (env TERN_LOG_LEVEL, default info). */
+export function logLevelOption(): Option {
+  return new Option('--log-level <level>', 'log level')
+    .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .env('TERN_LOG_LEVEL');
 }

@@ -6,9 +6,9 @@
  */
 import cluster from 'node:cluster';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
-import { createLogger, nextShutdownSignal } from '../lifecycle.js';
+import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parsePort, parsePositiveInt } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
@@ -39,12 +39,7 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
     .option('--workers <n>', 'worker processes sharing the port', parsePositiveInt, 1)
     .option('--health-path <path>', 'actively check every endpoint at this path')
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default('info')
-        .env('TERN_LOG_LEVEL'),
-    )
+    .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
     .addHelpText('after', '\nThe token (--token / TERN_TOKEN) must have the gateway role: tern token create edge-1 --role gateway')
     .action(async (flags: GatewayFlags, cmd: Command) => {

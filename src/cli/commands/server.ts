@@ -4,11 +4,11 @@
  * a second signal forces exit.
  */
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parsePort } from '../parse.js';
-import { createLogger, nextShutdownSignal } from '../lifecycle.js';
+import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 
 interface ServerFlags {
   readonly dataDir: string;
@@ -33,12 +33,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default('info')
-        .env('TERN_LOG_LEVEL'),
-    )
+    .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
     .addHelpText(
       'after',
