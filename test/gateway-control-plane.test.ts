@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { startGateway, type Gateway } from '../src/gateway/gateway.js';
 import { startHarness, type Harness } from './api-harness.js';
-import { client, mapLimit, silent, startBackend, type Backend } from './fixtures/gateway-harness.js';
+import { client, closedPort, mapLimit, silent, startBackend, type Backend } from './fixtures/gateway-harness.js';
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = Date.now();
@@ -137,5 +137,27 @@ describe('gateways against the real control plane', () => {
     };
     // Five passes of 400 users went through the gateways in the tests above.
     await until(async () => (await totals()) >= 4 * users.length, 5_000);
+  });
+
+  it('reports a canary with no endpoint left to the control plane, in the release\'s audit trail', async () => {
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const svc = await h.call('POST', '/api/v1/services', {
+      body: { name: 'cart', match: { pathPrefix: '/cart' }, stickiness: { header: 'x-user' }, stable: { version: 'v1', endpoints: [stable.url] } },
+    });
+    assert.equal(svc.statusCode, 201, svc.body);
+    const rel = await h.call('POST', '/api/v1/services/cart/releases', {
+      body: { version: 'v2', endpoints: [dead], steps: [{ weight: 100, hold: '1h', analysis: false }] },
+    });
+    assert.equal(rel.statusCode, 201, rel.body);
+    const id = (JSON.parse(rel.body) as { id: string }).id;
+    const target = await routingVersion();
+    await until(() => gws.every((g) => g.tableVersion() >= target), 2_000);
+    const answers = await mapLimit(users.slice(0, 20), 4, async (u) => (await http.get(`${gws[0]!.url}/cart/x`, { 'x-user': u })).text);
+    assert.deepEqual(new Set(answers), new Set(['v1']), 'canary users were served by stable');
+    type Events = { events: Array<{ action: string; reason: string | null }> };
+    await until(async () => {
+      const res = await h.call('GET', `/api/v1/releases/${id}/events`);
+      return (JSON.parse(res.body) as Events).events.some((e) => e.action === 'gateway.canary_unavailable' && /served by stable/.test(e.reason ?? ''));
+    }, 5_000);
   });
 });

@@ -50,6 +50,8 @@ export interface SyncHandle {
 }
 
 const MAX_BATCH = 1_000;
+/** Canary-unavailable reports kept (and sent in one push) at most. */
+const MAX_EVENTS = 1_000;
 
 /** Capped exponential backoff with "equal jitter": half fixed, half random. */
 export function backoffDelay(failures: number, baseMs: number, capMs: number, random = Math.random): number {
@@ -134,6 +136,7 @@ function startPusher(
 ): { dropped: () => number; idle: () => Promise<void> } {
   const max = opts.maxQueuedWindows ?? 20_000;
   const queue: MetricWindow[] = [];
+  const events: FallbackEvent[] = [];
   let dropped = 0;
   let failures = 0;
   let notBefore = 0;
@@ -141,17 +144,19 @@ function startPusher(
 
   const send = async (): Promise<void> => {
     const batch = queue.slice(0, MAX_BATCH);
+    const reports = events.slice(0, MAX_EVENTS);
     try {
       const res = await request(`${base}/api/v1/dataplane/metrics`, {
         dispatcher: agent,
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ gateway: opts.gatewayId, windows: batch }),
+        body: JSON.stringify({ gateway: opts.gatewayId, windows: batch, ...(reports.length ? { events: reports } : {}) }),
         signal,
       });
       const text = await res.body.text();
       if (isPoison(res.statusCode)) {
         queue.splice(0, batch.length);
+        events.splice(0, reports.length);
         dropped += batch.length;
         opts.logger.error(
           { status: res.statusCode, body: text.slice(0, 500), windows: batch.length },
@@ -161,6 +166,7 @@ function startPusher(
       }
       if (res.statusCode >= 300) throw new Error(`control plane answered ${res.statusCode} to a metrics push`);
       queue.splice(0, batch.length);
+      events.splice(0, reports.length);
       failures = 0;
     } catch (err) {
       if (signal.aborted) return;
@@ -172,9 +178,10 @@ function startPusher(
 
   const tick = (): void => {
     queue.push(...opts.drainWindows());
-    reportFallbacks(opts);
+    events.push(...reportFallbacks(opts));
     if (queue.length > max) dropped += queue.splice(0, queue.length - max).length;
-    if (inFlight !== null || Date.now() < notBefore || queue.length === 0) return;
+    if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
+    if (inFlight !== null || Date.now() < notBefore || (queue.length === 0 && events.length === 0)) return;
     inFlight = send().finally(() => (inFlight = null));
   };
   const timer = setInterval(tick, opts.pushIntervalMs ?? 1_000);
@@ -184,15 +191,17 @@ function startPusher(
 }
 
 /**
- * Canary-unavailable events. The metrics push schema (src/api/schemas/dataplane.ts) accepts
- * windows only, so until it takes an `events` list they are logged here (and counted on
- * /metrics as tern_gateway_canary_fallback_total) rather than sent.
+ * Canary-unavailable events: logged here, counted on /metrics
+ * (tern_gateway_canary_fallback_total), and sent with the next metrics push, where the control
+ * plane records them in the audit log of the release.
  */
-function reportFallbacks(opts: SyncOptions): void {
-  for (const e of opts.drainEvents()) {
+function reportFallbacks(opts: SyncOptions): FallbackEvent[] {
+  const drained = opts.drainEvents();
+  for (const e of drained) {
     opts.logger.warn(
       { service: e.service, releaseId: e.releaseId, windowStart: e.windowStart, count: e.count },
       'canary unavailable: its users were served by stable',
     );
   }
+  return drained;
 }

@@ -8,6 +8,7 @@ import { ValidationError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import type { MetricWindow } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
+import { actorOf } from '../auth/access.js';
 import { routingJson } from '../present.js';
 import type { ApiDeps, ClosingSignal, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES } from '../schemas/common.js';
@@ -77,6 +78,19 @@ export function registerDataplaneRoutes(app: TernApp, { store, closing }: ApiDep
         return { ...w, feedbackSum: w.feedbackSum ?? 0, feedbackCount: w.feedbackCount ?? 0 };
       });
       if (windows.length > 0) await store.appendMetricWindows(windows);
+      // Canary outages a gateway routed around go into the audit log, so the release's timeline shows them.
+      for (const e of request.body.events ?? []) {
+        await store.appendAudit({
+          actor: actorOf(request.principal),
+          source: request.ip,
+          action: 'gateway.canary_unavailable',
+          target: `release/${e.releaseId}`,
+          service: e.service,
+          outcome: 'success',
+          reason: `${e.count} canary request(s) served by stable: no canary endpoint was available (gateway ${request.body.gateway})`,
+          detail: { gateway: request.body.gateway, windowStart: e.windowStart, count: e.count },
+        });
+      }
       return reply.code(202).send({ accepted: windows.length });
     },
   );

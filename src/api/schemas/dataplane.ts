@@ -62,8 +62,24 @@ export const MetricWindowInput = Type.Object(
   { additionalProperties: false },
 );
 
+/** A gateway's report that a canary's users were served by stable: no canary endpoint could take them. */
+export const DataplaneEvent = Type.Object(
+  {
+    type: Type.Literal('canary_unavailable'),
+    service: Type.String({ minLength: 1, maxLength: 63 }),
+    releaseId: Id,
+    windowStart: Type.Integer({ minimum: 0, description: 'epoch milliseconds of the second it happened in' }),
+    count: Type.Integer({ minimum: 1, maximum: 1e12, description: 'requests served by stable instead' }),
+  },
+  { additionalProperties: false },
+);
+
 export const MetricsPush = Type.Object(
-  { gateway: Type.String({ minLength: 1, maxLength: 128 }), windows: Type.Array(MetricWindowInput, { maxItems: 10_000 }) },
+  {
+    gateway: Type.String({ minLength: 1, maxLength: 128 }),
+    windows: Type.Array(MetricWindowInput, { maxItems: 10_000 }),
+    events: Type.Optional(Type.Array(DataplaneEvent, { maxItems: 1000 })),
+  },
   { additionalProperties: false },
 );
 
