@@ -40,4 +40,21 @@ describe('GatewayMetrics windows', () => {
     assert.match(text, /tern_gateway_requests_total\{service="s",version="v1",class="2xx"\} 1/);
     assert.match(text, /tern_gateway_canary_fallback_total\{service="s"\} 1/);
   });
+
+  it('builds the duration histogram at scrape time, cumulative, summed over releases of one version', async () => {
+    const m = new GatewayMetrics();
+    m.observe('s', 'v1', 'r1', 200, 3); // 0.003 s
+    m.observe('s', 'v1', null, 503, 30); // same version outside the release: same series
+    m.observe('s', 'v1', 'r1', 200, 20_000); // beyond the last bound
+    const text = await m.prometheus();
+    assert.match(text, /# TYPE tern_gateway_request_duration_seconds histogram/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="0.0025"\} 0/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="0.005"\} 1/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="0.05"\} 2/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="10"\} 2/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="\+Inf"\} 3/);
+    assert.match(text, /tern_gateway_request_duration_seconds_count\{service="s",version="v1"\} 3/);
+    assert.match(text, /tern_gateway_request_duration_seconds_sum\{service="s",version="v1"\} 20.033/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",version="v1",class="5xx"\} 1/);
+  });
 });
