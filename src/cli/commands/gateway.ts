@@ -77,6 +77,8 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
       io.out(`Following the control plane at ${controlPlane.url}; press Ctrl+C to stop.`);
     }
   }
+  // A worker whose primary is gone (killed, crashed) must not linger holding the port.
+  if (cluster.isWorker) process.once('disconnect', () => void gateway.close().finally(() => process.exit(0)));
   const signal = await nextShutdownSignal(io);
   logger.info({ signal }, 'shutting down');
   await gateway.close();
