@@ -8,15 +8,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { bucketOf } from '../src/core/latency-histogram.js';
+import { BIN, ROOT, cleanEnv, killAll, startTernServer } from './support/processes.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'tern');
 const CLI_TIMEOUT_MS = 15_000;
 /** Nothing listens here: the canary gets no traffic, so the controller can only hold. */
 const NO_SUCH_ENDPOINT = 'http://127.0.0.1:9';
@@ -37,11 +35,6 @@ interface Waiter {
   readonly done: Promise<Run>;
 }
 
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TERN_')));
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
 function expectCode(run: Run, code: number): void {
   assert.equal(
     run.code,
@@ -56,9 +49,6 @@ function lastLine(text: string): string {
 
 describe('tern release start --wait / watch against a real tern server', { timeout: 180_000 }, () => {
   let work: string;
-  let server: ChildProcess | undefined;
-  let serverOut = '';
-  let serverErr = '';
   let apiUrl: string;
   let adminToken: string;
   const children = new Set<ChildProcess>();
@@ -166,37 +156,14 @@ describe('tern release start --wait / watch against a real tern server', { timeo
     assert.ok(existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')), 'dist/cli/main.js is missing: run `npm run build` first');
     work = await mkdtemp(path.join(tmpdir(), 'tern-cli-wait-'));
     const dataDir = path.join(work, '.tern');
-    server = spawn(
-      process.execPath,
-      [BIN, 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0', '--log-level', 'warn'],
-      {
-        cwd: work,
-        env: cleanEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    children.add(server);
-    server.stderr?.setEncoding('utf8').on('data', (chunk: string) => (serverErr += chunk));
-    apiUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`server did not start within 20s\nstdout: ${serverOut}\nstderr: ${serverErr}`)),
-        20_000,
-      );
-      server?.once('exit', (code) => reject(new Error(`server exited early with ${code}\nstdout: ${serverOut}\nstderr: ${serverErr}`)));
-      server?.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-        serverOut += chunk;
-        const match = /^Tern API listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(serverOut);
-        if (match?.[1] && serverOut.includes('Press Ctrl+C')) {
-          clearTimeout(timer);
-          resolve(match[1]);
-        }
-      });
-    });
-    adminToken = (await readFile(path.join(dataDir, 'admin.token'), 'utf8')).trim();
+    const started = await startTernServer(dataDir);
+    apiUrl = started.apiUrl;
+    adminToken = started.adminToken;
   });
 
   after(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await killAll();
     if (work) await rm(work, { recursive: true, force: true });
   });
 
