@@ -42,6 +42,16 @@ describe('tokens', () => {
     assert.equal(event?.outcome, 'rejected');
   });
 
+  it('refuses a second active token of the same name, so audit actors stay unambiguous', async () => {
+    const first = await h.call('POST', '/api/v1/tokens', { body: { name: 'release-bot', role: 'deployer' } });
+    assert.equal(first.statusCode, 201);
+    const again = await h.call('POST', '/api/v1/tokens', { body: { name: 'release-bot', role: 'viewer' } });
+    assert.deepEqual([again.statusCode, codeOf(again)], [409, 'TERN_TOKEN_EXISTS']);
+    assert.equal((await h.store.listTokens()).filter((t) => t.name === 'release-bot').length, 1, 'nothing was created');
+    assert.equal((await h.call('DELETE', `/api/v1/tokens/${first.json<TokenCreatedJson>().id}`)).statusCode, 204);
+    assert.equal((await h.call('POST', '/api/v1/tokens', { body: { name: 'release-bot', role: 'viewer' } })).statusCode, 201, 'free again once revoked');
+  });
+
   it('refuses to revoke the last active admin token', async () => {
     const admins = (await h.store.listTokens()).filter((t) => t.role === 'admin' && t.revokedAt === null);
     assert.equal(admins.length, 1);

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   TERN_RELEASE_ACTIVE: 409,
   TERN_ILLEGAL_TRANSITION: 409,
   TERN_VERSION_IS_STABLE: 409,
+  TERN_TOKEN_EXISTS: 409,
   TERN_LAST_ADMIN_TOKEN: 409,
   TERN_BODY_TOO_LARGE: 413,
   TERN_UNSUPPORTED_MEDIA_TYPE: 415,
@@ -83,7 +84,13 @@ export class NotFoundError extends TernError {
 
 export class ConflictError extends TernError {
   constructor(
-    code: 'TERN_SERVICE_EXISTS' | 'TERN_RELEASE_ACTIVE' | 'TERN_ILLEGAL_TRANSITION' | 'TERN_VERSION_IS_STABLE' | 'TERN_LAST_ADMIN_TOKEN',
+    code:
+      | 'TERN_SERVICE_EXISTS'
+      | 'TERN_RELEASE_ACTIVE'
+      | 'TERN_ILLEGAL_TRANSITION'
+      | 'TERN_VERSION_IS_STABLE'
+      | 'TERN_LAST_ADMIN_TOKEN'
+      | 'TERN_TOKEN_EXISTS',
     message: string,
     options: TernErrorOptions = {},
   ) {
@@ -92,11 +99,7 @@ export class ConflictError extends TernError {
 }
 
 export class AuthError extends TernError {
-  constructor(
-    code: 'TERN_UNAUTHENTICATED' | 'TERN_FORBIDDEN' | 'TERN_RATE_LIMITED',
-    message: string,
-    options: TernErrorOptions = {},
-  ) {
+  constructor(code: 'TERN_UNAUTHENTICATED' | 'TERN_FORBIDDEN' | 'TERN_RATE_LIMITED', message: string, options: TernErrorOptions = {}) {
     super(code, message, options);
   }
 }

@@ -35,6 +35,16 @@ export function registerTokenRoutes(app: TernApp, { store }: ApiDeps): void {
       const id = newTokenId();
       const secret = generateSecret();
       const { name, role } = request.body;
+      // The audit log names actors `token:<name>`: two active tokens of one name could not be told apart.
+      if ((await store.listTokens()).some((t) => t.name === name && t.revokedAt === null)) {
+        throw new ConflictError(
+          'TERN_TOKEN_EXISTS',
+          `an active token is already named "${name}"; pick another name or revoke that token first`,
+          {
+            details: { field: 'body.name' },
+          },
+        );
+      }
       const info = await store.createToken(
         { id, name, role, secretHash: hashSecret(secret) },
         auditInput(request, { target: `token/${id}`, detail: { name, role } }),
