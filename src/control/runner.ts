@@ -94,6 +94,7 @@ export function startController(options: ControllerOptions): Controller {
     const now = clock();
     if (!(await options.store.acquireLease(LEASE, holder, leaseTtl))) return;
     const releases = await options.store.listReleases({ active: true, limit: 1000 });
+    await observe(releases);
     for (const release of releases) {
       try {
         await drive(release, now);
@@ -105,13 +106,14 @@ export function startController(options: ControllerOptions): Controller {
     const keep = new Set(releases.map((r) => r.id));
     judging.prune(keep);
     parts.gates.prune(keep);
-    await observe();
   }
 
-  /** Updates the metrics: the releases active now, and those that ended since the last look. */
-  async function observe(): Promise<void> {
+  /**
+   * Updates the metrics from the tick's own list of active releases (so they trail the moves of
+   * a tick by one tick rather than cost another query), and observes those that ended since.
+   */
+  async function observe(current: readonly Release[]): Promise<void> {
     if (!options.metrics) return;
-    const current = await options.store.listReleases({ active: true, limit: 1000 });
     const now = new Set(current.map((r) => r.id));
     const gone = [...lastActive].filter((id) => !now.has(id));
     const ended = (await Promise.all(gone.map((id) => options.store.getRelease(id)))).filter((r) => r !== undefined);
