@@ -11,22 +11,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { BIN, ROOT, cleanEnv } from './support/processes.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'tern');
 const CLI_TIMEOUT_MS = 15_000;
 
 interface Run {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-/** Environment without the caller's TERN_* settings, so the test is hermetic. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TERN_')));
-  return { ...env, NO_COLOR: '1', ...extra };
 }
 
 describe('tern CLI against a real tern server', { timeout: 120_000 }, () => {
