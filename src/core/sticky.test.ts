@@ -12,7 +12,7 @@ function murmur3Bytes(latin1: string): number {
 function murmur3Reference(bytes: Buffer, seed = 0): number {
   let h = seed >>> 0;
   const blocks = bytes.length >> 2;
-  const mix = (k: number): number => Math.imul(((Math.imul(k, 0xcc9e2d51) << 15) | (Math.imul(k, 0xcc9e2d51) >>> 17)), 0x1b873593);
+  const mix = (k: number): number => Math.imul((Math.imul(k, 0xcc9e2d51) << 15) | (Math.imul(k, 0xcc9e2d51) >>> 17), 0x1b873593);
   for (let i = 0; i < blocks; i++) {
     h ^= mix(bytes.readUInt32LE(i * 4));
     h = (h << 13) | (h >>> 19);
@@ -48,6 +48,16 @@ describe('sticky split', () => {
     // Multi-byte input hashes its UTF-8 bytes: same as hashing the equivalent Latin-1 byte string.
     const utf8AsLatin1 = Buffer.from('ü€😀', 'utf8').toString('latin1');
     assert.equal(murmur3('ü€😀'), murmur3Bytes(utf8AsLatin1));
+  });
+  it('buckets a user by the hash of salt, NUL and user key (the documented formula other tools reproduce)', () => {
+    for (const [salt, user] of [
+      ['release-salt', 'user-1'],
+      ['', ''],
+      ['s', 'ü€😀 mixed \ud800 lone'],
+      ['01HZX-release', 'a-much-longer-user-key-that-spans-several-blocks'],
+    ] as const) {
+      assert.equal(stickyBucket(salt, user), murmur3Reference(Buffer.from(`${salt}\u0000${user}`, 'utf8')) % 10_000, `${salt}/${user}`);
+    }
   });
   it('splits 20,000 users within ±1 point of the weight', () => {
     for (const weight of [500, 2500, 5000]) {

@@ -11,36 +11,43 @@
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
 
-function mixBlock(h: number, block: number): number {
-  let k = Math.imul(block, C1);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, C2);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+/*
+ * The hash runs as a stream over module-level state, so `stickyBucket` can hash salt, separator
+ * and user key in place — no concatenated (and later flattened) string, no closure per call.
+ * JavaScript is single-threaded and nothing here yields, so the state cannot interleave.
+ */
+let h = 0;
+let block = 0;
+let filled = 0;
+let length = 0;
+
+function begin(seed: number): void {
+  h = seed >>> 0;
+  block = 0;
+  filled = 0;
+  length = 0;
 }
 
-/**
- * Canonical MurmurHash3 x86_32 over the UTF-8 bytes of `text`, encoding on the fly so the hot
- * path allocates nothing (lone surrogates are encoded as U+FFFD, as TextEncoder does).
- */
-export function murmur3(text: string, seed = 0): number {
-  let h = seed >>> 0;
-  let block = 0;
-  let filled = 0;
-  let length = 0;
-  const push = (byte: number): void => {
-    block |= byte << (filled * 8);
-    length++;
-    if (++filled === 4) {
-      h = mixBlock(h, block);
-      block = 0;
-      filled = 0;
-    }
-  };
+function pushByte(byte: number): void {
+  block |= byte << (filled * 8);
+  length++;
+  if (++filled === 4) {
+    let k = Math.imul(block, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    block = 0;
+    filled = 0;
+  }
+}
+
+/** Feeds the UTF-8 bytes of `text`, encoded on the fly (lone surrogates as U+FFFD, as TextEncoder does). */
+function pushText(text: string): void {
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
     if (c < 0x80) {
-      push(c);
+      pushByte(c);
       continue;
     }
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
@@ -52,34 +59,50 @@ export function murmur3(text: string, seed = 0): number {
     }
     if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
     if (c < 0x800) {
-      push(0xc0 | (c >> 6));
+      pushByte(0xc0 | (c >> 6));
     } else if (c < 0x10000) {
-      push(0xe0 | (c >> 12));
-      push(0x80 | ((c >> 6) & 0x3f));
+      pushByte(0xe0 | (c >> 12));
+      pushByte(0x80 | ((c >> 6) & 0x3f));
     } else {
-      push(0xf0 | (c >> 18));
-      push(0x80 | ((c >> 12) & 0x3f));
-      push(0x80 | ((c >> 6) & 0x3f));
+      pushByte(0xf0 | (c >> 18));
+      pushByte(0x80 | ((c >> 12) & 0x3f));
+      pushByte(0x80 | ((c >> 6) & 0x3f));
     }
-    push(0x80 | (c & 0x3f));
+    pushByte(0x80 | (c & 0x3f));
   }
+}
+
+function end(): number {
+  let out = h;
   if (filled > 0) {
     let k = Math.imul(block, C1);
     k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, C2);
+    out ^= Math.imul(k, C2);
   }
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  out ^= length;
+  out ^= out >>> 16;
+  out = Math.imul(out, 0x85ebca6b);
+  out ^= out >>> 13;
+  out = Math.imul(out, 0xc2b2ae35);
+  out ^= out >>> 16;
+  return out >>> 0;
+}
+
+/** Canonical MurmurHash3 x86_32 over the UTF-8 bytes of `text`. Allocates nothing. */
+export function murmur3(text: string, seed = 0): number {
+  begin(seed);
+  pushText(text);
+  return end();
 }
 
 /** The user's bucket in 0..9999 for a release salt. */
 export function stickyBucket(salt: string, userKey: string): number {
-  return murmur3(`${salt}\u0000${userKey}`) % 10_000;
+  // murmur3(`${salt}\u0000${userKey}`), hashed without building that string.
+  begin(0);
+  pushText(salt);
+  pushByte(0);
+  pushText(userKey);
+  return end() % 10_000;
 }
 
 /** True when the user goes to the canary at `weight` basis points. */

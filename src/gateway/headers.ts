@@ -8,7 +8,7 @@
  * Host is rewritten to the endpoint's authority (the original goes in X-Forwarded-Host), and
  * Via is added as RFC 9110 §7.6.3 asks of every proxy.
  */
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -70,17 +70,20 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: ForwardContext
   return out;
 }
 
-/** Response headers for the client: hop-by-hop fields (and the ones Connection names) removed. */
-export function downstreamResponseHeaders(
-  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
-): OutgoingHttpHeaders {
+/**
+ * Response headers for the client as a flat [name, value, ...] list (what `writeHead` takes
+ * without building an object per response): hop-by-hop fields and the ones Connection names
+ * removed, repeated fields (Set-Cookie) kept, Via appended.
+ */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): string[] {
   const listed = connectionListed(headers.connection);
-  const out: OutgoingHttpHeaders = {};
+  const out: string[] = [];
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name) === true) continue;
+    if (HOP_BY_HOP.has(name) || listed?.has(name) === true || name === 'via') continue;
     const value = headers[name];
-    if (value !== undefined) out[name] = value;
+    if (typeof value === 'string') out.push(name, value);
+    else if (value !== undefined) for (const v of value) out.push(name, v);
   }
-  out.via = headers.via === undefined ? '1.1 tern' : `${String(headers.via)}, 1.1 tern`;
+  out.push('via', headers.via === undefined ? '1.1 tern' : `${String(headers.via)}, 1.1 tern`);
   return out;
 }

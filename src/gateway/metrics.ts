@@ -14,7 +14,7 @@
  * are counted per (service, release) and drained with the windows as events.
  */
 import { Counter, Gauge, Registry, type Metric, type MetricValue } from 'prom-client';
-import { record, type LatencyHistogram } from '../core/latency-histogram.js';
+import { bucketOf, type LatencyHistogram } from '../core/latency-histogram.js';
 import type { MetricWindow } from '../core/types.js';
 
 const WINDOW_MS = 1_000;
@@ -24,7 +24,8 @@ interface Window {
   requests: number;
   errors: number;
   clientErrors: number;
-  latency: LatencyHistogram;
+  /** Latency bucket (core/latency-histogram.ts) → count; a Map keyed by number, not a string-keyed object, on the request path. */
+  latency: Map<number, number>;
 }
 
 interface Series {
@@ -64,14 +65,16 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 const DURATION_NAME = 'tern_gateway_request_duration_seconds';
 
 function emptyWindow(start: number): Window {
-  return { start, requests: 0, errors: 0, clientErrors: 0, latency: {} };
+  return { start, requests: 0, errors: 0, clientErrors: 0, latency: new Map() };
 }
 
 /** Per-gateway metrics; `clock` is injectable for tests. */
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #clock: () => number;
-  readonly #series = new Map<string, Series>();
+  /** Every series, and the same series by service → version → releaseId ('' for none) for the request path. */
+  readonly #series = new Set<Series>();
+  readonly #index = new Map<string, Map<string, Map<string, Series>>>();
   readonly #closed: MetricWindow[] = [];
   readonly #fallbacks = new Map<string, FallbackEvent>();
   readonly #upstreamErrors: Counter<'service' | 'version' | 'kind'>;
@@ -167,13 +170,14 @@ export class GatewayMetrics {
       w.clientErrors++;
       s.totals.clientErrors++;
     }
-    record(w.latency, ms);
+    const bucket = bucketOf(ms);
+    w.latency.set(bucket, (w.latency.get(bucket) ?? 0) + 1);
     s.classCounts[Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1]!++;
     const seconds = ms / 1000;
     s.durationSum += seconds;
-    let bucket = 0;
-    while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]!) bucket++;
-    s.durationCounts[bucket]!++;
+    let le = 0;
+    while (le < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[le]!) le++;
+    s.durationCounts[le]!++;
   }
 
   upstreamError(service: string, version: string, kind: 'connect' | 'reset' | 'timeout' | 'other'): void {
@@ -236,6 +240,8 @@ export class GatewayMetrics {
   #close(s: Series, nextStart: number): void {
     const w = s.window;
     if (w.requests > 0 && s.releaseId !== null) {
+      const latency: LatencyHistogram = {};
+      for (const [bucket, count] of w.latency) latency[String(bucket)] = count;
       this.#closed.push({
         releaseId: s.releaseId,
         version: s.version,
@@ -243,7 +249,7 @@ export class GatewayMetrics {
         windowMs: WINDOW_MS,
         requests: w.requests,
         errors: w.errors,
-        latency: w.latency,
+        latency,
         feedbackSum: 0,
         feedbackCount: 0,
       });
@@ -251,9 +257,16 @@ export class GatewayMetrics {
     s.window = emptyWindow(nextStart);
   }
 
+  /**
+   * Nested maps rather than one map keyed by a joined string: the route table's strings keep
+   * their hash, while a string built per request must be flattened and hashed every time.
+   */
   #seriesFor(service: string, version: string, releaseId: string | null): Series {
-    const key = `${service}\u0000${version}\u0000${releaseId ?? ''}`;
-    let s = this.#series.get(key);
+    let byVersion = this.#index.get(service);
+    if (byVersion === undefined) this.#index.set(service, (byVersion = new Map<string, Map<string, Series>>()));
+    let byRelease = byVersion.get(version);
+    if (byRelease === undefined) byVersion.set(version, (byRelease = new Map<string, Series>()));
+    let s = byRelease.get(releaseId ?? '');
     if (s === undefined) {
       s = {
         service,
@@ -265,7 +278,8 @@ export class GatewayMetrics {
         durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
         durationSum: 0,
       };
-      this.#series.set(key, s);
+      this.#series.add(s);
+      byRelease.set(releaseId ?? '', s);
     }
     return s;
   }
@@ -276,7 +290,7 @@ export class GatewayMetrics {
  * the series' bucket counts (summed per service and version: a version may serve under
  * several releases).
  */
-function durationMetric(series: ReadonlyMap<string, Series>): Metric {
+function durationMetric(series: ReadonlySet<Series>): Metric {
   const get = () => {
     const byLabels = new Map<string, { service: string; version: string; counts: number[]; sum: number }>();
     for (const s of series.values()) {

@@ -12,7 +12,7 @@
  * race or an endpoint dying mid-request): re-sending an idempotent request is what §9.2.2
  * allows. Timeouts are not retried: that would double the wait of a slow upstream.
  */
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { place, pickEndpoint, type Placement } from './balancer.js';
@@ -35,22 +35,6 @@ export interface ProxyDeps {
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-/** One request in flight. */
-interface Flight {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  placement: Placement;
-  readonly path: string;
-  readonly hasBody: boolean;
-  readonly started: number;
-  readonly setCookie: string | null;
-  /** The client left before the response finished. */
-  aborted: boolean;
-  /** Cancels the upstream request of the current attempt (set once undici starts it). */
-  cancel: ((reason: Error) => void) | null;
-  done: boolean;
-}
 
 /** One shared reason object: allocating an Error (or DOMException) per request shows in profiles. */
 const CLIENT_GONE: Error = Object.assign(new Error('the client went away'), { name: 'AbortError' });
@@ -112,7 +96,7 @@ function metricKind(kind: FailureKind): 'connect' | 'reset' | 'timeout' | 'other
   return kind === 'reset' ? 'reset' : 'other';
 }
 
-function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown, isRetry: boolean): void {
+function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown): void {
   const kind = classify(err);
   if (kind === 'aborted' || f.aborted) return finishAborted(deps, f);
   const { route, version } = f.placement;
@@ -122,7 +106,7 @@ function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown,
     }
   }
   if (kind !== 'client') deps.metrics.upstreamError(route.service, version.label, metricKind(kind));
-  if (!isRetry && retryable(f, kind)) {
+  if (!f.isRetry && retryable(f, kind)) {
     const next = retryTarget(deps, f, endpoint);
     if (next !== null) return launch(deps, f, next, true);
   }
@@ -137,13 +121,10 @@ function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown,
 }
 
 /** Response headers for the client: upstream's minus hop-by-hop, plus our cookie and version. */
-function clientHeaders(deps: ProxyDeps, f: Flight, upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+function clientHeaders(deps: ProxyDeps, f: Flight, upstream: IncomingHttpHeaders): string[] {
   const headers = downstreamResponseHeaders(upstream);
-  if (f.setCookie !== null) {
-    const existing = headers['set-cookie'];
-    headers['set-cookie'] = existing === undefined ? f.setCookie : [...(Array.isArray(existing) ? existing : [String(existing)]), f.setCookie];
-  }
-  if (deps.exposeVersionHeader) headers['x-tern-version'] = f.placement.version.label;
+  if (f.setCookie !== null) headers.push('set-cookie', f.setCookie);
+  if (deps.exposeVersionHeader) headers.push('x-tern-version', f.placement.version.label);
   return headers;
 }
 
@@ -157,40 +138,88 @@ function brokeMidBody(deps: ProxyDeps, f: Flight, endpoint: Endpoint): void {
 }
 
 /**
- * Dispatches one attempt with undici's handler API: response bytes go straight from the
- * upstream socket into the client response, with backpressure by pause/resume. No promise,
- * Readable or AbortController per request — this is the gateway's hottest path, and those
- * allocations were a fifth of its CPU time under load (bench/gateway).
+ * One request in flight, and the undici dispatch handler of its current attempt: response bytes
+ * go straight from the upstream socket into the client response, with backpressure by
+ * pause/resume. The request path allocates this one object — no promise, Readable,
+ * AbortController or closure per request: those were a fifth of the gateway's CPU time under
+ * load (bench/gateway).
  */
+class Flight implements Dispatcher.DispatchHandler {
+  /** The endpoint of the current attempt. */
+  endpoint: Endpoint;
+  isRetry = false;
+  /** The current attempt's response has started (bytes may have reached the client). */
+  responded = false;
+  status = 0;
+  /** The client left before the response finished. */
+  aborted = false;
+  /** Metrics recorded; nothing more to count. */
+  done = false;
+  /** Controls the current attempt's upstream request once undici started it. */
+  controller: Dispatcher.DispatchController | null = null;
+
+  constructor(
+    readonly deps: ProxyDeps,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    public placement: Placement,
+    readonly path: string,
+    readonly hasBody: boolean,
+    readonly started: number,
+    readonly setCookie: string | null,
+  ) {
+    this.endpoint = placement.endpoint!;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.aborted) return controller.abort(CLIENT_GONE);
+    this.controller = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    if (status < 200) return; // 1xx: node:http answers the client's Expect itself
+    this.responded = true;
+    this.status = status;
+    recordSuccess(this.endpoint);
+    this.res.writeHead(status, clientHeaders(this.deps, this, headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.res.write(chunk)) return;
+    controller.pause();
+    this.res.once('drain', () => controller.resume());
+  }
+
+  /** The response is complete and handed to the client's socket: that is where latency ends. */
+  onResponseEnd(): void {
+    this.controller = null;
+    this.res.end();
+    finish(this.deps, this, this.status);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.controller = null;
+    if (this.responded) return brokeMidBody(this.deps, this, this.endpoint);
+    onFailure(this.deps, this, this.endpoint, err);
+  }
+}
+
+const FLIGHT = Symbol('tern.flight');
+type Carried = ServerResponse & { [FLIGHT]?: Flight };
+
+/** The client went away before its response finished: the upstream request goes with it. */
+function onClientGone(this: ServerResponse): void {
+  const f = (this as Carried)[FLIGHT];
+  if (f === undefined || this.writableFinished || f.aborted) return;
+  f.aborted = true;
+  f.controller?.abort(CLIENT_GONE);
+  finishAborted(f.deps, f);
+}
+
 function attempt(deps: ProxyDeps, f: Flight, endpoint: Endpoint, isRetry: boolean): void {
-  let responded = false;
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(controller) {
-      if (f.aborted) return controller.abort(CLIENT_GONE);
-      f.cancel = (reason) => controller.abort(reason);
-    },
-    onResponseStart(controller, status, headers) {
-      if (status < 200) return; // 1xx: node:http answers the client's Expect itself
-      responded = true;
-      recordSuccess(endpoint);
-      f.res.writeHead(status, clientHeaders(deps, f, headers));
-      f.res.once('finish', () => finish(deps, f, status));
-    },
-    onResponseData(controller, chunk) {
-      if (f.res.write(chunk)) return;
-      controller.pause();
-      f.res.once('drain', () => controller.resume());
-    },
-    onResponseEnd() {
-      f.cancel = null;
-      f.res.end();
-    },
-    onResponseError(_controller, err) {
-      f.cancel = null;
-      if (responded) return brokeMidBody(deps, f, endpoint);
-      onFailure(deps, f, endpoint, err, isRetry);
-    },
-  };
+  f.endpoint = endpoint;
+  f.isRetry = isRetry;
+  f.responded = false;
   endpoint.pool.dispatch(
     {
       path: endpoint.basePath + f.path,
@@ -198,7 +227,7 @@ function attempt(deps: ProxyDeps, f: Flight, endpoint: Endpoint, isRetry: boolea
       headers: upstreamRequestHeaders(f.req, { authority: endpoint.authority, proto: 'http' }),
       body: f.hasBody ? f.req : null,
     },
-    handler,
+    f,
   );
 }
 
@@ -237,27 +266,13 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
       deps.metrics.observe(route.service, placement.version.label, placement.releaseId, 503, performance.now() - started);
       return;
     }
-    const f: Flight = {
-      req,
-      res,
-      placement,
-      path: target.path,
-      hasBody: hasRequestBody(req),
-      started,
-      setCookie,
-      aborted: false,
-      cancel: null,
-      done: false,
-    };
-    // A client that leaves before the response ends takes the upstream request with it.
-    const leave = (): void => {
-      if (res.writableFinished || f.aborted) return;
-      f.aborted = true;
-      f.cancel?.(CLIENT_GONE);
-      finishAborted(deps, f);
-    };
-    res.once('close', leave);
-    req.on('error', leave);
+    const f = new Flight(deps, req, res, placement, target.path, hasRequestBody(req), started, setCookie);
+    // A client that leaves before the response ends takes the upstream request with it. One
+    // shared listener finds its flight on the response. A bodiless request emits no errors
+    // without a listener (node:http); a body's errors also reach undici, which reads it.
+    (res as Carried)[FLIGHT] = f;
+    res.on('close', onClientGone);
+    if (f.hasBody) req.on('error', () => onClientGone.call(res));
     launch(deps, f, placement.endpoint, false);
   };
 }
