@@ -4,7 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { setFlagsFromString } from 'node:v8';
@@ -156,6 +157,54 @@ describe('gateway streaming', () => {
     for await (const chunk of res.body) received += (chunk as Buffer).length;
     assert.equal(received, 100 * MiB);
     assert.ok(written < 24 * MiB, `the upstream wrote ${(written / MiB).toFixed(1)} MiB while the client read nothing`);
+  });
+
+  it('passes each chunk of a streamed answer on at once (server-sent events do not wait for the end)', async () => {
+    let finish = (): void => undefined;
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: first\n\n');
+      finish = () => {
+        finish = () => undefined;
+        res.end('data: last\n\n');
+      };
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const sse = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      logger: silent,
+      admin: false,
+      initialTable: table(
+        1,
+        route({ service: 'events', pathPrefix: '/', stable: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] }),
+      ),
+    });
+    const abort = new AbortController();
+    try {
+      const firstChunk = async (): Promise<{ first: string; chunks: AsyncIterator<unknown> }> => {
+        const res = await request(`${sse.url}/events`, { dispatcher: http.agent, signal: abort.signal });
+        const chunks = res.body[Symbol.asyncIterator]();
+        const next = await chunks.next();
+        return { first: Buffer.from(next.value as Buffer).toString(), chunks };
+      };
+      const pending = firstChunk();
+      pending.catch(() => undefined); // rejects with the abort below when the chunk never came
+      const got = await Promise.race([pending, new Promise<null>((r) => setTimeout(() => r(null), 2_000))]);
+      assert.ok(got !== null, 'the first event did not reach the client while the stream stayed open');
+      assert.equal(got.first, 'data: first\n\n');
+      finish();
+      let rest = '';
+      for (let next = await got.chunks.next(); next.done !== true; next = await got.chunks.next())
+        rest += Buffer.from(next.value as Buffer).toString();
+      assert.equal(rest, 'data: last\n\n');
+    } finally {
+      finish();
+      abort.abort();
+      await sse.close();
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream.close(r));
+    }
   });
 
   it('survives a client that aborts a download midway, and keeps serving', async () => {
