@@ -5,7 +5,8 @@
  *   b) Tern's gateway, 1 worker, sticky 95/5 split by x-user-id   (and b2: --workers 2)
  *   c) NGINX split_clients 95/5 on x-user-id with upstream keepalive
  *   d) node http-proxy with a random 95/5 split
- * Prints requests/s, p50 and p99 per target and the ratios b/a, b/c, b/d; then p99 at a fixed
+ *   e) the floor: node:http + undici with none of Tern's work (serve-floor.ts)
+ * Prints requests/s, p50 and p99 per target and the ratios b/a, b/c, b/d, b/e and e/c; then p99 at a fixed
  * ~2,000 rps (wrk with a per-request delay: 20 connections × 10 ms) direct vs gateway; then the
  * gateway's memory for 10,000 idle keep-alive client connections.
  * Needs: nginx and wrk (apt-get install nginx-light wrk), run from the repo root:
@@ -23,15 +24,18 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1
 const SECONDS = Number(values.seconds);
 const work = mkdtempSync(path.join(tmpdir(), 'tern-bench-'));
 const children: ChildProcess[] = [];
-const PORTS = { stable: 18081, canary: 18082, nginxSplit: 18090, tern: 18091, tern2: 18092, httpProxy: 18093 };
+const PORTS = { stable: 18081, canary: 18082, nginxSplit: 18090, tern: 18091, tern2: 18092, httpProxy: 18093, floor: 18094 };
 
 function nginx(name: string, body: string): void {
   const prefix = path.join(work, name);
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
   const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(conf, `worker_processes 1; pid ${prefix}/nginx.pid; error_log ${prefix}/logs/error.log warn; daemon off;
+  writeFileSync(
+    conf,
+    `worker_processes 1; pid ${prefix}/nginx.pid; error_log ${prefix}/logs/error.log warn; daemon off;
 events { worker_connections 16384; }
-http { access_log off; keepalive_requests 1000000; keepalive_timeout 65s; ${body} }\n`);
+http { access_log off; keepalive_requests 1000000; keepalive_timeout 65s; ${body} }\n`,
+  );
   children.push(spawn('nginx', ['-c', conf, '-p', prefix], { stdio: 'ignore' }));
 }
 
@@ -80,19 +84,28 @@ interface Result {
 
 /** Parses wrk --latency output (latencies to ms). */
 function wrk(port: number, connections: number, script: string): Result {
-  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/`], {
+    encoding: 'utf8',
+  });
   const ms = (label: string): number => {
     const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
     if (!m) throw new Error(`no ${label}% in wrk output:\n${out}`);
     return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
   };
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)?.slice(1).map(Number).reduce((a, b) => a + b, 0) ?? 0;
+  const socketErrors =
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+      .exec(out)
+      ?.slice(1)
+      .map(Number)
+      .reduce((a, b) => a + b, 0) ?? 0;
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]), p50: ms('50'), p99: ms('99'), errors: Number(errors) + socketErrors };
 }
 
 function line(name: string, r: Result): void {
-  console.log(`${name.padEnd(28)} rps ${r.rps.toFixed(0).padStart(7)}  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+  console.log(
+    `${name.padEnd(28)} rps ${r.rps.toFixed(0).padStart(7)}  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`,
+  );
 }
 
 function rssKb(pid: number): number {
@@ -104,12 +117,14 @@ async function idleConnections(port: number, n: number): Promise<Socket[]> {
   const sockets: Socket[] = [];
   for (let i = 0; i < n; i += 500) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(500, n - i) }, (_, j) =>
-        new Promise<Socket>((resolve, reject) => {
-          const s = connect(port, '127.0.0.1', () => s.write(`GET / HTTP/1.1\r\nHost: b\r\nx-user-id: idle${i + j}\r\n\r\n`));
-          s.once('data', () => resolve(s));
-          s.once('error', reject);
-        }),
+      Array.from(
+        { length: Math.min(500, n - i) },
+        (_, j) =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = connect(port, '127.0.0.1', () => s.write(`GET / HTTP/1.1\r\nHost: b\r\nx-user-id: idle${i + j}\r\n\r\n`));
+            s.once('data', () => resolve(s));
+            s.once('error', reject);
+          }),
       ),
     );
     sockets.push(...batch);
@@ -118,20 +133,28 @@ async function idleConnections(port: number, n: number): Promise<Socket[]> {
 }
 
 try {
-  nginx('backends', `server { listen 127.0.0.1:${PORTS.stable}; location / { return 200 "v1\\n"; } }
-server { listen 127.0.0.1:${PORTS.canary}; location / { return 200 "v2\\n"; } }`);
-  nginx('split', `split_clients "bench\${http_x_user_id}" $pool { 5% canary; * stable; }
+  nginx(
+    'backends',
+    `server { listen 127.0.0.1:${PORTS.stable}; location / { return 200 "v1\\n"; } }
+server { listen 127.0.0.1:${PORTS.canary}; location / { return 200 "v2\\n"; } }`,
+  );
+  nginx(
+    'split',
+    `split_clients "bench\${http_x_user_id}" $pool { 5% canary; * stable; }
 upstream stable { server 127.0.0.1:${PORTS.stable}; keepalive 64; }
 upstream canary { server 127.0.0.1:${PORTS.canary}; keepalive 64; }
-server { listen 127.0.0.1:${PORTS.nginxSplit}; location / { proxy_pass http://$pool; proxy_http_version 1.1; proxy_set_header Connection ""; } }`);
+server { listen 127.0.0.1:${PORTS.nginxSplit}; location / { proxy_pass http://$pool; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+  );
   const stableUrl = `http://127.0.0.1:${PORTS.stable}`;
   const canaryUrl = `http://127.0.0.1:${PORTS.canary}`;
   const tern = node('bench/gateway/serve-tern.ts', [String(PORTS.tern), stableUrl, canaryUrl]);
   const tern2 = node('bench/gateway/serve-tern.ts', [String(PORTS.tern2), stableUrl, canaryUrl, '--workers', '2']);
   const proxy = node('bench/gateway/serve-http-proxy.ts', [String(PORTS.httpProxy), stableUrl, canaryUrl]);
-  await Promise.all([waitPort(PORTS.stable), waitPort(PORTS.nginxSplit), ready(tern), ready(tern2), ready(proxy)]);
+  const floor = node('bench/gateway/serve-floor.ts', [String(PORTS.floor), stableUrl, canaryUrl]);
+  await Promise.all([waitPort(PORTS.stable), waitPort(PORTS.nginxSplit), ready(tern), ready(tern2), ready(proxy), ready(floor)]);
   // Warm-up: JIT and connection pools.
-  for (const port of [PORTS.tern, PORTS.tern2, PORTS.httpProxy, PORTS.nginxSplit]) execFileSync('wrk', ['-t1', '-c16', '-d2s', `http://127.0.0.1:${port}/`]);
+  for (const port of [PORTS.tern, PORTS.tern2, PORTS.httpProxy, PORTS.floor, PORTS.nginxSplit])
+    execFileSync('wrk', ['-t1', '-c16', '-d2s', `http://127.0.0.1:${port}/`]);
 
   console.log(`# wrk -t2 -c64 -d${SECONDS}s, random x-user-id per request, loopback, ${work}`);
   const a = wrk(PORTS.stable, 64, USER_LUA);
@@ -142,22 +165,33 @@ server { listen 127.0.0.1:${PORTS.nginxSplit}; location / { proxy_pass http://$p
   line('c nginx split_clients', c);
   const d = wrk(PORTS.httpProxy, 64, USER_LUA);
   line('d node http-proxy', d);
+  const e = wrk(PORTS.floor, 64, USER_LUA);
+  line('e floor: node:http + undici', e);
   const b2 = wrk(PORTS.tern2, 64, USER_LUA);
   line('b2 tern gateway (2 workers)', b2);
-  console.log(`ratio b/a ${(b.rps / a.rps).toFixed(2)}  b/c ${(b.rps / c.rps).toFixed(2)}  b/d ${(b.rps / d.rps).toFixed(2)}  b2/b ${(b2.rps / b.rps).toFixed(2)}`);
+  console.log(
+    `ratio b/a ${(b.rps / a.rps).toFixed(2)}  b/c ${(b.rps / c.rps).toFixed(2)}  b/d ${(b.rps / d.rps).toFixed(2)}  b/e ${(b.rps / e.rps).toFixed(2)}  e/c ${(e.rps / c.rps).toFixed(2)}  b2/b ${(b2.rps / b.rps).toFixed(2)}  b2/c ${(b2.rps / c.rps).toFixed(2)}`,
+  );
 
   console.log('# fixed rate: wrk -t2 -c20 with a 10 ms pause per request (~2,000 rps)');
   const pa = wrk(PORTS.stable, 20, PACED_LUA);
   line('direct', pa);
   const pb = wrk(PORTS.tern, 20, PACED_LUA);
   line('tern gateway', pb);
-  console.log(`added latency p50 ${(pb.p50 - pa.p50).toFixed(2)} ms  p99 ${(pb.p99 - pa.p99).toFixed(2)} ms`);
+  const pe = wrk(PORTS.floor, 20, PACED_LUA);
+  line('floor: node:http + undici', pe);
+  const pc = wrk(PORTS.nginxSplit, 20, PACED_LUA);
+  line('nginx split_clients', pc);
+  const added = (r: Result): string => `p50 ${(r.p50 - pa.p50).toFixed(2)} ms  p99 ${(r.p99 - pa.p99).toFixed(2)} ms`;
+  console.log(`added latency over direct: tern ${added(pb)}; floor ${added(pe)}; nginx ${added(pc)}`);
 
   const before = rssKb(tern.pid!);
   const sockets = await idleConnections(PORTS.tern, 10_000);
   await sleep(1000);
   const afterKb = rssKb(tern.pid!);
-  console.log(`idle keep-alive connections 10000 gateway rss +${((afterKb - before) / 1024).toFixed(1)} MiB (${((afterKb - before) / 10_000).toFixed(2)} KiB each; total ${(afterKb / 1024).toFixed(0)} MiB)`);
+  console.log(
+    `idle keep-alive connections 10000 gateway rss +${((afterKb - before) / 1024).toFixed(1)} MiB (${((afterKb - before) / 10_000).toFixed(2)} KiB each; total ${(afterKb / 1024).toFixed(0)} MiB)`,
+  );
   for (const s of sockets) s.destroy();
 } finally {
   for (const child of children) child.kill('SIGTERM');
