@@ -4,7 +4,8 @@
  *
  * Two outputs:
  * - Prometheus text (prom-client, on a registry of its own so several gateways can share a
- *   process), served by the admin listener (admin.ts) at `/metrics`.
+ *   process; the per-request series are built at scrape time, prometheus.ts), served by the
+ *   admin listener (admin.ts) at `/metrics`.
  * - Closed one-second windows shaped like core's MetricWindow, with the latency histogram of
  *   core/latency-histogram.ts (mergeable, ≤ 1% relative error), drained once a second by the
  *   control-plane push (sync.ts). Only traffic of services with a release in progress has a
@@ -13,9 +14,10 @@
  * Canary fallbacks (a canary user served by stable because no canary endpoint was available)
  * are counted per (service, release) and drained with the windows as events.
  */
-import { Counter, Gauge, Registry, type Metric, type MetricValue } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { bucketOf, type LatencyHistogram } from '../core/latency-histogram.js';
 import type { MetricWindow } from '../core/types.js';
+import { DURATION_BUCKETS, registerEndpointGauges, registerRequestMetrics, type EndpointView, type ScrapedSeries } from './prometheus.js';
 
 const WINDOW_MS = 1_000;
 
@@ -28,17 +30,10 @@ interface Window {
   latency: Map<number, number>;
 }
 
-interface Series {
-  readonly service: string;
-  readonly version: string;
+interface Series extends ScrapedSeries {
   readonly releaseId: string | null;
   window: Window;
   readonly totals: { requests: number; errors: number; clientErrors: number };
-  /** Requests by status class (1xx..5xx). */
-  readonly classCounts: number[];
-  /** Duration histogram: count per DURATION_BUCKETS bound (not cumulative), +Inf last. */
-  readonly durationCounts: number[];
-  durationSum: number;
 }
 
 /** A canary-unavailable event reported to the control plane. */
@@ -59,10 +54,6 @@ export interface SeriesTotals {
   readonly errors: number;
   readonly clientErrors: number;
 }
-
-const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const DURATION_NAME = 'tern_gateway_request_duration_seconds';
 
 function emptyWindow(start: number): Window {
   return { start, requests: 0, errors: 0, clientErrors: 0, latency: new Map() };
@@ -86,23 +77,7 @@ export class GatewayMetrics {
   constructor(clock: () => number = Date.now) {
     this.#clock = clock;
     const registers = [this.registry];
-    // Requests and durations are counted in plain arrays per series on the request path and
-    // turned into Prometheus series only at scrape time: prom-client's per-request inc/observe
-    // cost about 8% of the gateway's throughput (bench/gateway).
-    const series = this.#series;
-    new Counter({
-      name: 'tern_gateway_requests_total',
-      help: 'Proxied requests by status class',
-      labelNames: ['service', 'version', 'class'],
-      registers,
-      collect() {
-        this.reset();
-        for (const s of series.values()) {
-          s.classCounts.forEach((n, i) => n > 0 && this.inc({ service: s.service, version: s.version, class: CLASSES[i]! }, n));
-        }
-      },
-    });
-    this.registry.registerMetric(durationMetric(series));
+    registerRequestMetrics(this.registry, this.#series);
     this.#upstreamErrors = new Counter({
       name: 'tern_gateway_upstream_errors_total',
       help: 'Upstream failures (connect, reset, timeout)',
@@ -126,35 +101,8 @@ export class GatewayMetrics {
   }
 
   /** Exposes each endpoint's availability (1/0) and ejection count, read at scrape time. */
-  trackEndpoints(
-    source: () => Iterable<{
-      readonly url: string;
-      readonly health: { readonly healthy: boolean; readonly ejectedUntil: number; readonly ejections: number };
-    }>,
-  ): void {
-    const registers = [this.registry];
-    const clock = this.#clock;
-    new Gauge({
-      name: 'tern_gateway_endpoint_available',
-      help: 'Whether the endpoint takes traffic (actively healthy and not ejected)',
-      labelNames: ['endpoint'],
-      registers,
-      collect() {
-        this.reset();
-        const now = clock();
-        for (const e of source()) this.labels(e.url).set(e.health.healthy && now >= e.health.ejectedUntil ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'tern_gateway_endpoint_ejections',
-      help: 'Passive ejections of the endpoint since its ejection count was last reset',
-      labelNames: ['endpoint'],
-      registers,
-      collect() {
-        this.reset();
-        for (const e of source()) this.labels(e.url).set(e.health.ejections);
-      },
-    });
+  trackEndpoints(source: () => Iterable<EndpointView>): void {
+    registerEndpointGauges(this.registry, this.#clock, source);
   }
 
   /** Records one finished request. `status` is what the client got (the gateway's own 5xx included). */
@@ -274,7 +222,7 @@ export class GatewayMetrics {
         releaseId,
         window: emptyWindow(this.#second()),
         totals: { requests: 0, errors: 0, clientErrors: 0 },
-        classCounts: CLASSES.map(() => 0),
+        classCounts: [0, 0, 0, 0, 0],
         durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
         durationSum: 0,
       };
@@ -283,49 +231,4 @@ export class GatewayMetrics {
     }
     return s;
   }
-}
-
-/**
- * `tern_gateway_request_duration_seconds` as a Prometheus histogram built at scrape time from
- * the series' bucket counts (summed per service and version: a version may serve under
- * several releases).
- */
-function durationMetric(series: ReadonlySet<Series>): Metric {
-  const get = () => {
-    const byLabels = new Map<string, { service: string; version: string; counts: number[]; sum: number }>();
-    for (const s of series.values()) {
-      const key = `${s.service}\u0000${s.version}`;
-      let agg = byLabels.get(key);
-      if (!agg)
-        byLabels.set(
-          key,
-          (agg = { service: s.service, version: s.version, counts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0 }),
-        );
-      s.durationCounts.forEach((n, i) => (agg.counts[i]! += n));
-      agg.sum += s.durationSum;
-    }
-    const values: Array<MetricValue<string> & { metricName: string }> = [];
-    for (const { service, version, counts, sum } of byLabels.values()) {
-      let cumulative = 0;
-      counts.forEach((n, i) => {
-        cumulative += n;
-        values.push({
-          metricName: `${DURATION_NAME}_bucket`,
-          labels: { service, version, le: i < DURATION_BUCKETS.length ? DURATION_BUCKETS[i]! : '+Inf' },
-          value: cumulative,
-        });
-      });
-      values.push({ metricName: `${DURATION_NAME}_sum`, labels: { service, version }, value: sum });
-      values.push({ metricName: `${DURATION_NAME}_count`, labels: { service, version }, value: cumulative });
-    }
-    return {
-      name: DURATION_NAME,
-      help: 'Request duration, from request start to response end',
-      type: 'histogram',
-      values,
-      aggregator: 'sum',
-    };
-  };
-  // prom-client's registry only calls get() (and reads `name`) on a registered metric.
-  return { name: DURATION_NAME, get: () => Promise.resolve(get()), reset: () => undefined } as unknown as Metric;
 }
