@@ -6,11 +6,13 @@
  *   c) NGINX split_clients 95/5 on x-user-id with upstream keepalive
  *   d) node http-proxy with a random 95/5 split
  *   e) the floor: node:http + undici with none of Tern's work (serve-floor.ts)
- * Prints requests/s, p50 and p99 per target and the ratios b/a, b/c, b/d, b/e and e/c; then p99 at a fixed
- * ~2,000 rps (wrk with a per-request delay: 20 connections × 10 ms) direct vs gateway; then the
- * gateway's memory for 10,000 idle keep-alive client connections.
+ * Prints requests/s, p50 and p99 per target (the median of interleaved rounds) and the ratios
+ * b/a, b/c, b/d, b/e, e/c; then p50/p99 at a fixed ~2,000 rps (wrk with a per-request delay: 20
+ * connections × 10 ms) direct, through the gateway, the floor and NGINX, and a node:http server
+ * answering by itself (what one Node hop costs here); then the gateway's
+ * memory for 10,000 idle keep-alive client connections.
  * Needs: nginx and wrk (apt-get install nginx-light wrk), run from the repo root:
- *   node --import tsx bench/gateway/run.ts [--seconds 10]
+ *   node --import tsx bench/gateway/run.ts [--seconds 10] [--rounds 3]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -20,11 +22,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
+/** Targets are measured in interleaved rounds and the median run is reported: this machine's speed drifts over minutes, and a target measured only early or late in the run would carry that drift into the ratios. */
+const ROUNDS = Number(values.rounds);
 const work = mkdtempSync(path.join(tmpdir(), 'tern-bench-'));
 const children: ChildProcess[] = [];
-const PORTS = { stable: 18081, canary: 18082, nginxSplit: 18090, tern: 18091, tern2: 18092, httpProxy: 18093, floor: 18094 };
+const PORTS = { stable: 18081, canary: 18082, nginxSplit: 18090, tern: 18091, tern2: 18092, httpProxy: 18093, floor: 18094, hello: 18095 };
 
 function nginx(name: string, body: string): void {
   const prefix = path.join(work, name);
@@ -108,6 +112,18 @@ function line(name: string, r: Result): void {
   );
 }
 
+/** Runs every target once per round, in order; prints and returns each target's median run by `by`. */
+function rounds(by: 'rps' | 'p99', targets: ReadonlyArray<readonly [string, () => Result]>): Result[] {
+  const runs = targets.map((): Result[] => []);
+  for (let round = 0; round < ROUNDS; round++) targets.forEach(([, run], i) => runs[i]!.push(run()));
+  return targets.map(([name], i) => {
+    const sorted = [...runs[i]!].sort((x, y) => x[by] - y[by]);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    line(name, median);
+    return median;
+  });
+}
+
 function rssKb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
@@ -151,39 +167,48 @@ server { listen 127.0.0.1:${PORTS.nginxSplit}; location / { proxy_pass http://$p
   const tern2 = node('bench/gateway/serve-tern.ts', [String(PORTS.tern2), stableUrl, canaryUrl, '--workers', '2']);
   const proxy = node('bench/gateway/serve-http-proxy.ts', [String(PORTS.httpProxy), stableUrl, canaryUrl]);
   const floor = node('bench/gateway/serve-floor.ts', [String(PORTS.floor), stableUrl, canaryUrl]);
-  await Promise.all([waitPort(PORTS.stable), waitPort(PORTS.nginxSplit), ready(tern), ready(tern2), ready(proxy), ready(floor)]);
+  const hello = node('bench/gateway/serve-hello.ts', [String(PORTS.hello)]);
+  await Promise.all([
+    waitPort(PORTS.stable),
+    waitPort(PORTS.nginxSplit),
+    ready(tern),
+    ready(tern2),
+    ready(proxy),
+    ready(floor),
+    ready(hello),
+  ]);
   // Warm-up: JIT and connection pools.
-  for (const port of [PORTS.tern, PORTS.tern2, PORTS.httpProxy, PORTS.floor, PORTS.nginxSplit])
+  for (const port of [PORTS.tern, PORTS.tern2, PORTS.httpProxy, PORTS.floor, PORTS.hello, PORTS.nginxSplit])
     execFileSync('wrk', ['-t1', '-c16', '-d2s', `http://127.0.0.1:${port}/`]);
 
-  console.log(`# wrk -t2 -c64 -d${SECONDS}s, random x-user-id per request, loopback, ${work}`);
-  const a = wrk(PORTS.stable, 64, USER_LUA);
-  line('a direct backend', a);
-  const b = wrk(PORTS.tern, 64, USER_LUA);
-  line('b tern gateway (1 worker)', b);
-  const c = wrk(PORTS.nginxSplit, 64, USER_LUA);
-  line('c nginx split_clients', c);
-  const d = wrk(PORTS.httpProxy, 64, USER_LUA);
-  line('d node http-proxy', d);
-  const e = wrk(PORTS.floor, 64, USER_LUA);
-  line('e floor: node:http + undici', e);
-  const b2 = wrk(PORTS.tern2, 64, USER_LUA);
-  line('b2 tern gateway (2 workers)', b2);
+  console.log(`# wrk -t2 -c64 -d${SECONDS}s, random x-user-id per request, loopback, median of ${ROUNDS} interleaved rounds, ${work}`);
+  const full = rounds('rps', [
+    ['a direct backend', () => wrk(PORTS.stable, 64, USER_LUA)],
+    ['b tern gateway (1 worker)', () => wrk(PORTS.tern, 64, USER_LUA)],
+    ['c nginx split_clients', () => wrk(PORTS.nginxSplit, 64, USER_LUA)],
+    ['d node http-proxy', () => wrk(PORTS.httpProxy, 64, USER_LUA)],
+    ['e floor: node:http + undici', () => wrk(PORTS.floor, 64, USER_LUA)],
+    ['b2 tern gateway (2 workers)', () => wrk(PORTS.tern2, 64, USER_LUA)],
+  ]);
+  const [a, b, c, d, e, b2] = full as [Result, Result, Result, Result, Result, Result];
+  const ratio = (x: Result, y: Result): string => (x.rps / y.rps).toFixed(2);
   console.log(
-    `ratio b/a ${(b.rps / a.rps).toFixed(2)}  b/c ${(b.rps / c.rps).toFixed(2)}  b/d ${(b.rps / d.rps).toFixed(2)}  b/e ${(b.rps / e.rps).toFixed(2)}  e/c ${(e.rps / c.rps).toFixed(2)}  b2/b ${(b2.rps / b.rps).toFixed(2)}  b2/c ${(b2.rps / c.rps).toFixed(2)}`,
+    `ratio b/a ${ratio(b, a)}  b/c ${ratio(b, c)}  b/d ${ratio(b, d)}  b/e ${ratio(b, e)}  e/c ${ratio(e, c)}  b2/b ${ratio(b2, b)}  b2/c ${ratio(b2, c)}`,
   );
 
   console.log('# fixed rate: wrk -t2 -c20 with a 10 ms pause per request (~2,000 rps)');
-  const pa = wrk(PORTS.stable, 20, PACED_LUA);
-  line('direct', pa);
-  const pb = wrk(PORTS.tern, 20, PACED_LUA);
-  line('tern gateway', pb);
-  const pe = wrk(PORTS.floor, 20, PACED_LUA);
-  line('floor: node:http + undici', pe);
-  const pc = wrk(PORTS.nginxSplit, 20, PACED_LUA);
-  line('nginx split_clients', pc);
+  const paced = rounds('p99', [
+    ['direct', () => wrk(PORTS.stable, 20, PACED_LUA)],
+    ['tern gateway', () => wrk(PORTS.tern, 20, PACED_LUA)],
+    ['floor: node:http + undici', () => wrk(PORTS.floor, 20, PACED_LUA)],
+    ['nginx split_clients', () => wrk(PORTS.nginxSplit, 20, PACED_LUA)],
+    ['node:http hello (no proxy)', () => wrk(PORTS.hello, 20, PACED_LUA)],
+  ]);
+  const [pa, pb, pe, pc, ph] = paced as [Result, Result, Result, Result, Result];
   const added = (r: Result): string => `p50 ${(r.p50 - pa.p50).toFixed(2)} ms  p99 ${(r.p99 - pa.p99).toFixed(2)} ms`;
-  console.log(`added latency over direct: tern ${added(pb)}; floor ${added(pe)}; nginx ${added(pc)}`);
+  console.log(
+    `added latency over direct: tern ${added(pb)}; floor ${added(pe)}; nginx ${added(pc)}; node:http hello instead of nginx ${added(ph)}`,
+  );
 
   const before = rssKb(tern.pid!);
   const sockets = await idleConnections(PORTS.tern, 10_000);
