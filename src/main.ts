@@ -16,11 +16,16 @@ import { createControllerMetrics } from './control/metrics.js';
 import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
-import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import { openStore, parseStoreUrl } from './store/open-store.js';
 
 export interface ServerOptions {
-  /** Holds `tern.db` and `admin.token`; created with mode 0700 when missing. */
+  /** Holds `tern.db` (unless `store` names another database), the admin, gateway and webhook secrets and the gateway's table; created with mode 0700 when missing. */
   readonly dataDir: string;
+  /**
+   * Where state lives (open-store.ts): default SQLite at `<dataDir>/tern.db`; a `postgres://…`
+   * URL lets several servers share one database, their controllers electing one leader.
+   */
+  readonly store?: string | undefined;
   readonly host: string;
   /** 0 picks a free port. */
   readonly apiPort: number;
@@ -49,6 +54,8 @@ export interface RunningServer {
   readonly adminTokenFromEnv: boolean;
   /** The admin secret when this start generated it (show it once), else null. */
   readonly generatedAdminToken: string | null;
+  /** Which kind of database holds the state. */
+  readonly store: 'sqlite' | 'postgres';
   /** Stops accepting connections, lets requests in flight finish, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -64,7 +71,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dataDir = path.resolve(options.dataDir);
   await prepareDataDir(dataDir, logger);
 
-  const store = await openSqliteStore({ file: path.join(dataDir, 'tern.db'), logger: logger.child({ component: 'store' }) });
+  const storeUrl = options.store ?? `sqlite:${path.join(dataDir, 'tern.db')}`;
+  const shared = parseStoreUrl(storeUrl).kind === 'postgres';
+  const store = await openStore(storeUrl, { logger: logger.child({ component: 'store' }) });
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let controller: Controller | undefined;
   let gateway: Gateway | undefined;
@@ -77,6 +86,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
     const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);
+    if (shared && process.env.TERN_WEBHOOK_SECRET === undefined) {
+      logger.warn(
+        { dataDir },
+        'shared store without TERN_WEBHOOK_SECRET: this server signs webhooks with its own data-dir secret; give every server sharing the database the same TERN_WEBHOOK_SECRET',
+      );
+    }
     controller = startController({
       store,
       logger: logger.child({ component: 'controller' }),
@@ -87,7 +102,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-    logger.info({ apiUrl, dataDir }, 'Tern API listening');
+    logger.info({ apiUrl, dataDir, store: shared ? 'postgres' : 'sqlite' }, 'Tern API listening');
     gateway = await startGateway({
       host: options.host,
       port: options.gatewayPort,
@@ -105,6 +120,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminTokenFile: token.file ?? (envToken === undefined && (await exists(tokenFile)) ? tokenFile : null),
       adminTokenFromEnv: envToken !== undefined,
       generatedAdminToken: token.created ? token.secret : null,
+      store: shared ? 'postgres' : 'sqlite',
       close: once(() => shutdown(gateway, app, controller, store, logger)),
     };
   } catch (err) {

@@ -3,6 +3,7 @@
  * TERN_ADMIN_TOKEN when set, else generated on first start, written to `<dataDir>/admin.token`
  * (mode 0600) and handed back once for the server to print.
  */
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TernError } from '../core/errors.js';
@@ -95,9 +96,13 @@ export async function ensureGatewayToken(store: Store, dataDir: string): Promise
   const secret = generateSecret();
   await writeSecretFile(file, secret);
   const id = newTokenId();
+  // Several servers sharing one database each have an embedded gateway: the audit log names
+  // actors by token name, so a name already in use gets a suffix of its own.
+  const taken = (await store.listTokens()).some((t) => t.name === GATEWAY_TOKEN_NAME && t.revokedAt === null);
+  const name = taken ? `${GATEWAY_TOKEN_NAME}-${randomBytes(3).toString('hex')}` : GATEWAY_TOKEN_NAME;
   await store.createToken(
-    { id, name: GATEWAY_TOKEN_NAME, role: 'gateway', secretHash: hashSecret(secret) },
-    bootstrapAudit(id, 'for the embedded gateway', GATEWAY_TOKEN_NAME, 'gateway'),
+    { id, name, role: 'gateway', secretHash: hashSecret(secret) },
+    bootstrapAudit(id, 'for the embedded gateway', name, 'gateway'),
   );
   return secret;
 }

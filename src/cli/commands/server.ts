@@ -12,6 +12,7 @@ import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.j
 
 interface ServerFlags {
   readonly dataDir: string;
+  readonly store?: string;
   readonly host: string;
   readonly apiPort: number;
   readonly gatewayPort: number;
@@ -27,8 +28,12 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export function registerServerCommand(program: Command, io: Io = processIo): void {
   program
     .command('server')
-    .description('run the all-in-one server: API, release controller and one built-in gateway, with embedded SQLite')
-    .option('--data-dir <dir>', 'where the database and the admin token live', './.tern')
+    .description('run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)')
+    .option('--data-dir <dir>', 'where the database (unless --store) and the secrets live', './.tern')
+    .option(
+      '--store <url>',
+      'keep state in this database instead: postgres://user:password@host/db, shared by several servers (or TERN_STORE_URL)',
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
@@ -37,7 +42,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  TERN_ADMIN_TOKEN  use this secret as the admin token instead of generating one\n  TERN_LOG_LEVEL    same as --log-level',
+      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_LOG_LEVEL        same as --log-level',
     )
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
@@ -46,6 +51,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       const { startServer } = await import('../../main.js');
       const server = await startServer({
         dataDir: flags.dataDir,
+        store: flags.store ?? (process.env.TERN_STORE_URL || undefined),
         host: flags.host,
         apiPort: flags.apiPort,
         gatewayPort: flags.gatewayPort,
@@ -79,6 +85,7 @@ function announce(
     adminTokenFile: string | null;
     adminTokenFromEnv: boolean;
     generatedAdminToken: string | null;
+    store: 'sqlite' | 'postgres';
   },
   dataDir: string,
 ): void {
@@ -92,6 +99,7 @@ function announce(
         adminTokenFile: server.adminTokenFile,
         adminToken: server.generatedAdminToken,
         dataDir: path.resolve(dataDir),
+        store: server.store,
       }),
     );
   }
@@ -104,12 +112,14 @@ function announce(
     io.out('Admin token: the value of TERN_ADMIN_TOKEN');
   } else if (server.adminTokenFile) {
     io.out(`Admin token: in ${server.adminTokenFile}`);
+  } else if (server.store === 'postgres') {
+    io.out('Admin token: the one the first server on this database created (or set TERN_ADMIN_TOKEN)');
   } else {
     io.out(
       `Admin token: an admin token exists but ${path.join(path.resolve(dataDir), 'admin.token')} is gone; use an admin token you kept, or restart with TERN_ADMIN_TOKEN set`,
     );
   }
-  io.out(`Data directory: ${path.resolve(dataDir)}`);
+  io.out(`Data directory: ${path.resolve(dataDir)}${server.store === 'postgres' ? ' (state in PostgreSQL)' : ''}`);
   io.out('Press Ctrl+C to stop.');
 }
 
