@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { ApiError, CliError, describeError, EXIT, exitCodeFor, UnreachableError, UsageError } from './errors.js';
 import { formatAge, formatPercent, renderDetails, renderTable } from './output.js';
-import { collect, collectKeyValue, parsePercent, parsePort, parseSince } from './parse.js';
+import { collect, collectKeyValue, parsePercent, parsePort, parseSince, parseWorkers } from './parse.js';
 
 describe('exit codes', () => {
   it('maps each kind of failure to its documented code', () => {
@@ -43,6 +43,20 @@ describe('flag parsers', () => {
     assert.deepEqual(collect('http://b,http://c', ['http://a']), ['http://a', 'http://b', 'http://c']);
     assert.deepEqual(collectKeyValue('url=https://ci/run?a=b', { commit: 'abc' }), { commit: 'abc', url: 'https://ci/run?a=b' });
     assert.throws(() => collectKeyValue('=x'), InvalidArgumentError);
+  });
+
+  it('reads --workers as a count or auto, one per CPU', () => {
+    assert.equal(parseWorkers('3'), 3);
+    assert.equal(
+      parseWorkers('auto', () => 8),
+      8,
+    );
+    assert.equal(
+      parseWorkers('auto', () => 0),
+      1,
+    );
+    assert.throws(() => parseWorkers('0'), /whole number above 0, or auto/);
+    assert.throws(() => parseWorkers('all'), InvalidArgumentError);
   });
 
   it('reads --since as a time or a duration ago', () => {

@@ -2,6 +2,7 @@
  * Argument parsers for commander: each validates one flag value where it enters and throws
  * commander's InvalidArgumentError (exit 2) with a message that says what is accepted.
  */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isTernError } from '../core/errors.js';
@@ -17,6 +18,14 @@ export function parsePort(value: string): number {
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number above 0.');
+  return n;
+}
+
+/** Worker count: a whole number above 0, or `auto` for one per CPU the process may use. @throws InvalidArgumentError */
+export function parseWorkers(value: string, cpus: () => number = availableParallelism): number {
+  if (value === 'auto') return Math.max(1, cpus());
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number above 0, or auto (one per CPU).');
   return n;
 }
 

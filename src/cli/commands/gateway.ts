@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { parsePort, parsePositiveInt } from '../parse.js';
+import { parsePort, parseWorkers } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
 
 interface GatewayFlags {
@@ -36,7 +36,7 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
     .option('--port <port>', 'port for user traffic; 0 picks a free one', parsePort, 8080)
     .option('--admin-port <port>', 'port for /metrics, /healthz, /readyz; 0 picks a free one', parsePort, 0)
     .option('--state-file <file>', 'where the last routing table is kept for restarts without the control plane', undefined)
-    .option('--workers <n>', 'worker processes sharing the port', parsePositiveInt, 1)
+    .option('--workers <n>', 'worker processes sharing the port; auto = one per CPU', (v: string) => parseWorkers(v), 1)
     .option('--health-path <path>', 'actively check every endpoint at this path')
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
     .addOption(logLevelOption())
