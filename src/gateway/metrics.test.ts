@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { quantile, totalCount } from '../core/latency-histogram.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, MAX_CLOSED_WINDOWS } from './metrics.js';
 
 describe('GatewayMetrics windows', () => {
   it('closes one-second windows aligned to the second, per version, with histograms', () => {
@@ -30,6 +30,21 @@ describe('GatewayMetrics windows', () => {
     assert.deepEqual(m.drainWindows(), []);
     const totals = m.totals().find((t) => t.service === 's' && t.version === 'v2')!;
     assert.equal(totals.clientErrors, 1);
+  });
+
+  it('keeps a bounded number of closed windows when nobody drains them, newest first to stay', () => {
+    let now = 0;
+    const m = new GatewayMetrics(() => now);
+    const seconds = MAX_CLOSED_WINDOWS + 2_500;
+    for (let i = 0; i < seconds; i++) {
+      now = i * 1_000;
+      m.observe('s', 'v1', 'r1', 200, 1);
+    }
+    now = seconds * 1_000;
+    const kept = m.drainWindows();
+    assert.ok(kept.length <= MAX_CLOSED_WINDOWS, `kept ${kept.length}`);
+    assert.ok(kept.length >= MAX_CLOSED_WINDOWS - 1_000, `kept only ${kept.length}`);
+    assert.equal(kept.at(-1)!.windowStart, (seconds - 1) * 1_000, 'the newest window is kept');
   });
 
   it('exposes Prometheus series', async () => {

@@ -20,6 +20,12 @@ import type { MetricWindow } from '../core/types.js';
 import { DURATION_BUCKETS, registerEndpointGauges, registerRequestMetrics, type EndpointView, type ScrapedSeries } from './prometheus.js';
 
 const WINDOW_MS = 1_000;
+/**
+ * Closed windows kept for the push (sync.ts drains them every second and bounds its own queue).
+ * A gateway nobody drains — one started with a fixed table and no control plane — keeps only
+ * the newest, so its memory stays flat however long it runs.
+ */
+export const MAX_CLOSED_WINDOWS = 10_000;
 
 interface Window {
   start: number;
@@ -201,6 +207,8 @@ export class GatewayMetrics {
         feedbackSum: 0,
         feedbackCount: 0,
       });
+      // Drop in batches so a full buffer does not shift the whole array on every close.
+      if (this.#closed.length > MAX_CLOSED_WINDOWS) this.#closed.splice(0, this.#closed.length - MAX_CLOSED_WINDOWS + 1_000);
     }
     s.window = emptyWindow(nextStart);
   }
