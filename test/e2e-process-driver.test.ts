@@ -2,7 +2,7 @@
  * Promotion with the `process` deploy driver, end to end under steady user load: `tern server`
  * starts each new version's instances itself, promotes it step by step, and retires the
  * replaced stable's instances once the gateway no longer routes to them — without failing a
- * single user request.
+ * single user request; deleting the service stops the instances that were still running.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -89,11 +89,35 @@ describe('promotion through the process driver under load', { timeout: 150_000 }
       retired = await api<ReleaseJson>('GET', `/api/v1/releases/${v2.id}`);
     }
     assert.equal(retired?.deployment?.state, 'retired', 'the replaced stable was retired');
-    assert.ok(v2Pids.every((pid) => !groupAlive(pid)), "v2's processes are gone");
+    assert.ok(
+      v2Pids.every((pid) => !groupAlive(pid)),
+      "v2's processes are gone",
+    );
     await sleep(1000);
     const stats = await load.stop();
     assert.equal(stats.failed, 0, `${stats.failed} of ${stats.sent} failed: ${stats.failures.slice(0, 5).join('; ')}`);
-    for (const v of ['v1', 'v2', 'v3']) assert.ok((stats.byVersion.get(v) ?? 0) > 0, `${v} served users: ${JSON.stringify([...stats.byVersion])}`);
-    assert.ok(v3.deployment!.instances.every((i) => groupAlive(i.pid!)), 'the new stable keeps running');
+    for (const v of ['v1', 'v2', 'v3'])
+      assert.ok((stats.byVersion.get(v) ?? 0) > 0, `${v} served users: ${JSON.stringify([...stats.byVersion])}`);
+    assert.ok(
+      v3.deployment!.instances.every((i) => groupAlive(i.pid!)),
+      'the new stable keeps running',
+    );
+  });
+
+  it('stops the instances it started when their service is deleted', async () => {
+    const running = (await api<{ releases: ReleaseJson[] }>('GET', '/api/v1/services/shop/releases')).releases
+      .filter((r) => r.deployment?.state === 'ready')
+      .flatMap((r) => r.deployment!.instances.map((i) => i.pid!));
+    assert.ok(running.length > 0 && running.every((pid) => groupAlive(pid)), 'the stable instances run before the delete');
+    const res = await fetch(`${server.apiUrl}/api/v1/services/shop`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${server.adminToken}` },
+    });
+    assert.equal(res.status, 204);
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline && running.some((pid) => groupAlive(pid));) await sleep(250);
+    assert.ok(
+      running.every((pid) => !groupAlive(pid)),
+      `still running after the delete: ${running.filter((pid) => groupAlive(pid)).join(', ')}`,
+    );
   });
 });

@@ -3,7 +3,8 @@
  * service's driver each tick; and, every few seconds, instances nobody routes to any more are
  * retired — a rolled-back canary's `retireAfter` after it ended, a replaced stable's
  * `retireAfter` after it was found replaced (the gateway stops sending new requests as soon
- * as the routing table changes; the delay lets requests in flight finish), a failed canary's at once.
+ * as the routing table changes; the delay lets requests in flight finish), a failed canary's at once;
+ * and instances whose release was deleted with its service are stopped (instance-registry.ts).
  */
 import type { Release, Service } from '../../core/types.js';
 import { createDriver, type Driver, type DriverContext, type DriverKind } from './driver.js';
@@ -53,14 +54,21 @@ export function createDeployer(options: DeployerOptions): Deployer {
   let lastReconcile = Number.NEGATIVE_INFINITY;
 
   async function reconcileNow(now: number): Promise<void> {
-    const ended = (await options.store.listReleases({ active: false, limit: 100 })).filter((r) => r.deployment && r.deployment.state !== 'retired');
+    const ended = (await options.store.listReleases({ active: false, limit: 100 })).filter(
+      (r) => r.deployment && r.deployment.state !== 'retired',
+    );
     const services = new Map<string, Service | undefined>();
     for (const release of ended) {
       if (!services.has(release.service)) services.set(release.service, await options.store.getService(release.service));
-      const due = retirement(release, services.get(release.service), () => replacedSince.get(release.id) ?? (replacedSince.set(release.id, now), now));
+      const due = retirement(
+        release,
+        services.get(release.service),
+        () => replacedSince.get(release.id) ?? (replacedSince.set(release.id, now), now),
+      );
       if (due === null) replacedSince.delete(release.id);
       else if (now >= due.at) void driver(release.deployment!.driver).retire(release, due.why);
     }
+    await driver('process').collectOrphans();
   }
 
   return {

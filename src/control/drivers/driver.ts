@@ -32,6 +32,8 @@ export interface Driver {
   prepare(release: Release, service: Service, now: number): Promise<void>;
   /** Stops what the driver started for `release` and records that; resolves when it is gone. */
   retire(release: Release, why: string): Promise<void>;
+  /** Stops instances it started whose release is gone (deleted with its service). */
+  collectOrphans(): Promise<void>;
   /** Stops waiting on anything; running instances stay (a restarted controller adopts them). */
   stop(): Promise<void>;
 }
@@ -42,6 +44,7 @@ function createStaticDriver(): Driver {
     kind: 'static',
     prepare: () => Promise.resolve(),
     retire: () => Promise.resolve(),
+    collectOrphans: () => Promise.resolve(),
     stop: () => Promise.resolve(),
   };
 }

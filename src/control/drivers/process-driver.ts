@@ -16,6 +16,7 @@ import { tailLines } from './log-tail.js';
 import { carriesMarker, stopGroup } from './process-group.js';
 import { freePort, waitReady } from './readiness.js';
 import { instanceMarker, spawnInstance, type Spawned } from './spawn.js';
+import { openInstanceRegistry, type RegisteredInstance } from './instance-registry.js';
 
 interface Launch {
   readonly spawned: Spawned[];
@@ -37,8 +38,13 @@ export function createProcessDriver(ctx: DriverContext): Driver {
   const retiring = new Map<string, Promise<void>>();
   const abort = new AbortController();
   const logDir = `${ctx.dataDir}/logs`;
+  const registry = openInstanceRegistry(`${ctx.dataDir}/instances.json`);
 
-  async function stopInstances(releaseId: string, instances: readonly DeployedInstance[], ours: readonly ChildProcess[] = []): Promise<void> {
+  async function stopInstances(
+    releaseId: string,
+    instances: ReadonlyArray<Pick<DeployedInstance, 'index' | 'pid'>>,
+    ours: readonly ChildProcess[] = [],
+  ): Promise<void> {
     const ownPids = new Set(ours.map((c) => c.pid));
     await Promise.all(
       instances.map(async (i) => {
@@ -51,7 +57,10 @@ export function createProcessDriver(ctx: DriverContext): Driver {
 
   async function begin(release: Release, spec: ProcessDeploy, now: number): Promise<void> {
     if (release.deployment?.state === 'starting') {
-      ctx.logger?.warn({ release: release.id, pids: release.deployment.instances.map((i) => i.pid) }, 'stopping instances a previous controller left half-started');
+      ctx.logger?.warn(
+        { release: release.id, pids: release.deployment.instances.map((i) => i.pid) },
+        'stopping instances a previous controller left half-started',
+      );
       await stopInstances(release.id, release.deployment.instances);
     }
     const launch: Launch = { spawned: [], persisted: false, outcome: null };
@@ -59,20 +68,43 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     try {
       for (let index = 0; index < spec.instances; index++) {
         const port = await freePort();
-        launch.spawned.push(await spawnInstance({ releaseId: release.id, spec, service: release.service, version: release.version, index, port, logDir, now }));
+        launch.spawned.push(
+          await spawnInstance({
+            releaseId: release.id,
+            spec,
+            service: release.service,
+            version: release.version,
+            index,
+            port,
+            logDir,
+            now,
+          }),
+        );
       }
     } catch (err) {
       launch.outcome = { reason: `could not start ${spec.command}: ${(err as Error).message}` };
       return;
     }
     const instances = launch.spawned.map((s) => s.instance);
+    await registry.add(instances.map((i) => ({ releaseId: release.id, index: i.index, pid: i.pid })));
     const reason = `started ${instances.length} instance(s) of ${release.version}; waiting for ${spec.readiness.path}`;
-    launch.persisted = await ctx.move(release, 'release.deploy.started', reason, (r) => ({ ...r, deployment: deployment('starting', instances) }), {
-      pids: instances.map((i) => i.pid),
-    });
+    launch.persisted = await ctx.move(
+      release,
+      'release.deploy.started',
+      reason,
+      (r) => ({ ...r, deployment: deployment('starting', instances) }),
+      {
+        pids: instances.map((i) => i.pid),
+      },
+    );
     if (!launch.persisted) {
       launches.delete(release.id);
-      await stopInstances(release.id, instances, launch.spawned.map((s) => s.child));
+      await stopInstances(
+        release.id,
+        instances,
+        launch.spawned.map((s) => s.child),
+      );
+      await registry.remove(release.id);
       return;
     }
     void awaitReady(launch, spec);
@@ -95,7 +127,11 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     const instances = launch.spawned.map((s) => s.instance);
     if (reason === null) {
       const ready = `${instances.length} instance(s) of ${release.version} ready`;
-      const moved = await ctx.move(release, 'release.deploy.ready', ready, (r) => ({ ...r, endpoints: instances.map((i) => i.endpoint), deployment: deployment('ready', instances) }));
+      const moved = await ctx.move(release, 'release.deploy.ready', ready, (r) => ({
+        ...r,
+        endpoints: instances.map((i) => i.endpoint),
+        deployment: deployment('ready', instances),
+      }));
       if (moved) return;
     } else {
       // `failed` is for a canary that never started; one already moved on by hand rolls back instead.
@@ -115,6 +151,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     if (!d || d.state === 'retired') return;
     const ours = launches.get(release.id)?.spawned.map((s) => s.child) ?? [];
     await stopInstances(release.id, d.instances, ours);
+    await registry.remove(release.id);
     const pids = d.instances.map((i) => i.pid);
     await ctx.store.updateRelease(
       release.id,
@@ -134,8 +171,28 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     return job;
   }
 
+  /** Stops listed instances whose release no longer exists (its service was deleted). */
+  async function collectOrphans(): Promise<void> {
+    const byRelease = new Map<string, RegisteredInstance[]>();
+    for (const e of await registry.list()) byRelease.set(e.releaseId, [...(byRelease.get(e.releaseId) ?? []), e]);
+    for (const [releaseId, instances] of byRelease) {
+      if (launches.has(releaseId) || retiring.has(releaseId)) continue;
+      const release = await ctx.store.getRelease(releaseId);
+      if (release && release.deployment?.state !== 'retired') continue;
+      if (!release) {
+        await stopInstances(releaseId, instances);
+        ctx.logger?.warn(
+          { release: releaseId, pids: instances.map((i) => i.pid) },
+          'stopped instances whose release was deleted with its service',
+        );
+      }
+      await registry.remove(releaseId);
+    }
+  }
+
   return {
     kind: 'process',
+    collectOrphans,
     async prepare(release: Release, service: Service, now: number) {
       if (service.deploy?.driver !== 'process') return;
       const launch = launches.get(release.id);
@@ -149,7 +206,12 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       abort.abort();
       for (const [id, launch] of launches) {
         // Unrecorded instances would be orphans nobody can find again.
-        if (!launch.persisted) await stopInstances(id, launch.spawned.map((s) => s.instance), launch.spawned.map((s) => s.child));
+        if (!launch.persisted)
+          await stopInstances(
+            id,
+            launch.spawned.map((s) => s.instance),
+            launch.spawned.map((s) => s.child),
+          );
       }
       launches.clear();
       await Promise.all(retiring.values());

@@ -7,7 +7,16 @@ import { expand, splitCommand } from './spawn.js';
 
 describe('splitCommand / expand', () => {
   it('splits on whitespace, keeps quoted words whole, and never interprets shell syntax', () => {
-    assert.deepEqual(splitCommand(`node  app.js --port {port} --name "my app" 'a b' x\\ y`), ['node', 'app.js', '--port', '{port}', '--name', 'my app', 'a b', 'x y']);
+    assert.deepEqual(splitCommand(`node  app.js --port {port} --name "my app" 'a b' x\\ y`), [
+      'node',
+      'app.js',
+      '--port',
+      '{port}',
+      '--name',
+      'my app',
+      'a b',
+      'x y',
+    ]);
     assert.deepEqual(splitCommand('echo $(rm -rf /) ; ls'), ['echo', '$(rm', '-rf', '/)', ';', 'ls']);
     assert.deepEqual(splitCommand('a ""'), ['a', '']);
     assert.throws(() => splitCommand('node "app.js'), /unbalanced/);
@@ -20,7 +29,10 @@ describe('splitCommand / expand', () => {
 
 describe('stopGroup', () => {
   it('terminates a process group, and kills one that ignores SIGTERM after the grace period', async () => {
-    const stubborn = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { detached: true, stdio: 'ignore' });
+    const stubborn = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], {
+      detached: true,
+      stdio: 'ignore',
+    });
     const polite = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { detached: true, stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.ok(groupAlive(stubborn.pid!) && groupAlive(polite.pid!));
