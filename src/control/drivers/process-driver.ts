@@ -39,6 +39,8 @@ export function createProcessDriver(ctx: DriverContext): Driver {
   const abort = new AbortController();
   const logDir = `${ctx.dataDir}/logs`;
   const registry = openInstanceRegistry(`${ctx.dataDir}/instances.json`);
+  /** The registry is a safety net for deleted services: failing to write it must not stop a deploy or a retirement. */
+  const noted = (what: string) => (err: unknown) => ctx.logger?.warn({ err }, `could not ${what} the instance list (instances.json)`);
 
   async function stopInstances(
     releaseId: string,
@@ -86,7 +88,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       return;
     }
     const instances = launch.spawned.map((s) => s.instance);
-    await registry.add(instances.map((i) => ({ releaseId: release.id, index: i.index, pid: i.pid })));
+    await registry.add(instances.map((i) => ({ releaseId: release.id, index: i.index, pid: i.pid }))).catch(noted('add to'));
     const reason = `started ${instances.length} instance(s) of ${release.version}; waiting for ${spec.readiness.path}`;
     launch.persisted = await ctx.move(
       release,
@@ -104,7 +106,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
         instances,
         launch.spawned.map((s) => s.child),
       );
-      await registry.remove(release.id);
+      await registry.remove(release.id).catch(noted('update'));
       return;
     }
     void awaitReady(launch, spec);
@@ -151,7 +153,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     if (!d || d.state === 'retired') return;
     const ours = launches.get(release.id)?.spawned.map((s) => s.child) ?? [];
     await stopInstances(release.id, d.instances, ours);
-    await registry.remove(release.id);
+    await registry.remove(release.id).catch(noted('update'));
     const pids = d.instances.map((i) => i.pid);
     await ctx.store.updateRelease(
       release.id,
