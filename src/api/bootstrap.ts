@@ -9,7 +9,7 @@ import path from 'node:path';
 import { TernError } from '../core/errors.js';
 import type { AuditInput } from '../core/types.js';
 import type { Store } from '../store/store.js';
-import { generateSecret, hashSecret, newTokenId } from './auth/tokens.js';
+import { activeTokenNamed, generateSecret, hashSecret, newTokenId } from './auth/tokens.js';
 
 export const BOOTSTRAP_TOKEN_NAME = 'bootstrap-admin';
 export const ADMIN_TOKEN_FILE = 'admin.token';
@@ -96,10 +96,11 @@ export async function ensureGatewayToken(store: Store, dataDir: string): Promise
   const secret = generateSecret();
   await writeSecretFile(file, secret);
   const id = newTokenId();
-  // Several servers sharing one database each have an embedded gateway: the audit log names
-  // actors by token name, so a name already in use gets a suffix of its own.
-  const taken = (await store.listTokens()).some((t) => t.name === GATEWAY_TOKEN_NAME && t.revokedAt === null);
-  const name = taken ? `${GATEWAY_TOKEN_NAME}-${randomBytes(3).toString('hex')}` : GATEWAY_TOKEN_NAME;
+  // Several servers sharing one database each have an embedded gateway, and token names are
+  // unique among active tokens: a name already in use gets a suffix of its own.
+  const name = (await activeTokenNamed(store, GATEWAY_TOKEN_NAME))
+    ? `${GATEWAY_TOKEN_NAME}-${randomBytes(3).toString('hex')}`
+    : GATEWAY_TOKEN_NAME;
   await store.createToken(
     { id, name, role: 'gateway', secretHash: hashSecret(secret) },
     bootstrapAudit(id, 'for the embedded gateway', name, 'gateway'),

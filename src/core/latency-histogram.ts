@@ -34,6 +34,13 @@ export function record(h: LatencyHistogram, ms: number, count = 1): void {
   h[key] = (h[key] ?? 0) + count;
 }
 
+/** A histogram from bucket index → count pairs (e.g. counts a hot path kept in a number-keyed Map). */
+export function fromBucketCounts(counts: Iterable<readonly [bucket: number, count: number]>): LatencyHistogram {
+  const h: LatencyHistogram = {};
+  for (const [bucket, count] of counts) h[String(bucket)] = (h[String(bucket)] ?? 0) + count;
+  return h;
+}
+
 /** Adds every bucket of `from` into `into` (in place) and returns `into`. */
 export function mergeInto(into: LatencyHistogram, from: Readonly<LatencyHistogram>): LatencyHistogram {
   for (const [key, count] of Object.entries(from)) into[key] = (into[key] ?? 0) + count;

@@ -15,7 +15,7 @@
  * are counted per (service, release) and drained with the windows as events.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { bucketOf, type LatencyHistogram } from '../core/latency-histogram.js';
+import { bucketOf, fromBucketCounts } from '../core/latency-histogram.js';
 import type { MetricWindow } from '../core/types.js';
 import { DURATION_BUCKETS, registerEndpointGauges, registerRequestMetrics, type EndpointView, type ScrapedSeries } from './prometheus.js';
 
@@ -194,8 +194,6 @@ export class GatewayMetrics {
   #close(s: Series, nextStart: number): void {
     const w = s.window;
     if (w.requests > 0 && s.releaseId !== null) {
-      const latency: LatencyHistogram = {};
-      for (const [bucket, count] of w.latency) latency[String(bucket)] = count;
       this.#closed.push({
         releaseId: s.releaseId,
         version: s.version,
@@ -203,7 +201,7 @@ export class GatewayMetrics {
         windowMs: WINDOW_MS,
         requests: w.requests,
         errors: w.errors,
-        latency,
+        latency: fromBucketCounts(w.latency),
         feedbackSum: 0,
         feedbackCount: 0,
       });

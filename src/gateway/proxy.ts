@@ -55,17 +55,17 @@ export function hasRequestBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function finish(deps: ProxyDeps, f: Flight, status: number): void {
+function finish(f: Flight, status: number): void {
   if (f.done) return;
   f.done = true;
   const p = f.placement;
-  deps.metrics.observe(p.route.service, p.version.label, p.releaseId, status, performance.now() - f.started);
+  f.deps.metrics.observe(p.route.service, p.version.label, p.releaseId, status, performance.now() - f.started);
 }
 
-function finishAborted(deps: ProxyDeps, f: Flight): void {
+function finishAborted(f: Flight): void {
   if (f.done) return;
   f.done = true;
-  deps.metrics.clientAborted(f.placement.route.service, f.placement.version.label);
+  f.deps.metrics.clientAborted(f.placement.route.service, f.placement.version.label);
 }
 
 function retryable(f: Flight, kind: FailureKind): boolean {
@@ -78,7 +78,8 @@ function retryable(f: Flight, kind: FailureKind): boolean {
  * Another endpoint of the same version; for a canary with none left, a stable endpoint — the
  * request never reached the canary, and a broken canary must cost its users nothing.
  */
-function retryTarget(deps: ProxyDeps, f: Flight, failed: Endpoint): Endpoint | null {
+function retryTarget(f: Flight, failed: Endpoint): Endpoint | null {
+  const { deps } = f;
   const now = deps.now();
   const p = f.placement;
   const same = pickEndpoint(p.version, now, failed);
@@ -96,9 +97,10 @@ function metricKind(kind: FailureKind): 'connect' | 'reset' | 'timeout' | 'other
   return kind === 'reset' ? 'reset' : 'other';
 }
 
-function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown): void {
+function onFailure(f: Flight, endpoint: Endpoint, err: unknown): void {
+  const { deps } = f;
   const kind = classify(err);
-  if (kind === 'aborted' || f.aborted) return finishAborted(deps, f);
+  if (kind === 'aborted' || f.aborted) return finishAborted(f);
   const { route, version } = f.placement;
   if (kind !== 'client' && kind !== 'other') {
     if (recordFailure(endpoint, deps.now(), deps.outlier)) {
@@ -107,8 +109,8 @@ function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown)
   }
   if (kind !== 'client') deps.metrics.upstreamError(route.service, version.label, metricKind(kind));
   if (!f.isRetry && retryable(f, kind)) {
-    const next = retryTarget(deps, f, endpoint);
-    if (next !== null) return launch(deps, f, next, true);
+    const next = retryTarget(f, endpoint);
+    if (next !== null) return launch(f, next, true);
   }
   deps.logger.debug({ err, endpoint: endpoint.url, service: route.service }, 'upstream request failed');
   const status = statusFor(kind);
@@ -117,24 +119,25 @@ function onFailure(deps: ProxyDeps, f: Flight, endpoint: Endpoint, err: unknown)
     status,
     status === 504 ? 'upstream timed out' : status === 400 ? 'request body did not match its framing' : 'upstream unavailable',
   );
-  finish(deps, f, status);
+  finish(f, status);
 }
 
 /** Response headers for the client: upstream's minus hop-by-hop, plus our cookie and version. */
-function clientHeaders(deps: ProxyDeps, f: Flight, upstream: IncomingHttpHeaders): string[] {
+function clientHeaders(f: Flight, upstream: IncomingHttpHeaders): string[] {
   const headers = downstreamResponseHeaders(upstream);
   if (f.setCookie !== null) headers.push('set-cookie', f.setCookie);
-  if (deps.exposeVersionHeader) headers.push('x-tern-version', f.placement.version.label);
+  if (f.deps.exposeVersionHeader) headers.push('x-tern-version', f.placement.version.label);
   return headers;
 }
 
 /** The upstream broke off mid-body: the client saw a truncated answer. */
-function brokeMidBody(deps: ProxyDeps, f: Flight, endpoint: Endpoint): void {
+function brokeMidBody(f: Flight, endpoint: Endpoint): void {
+  const { deps } = f;
   f.res.destroy();
-  if (f.aborted) return finishAborted(deps, f);
+  if (f.aborted) return finishAborted(f);
   deps.metrics.upstreamError(f.placement.route.service, f.placement.version.label, 'reset');
   recordFailure(endpoint, deps.now(), deps.outlier);
-  finish(deps, f, 502);
+  finish(f, 502);
 }
 
 /**
@@ -148,8 +151,7 @@ class Flight implements Dispatcher.DispatchHandler {
   /** The endpoint of the current attempt. */
   endpoint: Endpoint;
   isRetry = false;
-  /** The current attempt's response has started (bytes may have reached the client). */
-  responded = false;
+  /** The current attempt's response status; non-zero once its response started (bytes may have reached the client). */
   status = 0;
   /** The client left before the response finished. */
   aborted = false;
@@ -182,10 +184,9 @@ class Flight implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     if (status < 200) return; // 1xx: node:http answers the client's Expect itself
-    this.responded = true;
     this.status = status;
     recordSuccess(this.endpoint);
-    this.res.writeHead(status, clientHeaders(this.deps, this, headers));
+    this.res.writeHead(status, clientHeaders(this, headers));
   }
 
   /**
@@ -217,14 +218,14 @@ class Flight implements Dispatcher.DispatchHandler {
     this.held = null;
     if (held === null) this.res.end();
     else this.res.end(held);
-    finish(this.deps, this, this.status);
+    finish(this, this.status);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.controller = null;
     this.held = null;
-    if (this.responded) return brokeMidBody(this.deps, this, this.endpoint);
-    onFailure(this.deps, this, this.endpoint, err);
+    if (this.status !== 0) return brokeMidBody(this, this.endpoint);
+    onFailure(this, this.endpoint, err);
   }
 }
 
@@ -246,13 +247,13 @@ function onClientGone(this: ServerResponse): void {
   if (f === undefined || this.writableFinished || f.aborted) return;
   f.aborted = true;
   f.controller?.abort(CLIENT_GONE);
-  finishAborted(f.deps, f);
+  finishAborted(f);
 }
 
-function attempt(deps: ProxyDeps, f: Flight, endpoint: Endpoint, isRetry: boolean): void {
+function attempt(f: Flight, endpoint: Endpoint, isRetry: boolean): void {
   f.endpoint = endpoint;
   f.isRetry = isRetry;
-  f.responded = false;
+  f.status = 0;
   f.held = null;
   f.streaming = false;
   endpoint.pool.dispatch(
@@ -270,13 +271,13 @@ function attempt(deps: ProxyDeps, f: Flight, endpoint: Endpoint, isRetry: boolea
  * Runs one attempt; anything unexpected (e.g. an upstream header node refuses to re-send)
  * becomes a 502 for this request rather than an exception that ends the process.
  */
-function launch(deps: ProxyDeps, f: Flight, endpoint: Endpoint, isRetry: boolean): void {
+function launch(f: Flight, endpoint: Endpoint, isRetry: boolean): void {
   try {
-    attempt(deps, f, endpoint, isRetry);
+    attempt(f, endpoint, isRetry);
   } catch (err) {
-    deps.logger.error({ err, endpoint: endpoint.url, service: f.placement.route.service }, 'proxying failed');
+    f.deps.logger.error({ err, endpoint: endpoint.url, service: f.placement.route.service }, 'proxying failed');
     replyText(f.res, 502, 'upstream answer could not be relayed');
-    finish(deps, f, 502);
+    finish(f, 502);
   }
 }
 
@@ -308,6 +309,6 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
     (res as Carried)[FLIGHT] = f;
     res.on('close', onClientGone);
     if (f.hasBody) req.on('error', () => onClientGone.call(res));
-    launch(deps, f, placement.endpoint, false);
+    launch(f, placement.endpoint, false);
   };
 }

@@ -4,6 +4,7 @@
  * faster than brute-forcing 2^256.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../../store/store.js';
 
 /** Prefix that makes Tern secrets recognisable to people and secret scanners. */
 export const SECRET_PREFIX = 'tern_';
@@ -28,4 +29,12 @@ export function bearerSecret(header: string | undefined): string | null {
   if (!header) return null;
   const match = /^Bearer +(\S+) *$/i.exec(header);
   return match?.[1] ?? null;
+}
+
+/**
+ * Whether an active (unrevoked) token already has `name`. Names are unique among active tokens:
+ * the audit log names actors `token:<name>`, and two of one name could not be told apart.
+ */
+export async function activeTokenNamed(store: Pick<Store, 'listTokens'>, name: string): Promise<boolean> {
+  return (await store.listTokens()).some((t) => t.name === name && t.revokedAt === null);
 }

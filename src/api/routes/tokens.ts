@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { TokenInfo } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
 import { auditInput } from '../audit/audit-context.js';
-import { generateSecret, hashSecret, newTokenId } from '../auth/tokens.js';
+import { activeTokenNamed, generateSecret, hashSecret, newTokenId } from '../auth/tokens.js';
 import { tokenJson } from '../present.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES, IdParams } from '../schemas/common.js';
@@ -35,8 +35,7 @@ export function registerTokenRoutes(app: TernApp, { store }: ApiDeps): void {
       const id = newTokenId();
       const secret = generateSecret();
       const { name, role } = request.body;
-      // The audit log names actors `token:<name>`: two active tokens of one name could not be told apart.
-      if ((await store.listTokens()).some((t) => t.name === name && t.revokedAt === null)) {
+      if (await activeTokenNamed(store, name)) {
         throw new ConflictError(
           'TERN_TOKEN_EXISTS',
           `an active token is already named "${name}"; pick another name or revoke that token first`,
