@@ -10,6 +10,12 @@ export interface ArmWindow {
   readonly latency: Readonly<LatencyHistogram>;
   readonly feedbackSum: number;
   readonly feedbackCount: number;
+  /**
+   * The users who got the most errors in this window (a hash of the user key → their errors),
+   * at most a handful per window, as the data plane reported them; absent when it reports none.
+   * Lets a judge keep one heavy sticky user from deciding a release alone.
+   */
+  readonly errorUsers?: Readonly<Record<string, number>>;
 }
 
 export interface EvidenceWindow {
@@ -23,6 +29,8 @@ export interface Timing {
   readonly now: number;
   readonly stepStartedAt: number;
   readonly holdMs: number;
+  /** Windows starting before this are not compared for latency (the canary's warm-up); 0 for none. */
+  readonly latencyFrom?: number;
 }
 
 export interface Evidence extends Timing {

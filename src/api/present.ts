@@ -44,6 +44,8 @@ function analysisJson(a: AnalysisConfig) {
     intervalMs: a.intervalMs,
     threshold: a.failureThreshold,
     minRequests: a.minRequests,
+    warmup: formatDuration(a.warmupMs),
+    warmupMs: a.warmupMs,
     errorRate: a.errorRate,
     latency: a.latency,
     feedback: a.feedback,

@@ -19,9 +19,10 @@ export interface AnalysisInput {
   readonly interval?: string | number;
   readonly threshold?: number;
   readonly minRequests?: number;
-  readonly errorRate?: { readonly tolerance?: number; readonly max?: number | null };
-  readonly latency?: { readonly tolerance?: number; readonly p99MaxMs?: number | null };
-  readonly feedback?: { readonly minScore?: number } | null;
+  readonly warmup?: string | number;
+  readonly errorRate?: { readonly tolerance?: number; readonly minDifference?: number; readonly max?: number | null };
+  readonly latency?: { readonly tolerance?: number; readonly minDifferenceMs?: number; readonly p99MaxMs?: number | null };
+  readonly feedback?: { readonly tolerance?: number; readonly minScore?: number | null } | null;
 }
 
 export const MAX_STEPS = 20;
@@ -37,7 +38,11 @@ export const DEFAULT_PLAN = '5:1m,25:2m,50:2m,100';
 export function parsePlanShorthand(text: string, field = 'steps'): StepInput[] {
   const parts = text.split(',').map((p) => p.trim());
   if (parts.length === 0 || parts.some((p) => p === '')) {
-    throw new ValidationError(field, `"${text}" is not a plan; use comma-separated percents like "5,25,50,100" or "5:30s,25:1m,100"`, 'TERN_INVALID_PLAN');
+    throw new ValidationError(
+      field,
+      `"${text}" is not a plan; use comma-separated percents like "5,25,50,100" or "5:30s,25:1m,100"`,
+      'TERN_INVALID_PLAN',
+    );
   }
   return parts.map((part, i) => {
     const [w, hold, extra] = part.split(':');
@@ -56,9 +61,11 @@ export function parsePlanShorthand(text: string, field = 'steps'): StepInput[] {
  * @throws ValidationError (TERN_INVALID_PLAN / TERN_INVALID_WEIGHT / TERN_INVALID_DURATION).
  */
 export function compilePlan(input: readonly StepInput[] | string | undefined, field = 'steps'): Step[] {
-  const steps = input === undefined ? parsePlanShorthand(DEFAULT_PLAN) : typeof input === 'string' ? parsePlanShorthand(input, field) : input;
+  const steps =
+    input === undefined ? parsePlanShorthand(DEFAULT_PLAN) : typeof input === 'string' ? parsePlanShorthand(input, field) : input;
   if (steps.length === 0) throw new ValidationError(field, 'a plan needs at least one step', 'TERN_INVALID_PLAN');
-  if (steps.length > MAX_STEPS) throw new ValidationError(field, `a plan has at most ${MAX_STEPS} steps, got ${steps.length}`, 'TERN_INVALID_PLAN');
+  if (steps.length > MAX_STEPS)
+    throw new ValidationError(field, `a plan has at most ${MAX_STEPS} steps, got ${steps.length}`, 'TERN_INVALID_PLAN');
   let previous = 0;
   return steps.map((step, i) => {
     const weight = percentToBps(step.weight, `${field}[${i}].weight`);
@@ -85,23 +92,36 @@ function fraction(value: number | undefined, fallback: number, field: string, ma
   return value;
 }
 
+/** Defaults of the practical tolerances (docs/analysis.md says why these). */
+export const ANALYSIS_DEFAULTS = {
+  errorTolerance: 0.5,
+  errorMinDifference: 0.001,
+  errorMax: 0.05,
+  latencyTolerance: 0.2,
+  latencyMinDifferenceMs: 5,
+  feedbackTolerance: 0.5,
+  warmupMs: 15_000,
+  minRequests: 100,
+} as const;
+
 /**
  * Compiles analysis settings with defaults: sequential judge, roll back on failure, a 1s interval
  * for the sequential judge and 1m for the interval-based ones (Flagger's and Kayenta's habit),
  * 5 failed intervals for the threshold judge, 100 requests per version as enough evidence,
- * error-rate tolerance 0.5 (canary may be up to 50% worse relative to stable) and ceiling 5%,
- * latency tolerance 0.2 (20% slower at any quantile) and no p99 ceiling, no feedback check.
+ * error rate: fails only above 1.5× stable's rate and 0.1 percentage points over it, ceiling 5%;
+ * latency: fails only when 20% and 5 ms slower at some quantile, no p99 ceiling; a 15 s latency
+ * warm-up; no feedback check (when on: 0.5 points below stable's mean, no absolute minimum).
  */
 export function compileAnalysis(input: AnalysisInput | undefined, field = 'analysis'): AnalysisConfig {
   const a = input ?? {};
   const p99 = a.latency?.p99MaxMs;
   const minScore = a.feedback?.minScore;
-  if (minScore !== undefined && (minScore < 1 || minScore > 5)) {
+  if (minScore !== undefined && minScore !== null && (!Number.isFinite(minScore) || minScore < 1 || minScore > 5)) {
     throw new ValidationError(`${field}.feedback.minScore`, `expected a score from 1 to 5, got ${minScore}`);
   }
   const judge = a.judge ?? 'sequential';
   const threshold = a.threshold ?? 5;
-  const minRequests = a.minRequests ?? 100;
+  const minRequests = a.minRequests ?? ANALYSIS_DEFAULTS.minRequests;
   if (!Number.isInteger(minRequests) || minRequests < 1 || minRequests > 10_000_000) {
     throw new ValidationError(`${field}.minRequests`, `expected a whole number of requests from 1 to 10000000, got ${minRequests}`);
   }
@@ -114,14 +134,28 @@ export function compileAnalysis(input: AnalysisInput | undefined, field = 'analy
     intervalMs: a.interval === undefined ? (judge === 'sequential' ? 1000 : 60_000) : parseDuration(a.interval, `${field}.interval`),
     failureThreshold: threshold,
     errorRate: {
-      tolerance: fraction(a.errorRate?.tolerance, 0.5, `${field}.errorRate.tolerance`, 100),
-      max: a.errorRate?.max === null ? null : fraction(a.errorRate?.max, 0.05, `${field}.errorRate.max`, 1),
+      tolerance: fraction(a.errorRate?.tolerance, ANALYSIS_DEFAULTS.errorTolerance, `${field}.errorRate.tolerance`, 100),
+      minDifference: fraction(a.errorRate?.minDifference, ANALYSIS_DEFAULTS.errorMinDifference, `${field}.errorRate.minDifference`, 1),
+      max: a.errorRate?.max === null ? null : fraction(a.errorRate?.max, ANALYSIS_DEFAULTS.errorMax, `${field}.errorRate.max`, 1),
     },
     latency: {
-      tolerance: fraction(a.latency?.tolerance, 0.2, `${field}.latency.tolerance`, 100),
+      tolerance: fraction(a.latency?.tolerance, ANALYSIS_DEFAULTS.latencyTolerance, `${field}.latency.tolerance`, 100),
+      minDifferenceMs: fraction(
+        a.latency?.minDifferenceMs,
+        ANALYSIS_DEFAULTS.latencyMinDifferenceMs,
+        `${field}.latency.minDifferenceMs`,
+        60_000,
+      ),
       p99MaxMs: p99 === undefined || p99 === null ? null : fraction(p99, 0, `${field}.latency.p99MaxMs`),
     },
-    feedback: a.feedback === undefined || a.feedback === null ? null : { minScore: minScore ?? 3.5 },
+    feedback:
+      a.feedback === undefined || a.feedback === null
+        ? null
+        : {
+            tolerance: fraction(a.feedback.tolerance, ANALYSIS_DEFAULTS.feedbackTolerance, `${field}.feedback.tolerance`, 4),
+            minScore: minScore ?? null,
+          },
+    warmupMs: a.warmup === undefined ? ANALYSIS_DEFAULTS.warmupMs : parseDuration(a.warmup, `${field}.warmup`),
     minRequests,
   };
 }

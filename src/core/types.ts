@@ -122,9 +122,27 @@ export interface AnalysisConfig {
   readonly intervalMs: number;
   /** Failed intervals before the `threshold` judge fails the release (Flagger's `threshold`). */
   readonly failureThreshold: number;
-  readonly errorRate: { readonly tolerance: number; readonly max: number | null };
-  readonly latency: { readonly tolerance: number; readonly p99MaxMs: number | null };
-  readonly feedback: { readonly minScore: number } | null;
+  /**
+   * Error rate: the canary fails only when its rate is shown above both (1 + tolerance) × stable's
+   * rate and stable's rate + minDifference (a fraction: 0.001 = 0.1 percentage points); `max` is an
+   * absolute ceiling on the canary's rate.
+   */
+  readonly errorRate: { readonly tolerance: number; readonly minDifference: number; readonly max: number | null };
+  /**
+   * Latency: the canary fails only when it is shown slower than stable, at some quantile, by more
+   * than `tolerance` (relative, 0.2 = 20%) and by more than `minDifferenceMs`; `p99MaxMs` is a ceiling.
+   */
+  readonly latency: { readonly tolerance: number; readonly minDifferenceMs: number; readonly p99MaxMs: number | null };
+  /**
+   * User feedback (scores 1..5): the canary fails when its mean score is shown below stable's by
+   * more than `tolerance` score points, or below `minScore` when one is set.
+   */
+  readonly feedback: { readonly tolerance: number; readonly minScore: number | null } | null;
+  /**
+   * A fresh canary's first milliseconds of traffic (from its first request in the release) are not
+   * compared for latency; errors and ceilings count from the first request.
+   */
+  readonly warmupMs: number;
   /**
    * Requests each version needs in a step before its evidence counts as enough: with that many
    * and no sign of regression, a step may end when its hold does, without a formal proof.
@@ -136,15 +154,7 @@ export interface AnalysisConfig {
  * Release status. `pending → progressing ⇄ paused → promoting → promoted`; from any
  * non-final state `→ rolling_back → rolled_back`; `failed` when the canary never became ready.
  */
-export type ReleaseStatus =
-  | 'pending'
-  | 'progressing'
-  | 'paused'
-  | 'promoting'
-  | 'promoted'
-  | 'rolling_back'
-  | 'rolled_back'
-  | 'failed';
+export type ReleaseStatus = 'pending' | 'progressing' | 'paused' | 'promoting' | 'promoted' | 'rolling_back' | 'rolled_back' | 'failed';
 
 export interface Release {
   readonly id: string;

@@ -116,7 +116,7 @@ export function sequentialJudge(config: AnalysisConfig, a: Aggregates, timing: T
   const checks: CheckVerdict[] = [errorRateCheck(a.count, a, config.errorRate.tolerance, each, min), latencyCheck(a, config.latency.tolerance, each, min)];
   if (config.errorRate.max !== null) checks.push(ceilingCheck(a, config.errorRate.max, each, min));
   if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each, min));
-  if (config.feedback) checks.push(feedbackCheck(a, config.feedback.minScore, each, min));
+  if (config.feedback) checks.push(feedbackCheck(a, config.feedback.minScore ?? 1, each, min));
   return {
     judge: 'sequential',
     outcome: combine(checks),

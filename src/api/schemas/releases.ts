@@ -33,25 +33,68 @@ export const AnalysisInput = Type.Object(
     judge: Type.Optional(Type.Enum(['sequential', 'threshold', 'mann-whitney'])),
     onFailure: Type.Optional(Type.Enum(['rollback', 'pause'])),
     interval: Type.Optional(Duration),
-    threshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'threshold judge: failed intervals before the release fails (default 5)' })),
-    minRequests: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'requests each version needs in a step for its evidence to count as enough (default 100)' }),
+    threshold: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, description: 'threshold judge: failed intervals before the release fails (default 5)' }),
     ),
+    minRequests: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: 'requests each version needs in a step for its evidence to count as enough (default 100)',
+      }),
+    ),
+    warmup: Type.Optional(Duration),
     errorRate: Type.Optional(
       Type.Object(
-        { tolerance: Type.Optional(Type.Number({ minimum: 0 })), max: Type.Optional(NullableNumber) },
+        {
+          tolerance: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              maximum: 100,
+              description: 'relative: fails only above (1 + tolerance) × stable’s rate (default 0.5)',
+            }),
+          ),
+          minDifference: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              maximum: 1,
+              description: 'absolute: and only above stable’s rate + this fraction (default 0.001 = 0.1 percentage points)',
+            }),
+          ),
+          max: Type.Optional(NullableNumber),
+        },
         { additionalProperties: false },
       ),
     ),
     latency: Type.Optional(
       Type.Object(
-        { tolerance: Type.Optional(Type.Number({ minimum: 0 })), p99MaxMs: Type.Optional(NullableNumber) },
+        {
+          tolerance: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              maximum: 100,
+              description: 'relative: fails only when slower by more than this share at some quantile (default 0.2)',
+            }),
+          ),
+          minDifferenceMs: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 60_000, description: 'absolute: and by more than this many ms (default 5)' }),
+          ),
+          p99MaxMs: Type.Optional(NullableNumber),
+        },
         { additionalProperties: false },
       ),
     ),
     feedback: Type.Optional(
       Type.Union([
-        Type.Object({ minScore: Type.Optional(Type.Number({ minimum: 1, maximum: 5 })) }, { additionalProperties: false }),
+        Type.Object(
+          {
+            tolerance: Type.Optional(
+              Type.Number({ minimum: 0, maximum: 4, description: 'score points the canary’s mean may be below stable’s (default 0.5)' }),
+            ),
+            minScore: Type.Optional(Type.Union([Type.Number({ minimum: 1, maximum: 5 }), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
         Type.Null(),
       ]),
     ),
@@ -100,9 +143,11 @@ const AnalysisOut = Type.Object({
   intervalMs: Type.Integer(),
   threshold: Type.Integer(),
   minRequests: Type.Integer(),
-  errorRate: Type.Object({ tolerance: Type.Number(), max: Type.Union([Type.Number(), Type.Null()]) }),
-  latency: Type.Object({ tolerance: Type.Number(), p99MaxMs: Type.Union([Type.Number(), Type.Null()]) }),
-  feedback: Type.Union([Type.Object({ minScore: Type.Number() }), Type.Null()]),
+  warmup: Type.String(),
+  warmupMs: Type.Integer(),
+  errorRate: Type.Object({ tolerance: Type.Number(), minDifference: Type.Number(), max: Type.Union([Type.Number(), Type.Null()]) }),
+  latency: Type.Object({ tolerance: Type.Number(), minDifferenceMs: Type.Number(), p99MaxMs: Type.Union([Type.Number(), Type.Null()]) }),
+  feedback: Type.Union([Type.Object({ tolerance: Type.Number(), minScore: Type.Union([Type.Number(), Type.Null()]) }), Type.Null()]),
 });
 
 export const ReleaseResponse = Type.Object({

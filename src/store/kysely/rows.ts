@@ -3,9 +3,20 @@
  * through Number() because PostgreSQL drivers return bigint columns as strings.
  */
 import type { Insertable, Selectable } from 'kysely';
-import type { Alert, AnalysisConfig, AuditEvent, AuditOutcome, MetricWindow, Release, ReleaseStatus, Role, Service, TokenInfo } from '../../core/types.js';
+import type {
+  Alert,
+  AnalysisConfig,
+  AuditEvent,
+  AuditOutcome,
+  MetricWindow,
+  Release,
+  ReleaseStatus,
+  Role,
+  Service,
+  TokenInfo,
+} from '../../core/types.js';
 import { STATIC_DEPLOY } from '../../core/deploy.js';
-import { compileAnalysis } from '../../core/plan.js';
+import { ANALYSIS_DEFAULTS, compileAnalysis } from '../../core/plan.js';
 import type { AnalysisVerdict, TokenRecord, VerdictInput, VerdictOutcome } from '../store.js';
 import type {
   AlertsTable,
@@ -63,7 +74,7 @@ export function toRelease(row: Selectable<ReleasesTable>): Release {
     salt: row.salt,
     steps: parse(row.steps),
     // Settings added after a release was stored take their defaults (compileAnalysis of nothing).
-    analysis: { ...compileAnalysis(undefined), ...parse<AnalysisConfig>(row.analysis) },
+    analysis: analysisFromRow(parse<Partial<AnalysisConfig>>(row.analysis)),
     metadata: parse(row.metadata),
     webhooks: row.webhooks === null ? [] : parse(row.webhooks),
     deployment: row.deployment === null ? null : parse(row.deployment),
@@ -213,3 +224,16 @@ export function toTokenRecord(row: Selectable<TokensTable>): TokenRecord {
 }
 
 export { json as toJson };
+
+/** A stored analysis config with defaults filled for settings added after it was written. */
+function analysisFromRow(stored: Partial<AnalysisConfig>): AnalysisConfig {
+  const d = compileAnalysis(undefined);
+  const f = stored.feedback;
+  return {
+    ...d,
+    ...stored,
+    errorRate: { ...d.errorRate, ...stored.errorRate },
+    latency: { ...d.latency, ...stored.latency },
+    feedback: f ? { tolerance: f.tolerance ?? ANALYSIS_DEFAULTS.feedbackTolerance, minScore: f.minScore ?? null } : null,
+  };
+}
