@@ -4,6 +4,7 @@
  */
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApiError, UnreachableError } from './errors.js';
+import type { AnalysisInput } from '../core/plan.js';
 import type {
   AnalysisView,
   AuditList,
@@ -33,7 +34,7 @@ export interface ReleaseStartBody {
   readonly version: string;
   readonly endpoints?: readonly string[];
   readonly steps?: string;
-  readonly analysis?: { readonly judge?: string; readonly onFailure?: string };
+  readonly analysis?: AnalysisInput;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly reason?: string;
 }

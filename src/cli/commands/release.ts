@@ -2,21 +2,20 @@
  * `tern release start|list|status|promote|rollback|pause|resume|weight` (DESIGN §3).
  * Actions print one line saying where the release now stands; `-o json` prints the release.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { ReleaseAction, ReleaseStartBody } from '../client.js';
 import { withContext, type CommandContext } from '../context.js';
 import { printJson } from '../output.js';
 import { processTerminal, watchRelease, type WatchOptions } from '../watch/watch-release.js';
+import { addAnalysisOptions, analysisFromFlags, type AnalysisFlags } from '../analysis-flags.js';
 import { collect, collectKeyValue, parsePercent, parsePositiveInt } from '../parse.js';
 import type { ReleaseView } from '../views.js';
 import { releaseLine, renderRelease, renderReleaseTable } from './release-view.js';
 
-interface StartOptions {
+interface StartOptions extends AnalysisFlags {
   readonly version: string;
   readonly endpoint?: string[];
   readonly steps?: string;
-  readonly judge?: string;
-  readonly onFailure?: string;
   readonly metadata?: Record<string, string>;
   readonly reason?: string;
   readonly wait?: boolean;
@@ -43,15 +42,14 @@ const ACTIONS: ReadonlyArray<{ action: ReleaseAction; about: string }> = [
 export function registerReleaseCommands(program: Command): void {
   const release = program.command('release').description('start, watch and steer releases');
 
-  release
+  const start = release
     .command('start')
     .description('start releasing a new version of a service to a sticky share of its users')
     .argument('<service>', 'service name')
     .requiredOption('--version <version>', 'label of the new version, e.g. v2 or a git sha')
     .option('--endpoint <url>', 'a canary endpoint base URL (repeatable)', collect)
-    .option('--steps <plan>', 'plan: percents with optional holds, e.g. "5:30s,25:1m,100" (default 5:1m,25:2m,50:2m,100)')
-    .addOption(new Option('--judge <judge>', 'analysis method').choices(['sequential', 'threshold', 'mann-whitney']))
-    .addOption(new Option('--on-failure <action>', 'what a failed analysis does').choices(['rollback', 'pause']))
+    .option('--steps <plan>', 'plan: percents with optional holds, e.g. "5:30s,25:1m,100" (default 5:1m,25:2m,50:2m,100)');
+  addAnalysisOptions(start)
     .option('--metadata <key=value>', 'free-form metadata, e.g. commit=9f8d111 (repeatable)', collectKeyValue)
     .option('--reason <text>', 'why, for the audit log')
     .option('--wait', 'follow the release until it ends; the exit code says how (see below)')
@@ -162,15 +160,12 @@ function show(ctx: CommandContext, r: ReleaseView): void {
 }
 
 function startBody(opts: StartOptions): ReleaseStartBody {
-  const analysis = {
-    ...(opts.judge === undefined ? {} : { judge: opts.judge }),
-    ...(opts.onFailure === undefined ? {} : { onFailure: opts.onFailure }),
-  };
+  const analysis = analysisFromFlags(opts);
   return {
     version: opts.version,
     ...(opts.endpoint === undefined ? {} : { endpoints: opts.endpoint }),
     ...(opts.steps === undefined ? {} : { steps: opts.steps }),
-    ...(Object.keys(analysis).length ? { analysis } : {}),
+    ...(analysis === undefined ? {} : { analysis }),
     ...(opts.metadata === undefined ? {} : { metadata: opts.metadata }),
     ...(opts.reason === undefined ? {} : { reason: opts.reason }),
   };
