@@ -12,7 +12,12 @@ function run(seed: number, seconds: number, ratio: number, share = 0.05, rps = 1
   for (let t = 1; t <= seconds; t++) {
     const nC = poisson(rand, rps * share);
     const nS = poisson(rand, rps * (1 - share));
-    state = addCountWindow(state, { canaryRequests: nC, canaryErrors: binomial(rand, nC, baseRate * ratio), stableRequests: nS, stableErrors: binomial(rand, nS, baseRate) });
+    state = addCountWindow(state, {
+      canaryRequests: nC,
+      canaryErrors: binomial(rand, nC, baseRate * ratio),
+      stableRequests: nS,
+      stableErrors: binomial(rand, nS, baseRate),
+    });
     if (logEValueAgainstEquality(state) >= Math.log(1 / ALPHA) && countVerdict(state, ALPHA).lower > 1) return t;
   }
   return null;
@@ -44,7 +49,12 @@ describe('count e-process (errors, canary vs stable)', () => {
         const share = t < 20 ? 0.05 : t < 40 ? 0.25 : 0.5;
         const nC = poisson(rand, 1000 * share);
         const nS = poisson(rand, 1000 * (1 - share));
-        state = addCountWindow(state, { canaryRequests: nC, canaryErrors: binomial(rand, nC, 0.01), stableRequests: nS, stableErrors: binomial(rand, nS, 0.01) });
+        state = addCountWindow(state, {
+          canaryRequests: nC,
+          canaryErrors: binomial(rand, nC, 0.01),
+          stableRequests: nS,
+          stableErrors: binomial(rand, nS, 0.01),
+        });
         if (logEValueAgainstEquality(state) >= Math.log(1 / ALPHA)) {
           alarms++;
           break;
@@ -60,7 +70,12 @@ describe('count e-process (errors, canary vs stable)', () => {
     for (let t = 1; t <= 300; t++) {
       const nC = poisson(rand, 200);
       const nS = poisson(rand, 800);
-      state = addCountWindow(state, { canaryRequests: nC, canaryErrors: binomial(rand, nC, 0.04), stableRequests: nS, stableErrors: binomial(rand, nS, 0.02) });
+      state = addCountWindow(state, {
+        canaryRequests: nC,
+        canaryErrors: binomial(rand, nC, 0.04),
+        stableRequests: nS,
+        stableErrors: binomial(rand, nS, 0.02),
+      });
       if (t === 10) early = countVerdict(state, ALPHA).upper - countVerdict(state, ALPHA).lower;
     }
     const v = countVerdict(state, ALPHA);
@@ -69,7 +84,10 @@ describe('count e-process (errors, canary vs stable)', () => {
     assert.ok(v.estimate !== null && Math.abs(v.estimate - 2) < 0.5);
   });
   it('is inconclusive without errors', () => {
-    const v = countVerdict(addCountWindow(emptyCountState(), { canaryRequests: 50, canaryErrors: 0, stableRequests: 950, stableErrors: 0 }), ALPHA);
+    const v = countVerdict(
+      addCountWindow(emptyCountState(), { canaryRequests: 50, canaryErrors: 0, stableRequests: 950, stableErrors: 0 }),
+      ALPHA,
+    );
     assert.equal(v.estimate, null);
     assert.ok(v.logEValue <= 0);
   });

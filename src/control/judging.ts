@@ -33,16 +33,31 @@ interface StepCache {
 export function createJudging(store: Store): Judging {
   const lastRecorded = new Map<string, { outcome: string; at: number; step: number }>();
   const caches = new Map<string, StepCache>();
+  /** When each release's canary first had traffic: its latency warm-up counts from then. */
+  const firstCanary = new Map<string, number>();
 
   /** The step's aggregates: cached settled windows plus, on a copy, the ones that may still grow. */
   async function stepAggregates(release: Release, now: number): Promise<EvidenceAccumulator> {
     const key = `${release.stepIndex}@${release.stepStartedAt}`;
     let cache = caches.get(release.id);
-    if (cache?.key !== key) caches.set(release.id, (cache = { key, acc: new EvidenceAccumulator(release.analysis.intervalMs, release.stepStartedAt) }));
+    if (cache?.key !== key) {
+      const known = firstCanary.get(release.id);
+      // After a controller restart mid-release the first canary traffic is not known: counting the
+      // warm-up from the release's start errs towards comparing (never towards hiding a regression).
+      const firstCanaryAt = known ?? (release.stepIndex === 0 ? null : release.startedAt);
+      const acc = new EvidenceAccumulator({
+        intervalMs: release.analysis.intervalMs,
+        origin: release.stepStartedAt,
+        warmupMs: release.analysis.warmupMs,
+        firstCanaryAt,
+      });
+      caches.set(release.id, (cache = { key, acc }));
+    }
     const since = cache.acc.lastWindow === null ? release.stepStartedAt : cache.acc.lastWindow + 1;
     const fresh = stepEvidence(release, await store.listMetricWindows(release.id, { since }));
     const settled = fresh.filter((w) => w.start <= now - SETTLE_MS);
     for (const w of settled) cache.acc.add(w);
+    if (cache.acc.firstCanaryAt !== null) firstCanary.set(release.id, cache.acc.firstCanaryAt);
     if (settled.length === fresh.length) return cache.acc;
     const current = cache.acc.clone();
     for (const w of fresh.slice(settled.length)) current.add(w);
@@ -52,7 +67,8 @@ export function createJudging(store: Store): Judging {
   /** Stores a verdict when its outcome changes, and at most every 10 s otherwise; keeps alerts in step. */
   async function recordResult(release: Release, result: JudgeResult, now: number): Promise<void> {
     const last = lastRecorded.get(release.id);
-    if (last && last.outcome === result.outcome && last.step === release.stepIndex && now - last.at < 10_000 && result.outcome !== 'fail') return;
+    if (last && last.outcome === result.outcome && last.step === release.stepIndex && now - last.at < 10_000 && result.outcome !== 'fail')
+      return;
     lastRecorded.set(release.id, { outcome: result.outcome, at: now, step: release.stepIndex });
     await store.recordVerdict({
       releaseId: release.id,
@@ -66,7 +82,13 @@ export function createJudging(store: Store): Judging {
     });
     for (const check of result.checks) {
       if (check.outcome === 'fail') {
-        await store.raiseAlert({ releaseId: release.id, metric: check.check, threshold: check.bound ?? 0, observed: check.statistic ?? 0, at: now });
+        await store.raiseAlert({
+          releaseId: release.id,
+          metric: check.check,
+          threshold: check.bound ?? 0,
+          observed: check.statistic ?? 0,
+          at: now,
+        });
       } else {
         await store.resolveAlert(release.id, check.check, now);
       }
@@ -83,7 +105,7 @@ export function createJudging(store: Store): Judging {
       return result;
     },
     prune(keep) {
-      for (const map of [lastRecorded, caches]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
+      for (const map of [lastRecorded, caches, firstCanary]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
     },
   };
 }
