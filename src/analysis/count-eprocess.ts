@@ -9,10 +9,11 @@
  * exposure makes the test sound when the traffic split changes between steps — the concern the
  * blockwise 2×2 e-process of Turner, Ly & Grünwald addresses the same way.
  *
- * The e-process against ψ0 is a mixture over a fixed log-spaced grid of ψ of likelihood ratios
- * Π_j L_j(ψ)/L_j(ψ0): a non-negative martingale under ψ0, so by Ville's inequality it exceeds
- * 1/α with probability at most α at any time, however often it is looked at. Inverting it at
- * every grid point gives a confidence sequence for ψ.
+ * The e-process against the composite null "ψ ≤ ψ0" is a one-sided mixture, over a fixed
+ * log-spaced grid of ψ above ψ0, of likelihood ratios Π_j L_j(ψ)/L_j(ψ0): a non-negative
+ * supermartingale under every ψ ≤ ψ0, so by Ville's inequality it exceeds 1/α with probability
+ * at most α at any time, however often it is looked at. Inverting the one-sided tests at every
+ * grid point gives anytime-valid bounds on ψ (`ratioBounds`).
  *
  * State is O(grid) numbers and each window updates it in O(grid): cheap enough to run every second.
  */
@@ -76,18 +77,6 @@ export function addCountWindowInPlace(state: CountState, w: CountWindow): void {
   s.stableRequests += w.stableRequests;
 }
 
-/** log of the mixture e-value against ψ = PSI_GRID[h], with uniform prior weights over the grid. */
-function logEValueAgainst(state: CountState, h: number): number {
-  const base = state.logLik[h]!;
-  let max = Number.NEGATIVE_INFINITY;
-  for (const l of state.logLik) max = Math.max(max, l - base);
-  let sum = 0;
-  for (const l of state.logLik) sum += Math.exp(l - base - max);
-  return max + Math.log(sum / PSI_GRID.length);
-}
-
-const NULL_INDEX = PSI_GRID.indexOf(1);
-
 /** The index of the smallest grid point ≥ ψ (the last point when ψ is beyond the grid). */
 export function gridCeil(psi: number): number {
   const i = PSI_GRID.findIndex((g) => g >= psi - 1e-9);
@@ -115,7 +104,7 @@ export function logEValueBelow(state: CountState, h: number): number {
  * spread over ratios no regression has only dilutes the evidence; a canary worse than 8× the
  * null is still caught, just with the evidence of an 8× alternative.
  */
-const MIXTURE_SPAN = Number(process.env.SPAN ?? 24);
+const MIXTURE_SPAN = 24;
 
 function logMixture(state: CountState, h: number, from: number, to: number): number {
   if (to <= from) return Number.NEGATIVE_INFINITY;
@@ -147,42 +136,4 @@ export function ratioEstimate(state: CountState): number | null {
   let best = 0;
   for (let h = 1; h < PSI_GRID.length; h++) if (state.logLik[h]! > state.logLik[best]!) best = h;
   return state.logLik.some((l) => l !== 0) ? PSI_GRID[best]! : null;
-}
-
-/** log e-value against "no difference" (ψ = 1): O(grid), cheap enough for every window. */
-export function logEValueAgainstEquality(state: CountState): number {
-  return logEValueAgainst(state, NULL_INDEX);
-}
-
-export interface CountVerdict {
-  /** log e-value against "no difference" (ψ = 1); reject equality when ≥ ln(1/α). */
-  readonly logEValue: number;
-  /** Maximum-likelihood ψ on the grid (null before any informative window). */
-  readonly estimate: number | null;
-  /** Anytime-valid (1-α) confidence sequence for ψ, at grid resolution. */
-  readonly lower: number;
-  readonly upper: number;
-}
-
-/** Evaluates the evidence at level α, with the confidence sequence: O(grid²). */
-export function countVerdict(state: CountState, alpha: number): CountVerdict {
-  const threshold = Math.log(1 / alpha);
-  let lower = Number.POSITIVE_INFINITY;
-  let upper = 0;
-  let best = 0;
-  for (let h = 0; h < PSI_GRID.length; h++) {
-    if (state.logLik[h]! > state.logLik[best]!) best = h;
-    if (logEValueAgainst(state, h) < threshold) {
-      lower = Math.min(lower, PSI_GRID[h]!);
-      upper = Math.max(upper, PSI_GRID[h]!);
-    }
-  }
-  const informative = state.logLik.some((l) => l !== 0);
-  return {
-    logEValue: logEValueAgainst(state, NULL_INDEX),
-    estimate: informative ? PSI_GRID[best]! : null,
-    // The grid's ends stand for everything beyond them.
-    lower: lower === Number.POSITIVE_INFINITY || lower === PSI_GRID[0] ? 0 : lower,
-    upper: upper === 0 || upper === PSI_GRID[PSI_GRID.length - 1] ? Number.POSITIVE_INFINITY : upper,
-  };
 }
