@@ -16,7 +16,7 @@ export function registerFeedbackRoutes(app: TernApp, { store, clock }: ApiDeps):
   app.post(
     '/api/v1/services/:name/feedback',
     {
-      config: { access: 'release', audit: { action: 'feedback.submit', target: 'service/:name' } },
+      config: { access: 'feedback', audit: { action: 'feedback.submit', target: 'service/:name' } },
       schema: {
         tags: ['feedback'],
         summary: "Record a user's 1-5 score for the version they saw",
