@@ -5,6 +5,10 @@
  * scores are audited as one event per service, minute and token, refused ones one by one.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { registerFeedbackAuditFlush } from '../src/api/routes/feedback-audit-flush.js';
@@ -14,8 +18,17 @@ import { stickyBucket } from '../src/core/sticky.js';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { type FeedbackJson, type Harness, type MetricsJson, codeOf, serviceBody, startHarness } from './api-harness.js';
 import { auditOf } from '../src/store/contract/fixtures.js';
+import type { ServiceInput } from '../src/store/store.js';
+import { ROOT, cleanEnv } from './support/processes.js';
 
 const MINUTE = 60_000;
+const SHOP: ServiceInput = {
+  name: 'shop',
+  match: { pathPrefix: '/shop' },
+  stickiness: { cookie: 'tern_uid' },
+  stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+  rules: [],
+};
 const START = 28_333_333 * MINUTE; // a minute boundary
 
 describe('feedback through the API', () => {
@@ -158,22 +171,46 @@ describe('feedback through the API', () => {
 });
 
 describe('feedback audit flush', () => {
+  it('a process killed mid-minute loses no aggregate: the next one to open the database writes it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tern-feedback-'));
+    const file = path.join(dir, 'tern.db');
+    try {
+      const first = await openSqliteStore({ file, clock: () => START });
+      await first.createService(SHOP, auditOf('service.create', 'service/shop'));
+      await first.close();
+      // A real process adds two scores and is killed before any flush could run.
+      const script = `
+        const { openSqliteStore } = await import(${JSON.stringify(path.join(ROOT, 'src/store/sqlite/sqlite-store.ts'))});
+        const store = await openSqliteStore({ file: ${JSON.stringify(file)}, clock: () => ${START + 5} });
+        const audit = { actor: 'token:survey', source: '10.0.0.7', action: 'feedback.submitted', target: 'service/shop', outcome: 'success', reason: null, detail: null };
+        for (const score of [2, 5]) await store.addFeedback({ service: 'shop', score, userKey: null, version: 'v1', releaseId: null, at: ${START + 5} }, audit);
+        process.kill(process.pid, 'SIGKILL');`;
+      const killed = await new Promise<string | null>((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: cleanEnv() }, (err) =>
+          resolve(err?.signal ?? null),
+        ),
+      );
+      assert.equal(killed, 'SIGKILL');
+      const second = await openSqliteStore({ file, clock: () => START + MINUTE });
+      try {
+        assert.equal(await second.flushFeedbackAudit(START + MINUTE), 1);
+        const [event] = await second.listAudit({ action: 'feedback.submitted' });
+        assert.deepEqual([event?.actor, event?.detail?.count, event?.detail?.sum], ['token:survey', 2, 7]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes each minute shortly after it is over, while the app runs', async () => {
     let now = START + 10;
     const store = await openSqliteStore({ file: ':memory:', clock: () => now });
     const app = Fastify() as unknown as TernApp;
     registerFeedbackAuditFlush(app, { store, clock: () => now }, 20);
     try {
-      await store.createService(
-        {
-          name: 'shop',
-          match: { pathPrefix: '/shop' },
-          stickiness: { cookie: 'tern_uid' },
-          stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
-          rules: [],
-        },
-        auditOf('service.create', 'service/shop'),
-      );
+      await store.createService(SHOP, auditOf('service.create', 'service/shop'));
       await app.ready();
       await store.addFeedback(
         { service: 'shop', score: 4, userKey: null, version: 'v1', releaseId: null, at: now },
