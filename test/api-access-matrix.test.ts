@@ -40,7 +40,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/releases/:id/analysis': 'read',
   'GET /api/v1/releases/:id/events': 'read',
   'GET /api/v1/releases/:id/logs': 'read',
-  'POST /api/v1/services/:name/feedback': 'release',
+  'POST /api/v1/services/:name/feedback': 'feedback',
   'GET /api/v1/audit': 'read',
   'GET /api/v1/events': 'read',
   'GET /api/v1/dataplane/routing': 'dataplane',
@@ -60,6 +60,7 @@ const ALLOWED: Readonly<Record<Exclude<Access, 'public'>, readonly Role[]>> = {
   release: ['deployer', 'admin'],
   admin: ['admin'],
   dataplane: ['gateway', 'admin'],
+  feedback: ['feedback', 'deployer', 'admin'],
 };
 
 type Caller = 'none' | 'bad' | Role;

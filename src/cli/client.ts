@@ -8,6 +8,7 @@ import type { AnalysisInput } from '../core/plan.js';
 import type {
   AnalysisView,
   AuditList,
+  FeedbackAcceptedView,
   ReleaseList,
   ReleaseMetricsView,
   ReleaseView,
@@ -58,6 +59,12 @@ export interface AuditQuery {
   readonly limit?: number | undefined;
 }
 
+export interface FeedbackBody {
+  readonly score: number;
+  readonly userKey?: string;
+  readonly version?: string;
+}
+
 export interface TernClient {
   readonly url: string;
   listServices(): Promise<ServiceList>;
@@ -81,6 +88,7 @@ export interface TernClient {
   act(id: string, action: ReleaseAction, body: { readonly reason?: string; readonly full?: boolean }): Promise<ReleaseView>;
   setWeight(id: string, weight: number, reason?: string): Promise<ReleaseView>;
   listAudit(query: AuditQuery): Promise<AuditList>;
+  submitFeedback(service: string, body: FeedbackBody): Promise<FeedbackAcceptedView>;
   createToken(name: string, role: string): Promise<TokenCreated>;
   listTokens(): Promise<TokenList>;
   revokeToken(id: string): Promise<TokenView | undefined>;
@@ -183,6 +191,7 @@ export function createClient(options: ClientOptions): TernClient {
     setWeight: (id, weight, reason) =>
       call('PUT', `/api/v1/releases/${seg(id)}/weight`, reason === undefined ? { weight } : { weight, reason }),
     listAudit: (q) => call('GET', `/api/v1/audit${query({ ...q })}`),
+    submitFeedback: (service, body) => call('POST', `/api/v1/services/${seg(service)}/feedback`, body),
     createToken: (name, role) => call('POST', '/api/v1/tokens', { name, role }),
     listTokens: () => call('GET', '/api/v1/tokens'),
     revokeToken: (id) => call('DELETE', `/api/v1/tokens/${seg(id)}`),

@@ -21,6 +21,13 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** Feedback score: a whole number 1..5. @throws InvalidArgumentError */
+export function parseScore(value: string): number {
+  const n = Number(value);
+  if (!/^[1-5]$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a score; expected a whole number from 1 to 5.`);
+  return n;
+}
+
 /** Worker count: a whole number above 0, or `auto` for one per CPU the process may use. @throws InvalidArgumentError */
 export function parseWorkers(value: string, cpus: () => number = availableParallelism): number {
   if (value === 'auto') return Math.max(1, cpus());

@@ -2,6 +2,11 @@
  * The JSON shapes the REST API answers with (DESIGN §3), as the CLI reads them: weights in
  * percent, times as ISO strings. Only the fields the CLI shows are listed; the API may add more.
  */
+import type { Static } from 'typebox';
+import type { FeedbackAccepted } from '../api/schemas/audit.js';
+
+/** `POST /api/v1/services/:name/feedback`'s answer, declared once by the API's schema. */
+export type FeedbackAcceptedView = Static<typeof FeedbackAccepted>;
 
 export interface ServiceSpec {
   readonly name: string;

@@ -4,8 +4,9 @@
  * Weights are basis points (0..10000); durations are milliseconds; times are epoch ms.
  */
 
-export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway';
-export const ROLES: readonly Role[] = ['viewer', 'deployer', 'admin', 'gateway'];
+/** Token roles; `feedback` tokens may only submit user feedback scores (src/api/auth/access.ts). */
+export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway' | 'feedback';
+export const ROLES: readonly Role[] = ['viewer', 'deployer', 'admin', 'gateway', 'feedback'];
 
 /** How a request is matched to a service: host and/or path prefix (at least one). */
 export interface ServiceMatch {

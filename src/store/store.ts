@@ -131,7 +131,22 @@ export interface Store {
   // evidence
   appendMetricWindows(windows: readonly MetricWindow[]): Promise<void>;
   listMetricWindows(releaseId: string, options?: { readonly since?: number; readonly limit?: number }): Promise<MetricWindow[]>;
+  /**
+   * Stores a score and joins it to its version's evidence (the metric window of its second).
+   * Its audit event is not written one per score: `audit` is added, in the same transaction, to
+   * the open aggregate of (service, minute of `feedback.at`, `audit.actor`), which
+   * `flushFeedbackAudit` writes as one event once the minute is over.
+   * @throws NotFoundError TERN_SERVICE_NOT_FOUND, TERN_RELEASE_NOT_FOUND (a release of another service)
+   */
   addFeedback(feedback: Feedback, audit: AuditInput): Promise<void>;
+  /**
+   * Writes each feedback aggregate whose minute ended at or before `closedBy` (epoch ms; pass
+   * `Number.MAX_SAFE_INTEGER` to write the open ones too, e.g. on shutdown) as one audit event
+   * (its first `action` and `target`, detail: count, sum, mean, byVersion, unattributed,
+   * releases, sources) and removes it; each aggregate is written once, however many
+   * processes flush at the same time. Returns how many events it wrote.
+   */
+  flushFeedbackAudit(closedBy: number): Promise<number>;
   /** Oldest first, resolved ones included. */
   listAlerts(releaseId: string): Promise<Alert[]>;
   /**

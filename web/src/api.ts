@@ -4,7 +4,7 @@
  * — a 401 also tells the session it ended, a network failure says the control plane is down.
  */
 
-export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway';
+export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway' | 'feedback';
 export type Access = 'read' | 'release' | 'admin' | 'dataplane';
 
 export interface WhoAmI {

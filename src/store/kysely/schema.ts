@@ -89,6 +89,19 @@ export interface FeedbackTable {
   at: number;
 }
 
+/** An open bucket of accepted feedback for the audit log: one per (service, minute start, actor). */
+export interface FeedbackAuditTable {
+  service: string;
+  minute: number;
+  actor: string;
+  action: string;
+  target: string;
+  first_at: number;
+  last_at: number;
+  /** JSON FeedbackTally (src/store/kysely/feedback-audit.ts). */
+  tally: string;
+}
+
 export interface AlertsTable {
   id: Generated<number>;
   release_id: string;
@@ -151,6 +164,7 @@ export interface Database {
   releases: ReleasesTable;
   metric_windows: MetricWindowsTable;
   feedback: FeedbackTable;
+  feedback_audit: FeedbackAuditTable;
   alerts: AlertsTable;
   audit_events: AuditEventsTable;
   tokens: TokensTable;
