@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { codeOf, serviceWithRelease, startHarness, type ErrorJson, type Harness } from './api-harness.js';
+import { codeOf, serviceWithRelease, startHarness, type ErrorJson, type Harness, type MetricsJson } from './api-harness.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -62,6 +62,13 @@ describe('data-plane metric pushes', () => {
     const [v1, v2] = await stored();
     assert.deepEqual([v2?.version, v2?.errors, v2?.gatewayErrors, v2?.errorUsers], ['v2', 10, 5, { '00c0ffee': 7, a1: 2 }]);
     assert.deepEqual([v1?.version, v1?.errors, v1?.gatewayErrors, v1?.errorUsers], ['v1', 1, undefined, { '00c0ffee': 1 }]);
+    const shown = await h.call('GET', `/api/v1/releases/${rel}/metrics`, { token: h.tokens.viewer });
+    assert.equal(shown.statusCode, 200, shown.body);
+    const canary = shown.json<MetricsJson>().versions.find((v) => v.version === 'v2');
+    assert.deepEqual(
+      canary?.windows.map((w) => [w.requests, w.errors, w.gatewayErrors, w.errorUsers]),
+      [[100, 10, 5, { '00c0ffee': 7, a1: 2 }]],
+    );
   });
 
   it('refuses windows of a release the routing table does not hold, or of a version it does not route: 422, nothing stored', async () => {
