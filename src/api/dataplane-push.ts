@@ -99,10 +99,16 @@ function activeRoutes(table: RoutingTable): Map<string, RouteEntry> {
   return byRelease;
 }
 
-/** True when `id` is a release of `service` (any, when undefined) that has ended; otherwise a push naming it is refused. */
-async function hasEnded(ctx: PushContext, id: string, service?: string): Promise<boolean> {
-  const release = await ctx.release(id);
-  return release !== undefined && isFinal(release.status) && (service === undefined || release.service === service);
+/** Ended releases by id, each looked up once per push (a queue flushed after a release ended holds many of its windows). */
+function endedReleases(ctx: PushContext): (id: string, service?: string) => Promise<boolean> {
+  const seen = new Map<string, Promise<Release | undefined>>();
+  /** True when `id` is a release of `service` (any, when undefined) that has ended; otherwise a push naming it is refused. */
+  return async (id, service) => {
+    let lookup = seen.get(id);
+    if (lookup === undefined) seen.set(id, (lookup = ctx.release(id)));
+    const release = await lookup;
+    return release !== undefined && isFinal(release.status) && (service === undefined || release.service === service);
+  };
 }
 
 function notActive(field: string, id: string): ValidationError {
@@ -120,6 +126,7 @@ export async function checkPush<E extends EventInput>(
 ): Promise<CheckedPush<E>> {
   windows.forEach(checkCounts);
   const routes = activeRoutes(ctx.table);
+  const hasEnded = endedReleases(ctx);
   const oldest = ctx.now - PUSH_MAX_AGE_MS;
   const kept: MetricWindow[] = [];
   let ignored = 0;
@@ -128,7 +135,7 @@ export async function checkPush<E extends EventInput>(
     checkNotAhead(w.windowStart, ctx.now, `${at}.windowStart`);
     const route = routes.get(w.releaseId);
     if (route === undefined) {
-      if (!(await hasEnded(ctx, w.releaseId))) throw notActive(`${at}.releaseId`, w.releaseId);
+      if (!(await hasEnded(w.releaseId))) throw notActive(`${at}.releaseId`, w.releaseId);
       ignored++;
       continue;
     }
@@ -148,7 +155,7 @@ export async function checkPush<E extends EventInput>(
     checkNotAhead(e.windowStart, ctx.now, `${at}.windowStart`);
     const route = routes.get(e.releaseId);
     if (route === undefined || route.service !== e.service) {
-      if (!(await hasEnded(ctx, e.releaseId, e.service))) throw notActive(`${at}.releaseId`, e.releaseId);
+      if (!(await hasEnded(e.releaseId, e.service))) throw notActive(`${at}.releaseId`, e.releaseId);
       ignored++;
     } else if (e.windowStart < oldest) ignored++;
     else keptEvents.push(e);
