@@ -121,6 +121,24 @@ function metricKind(kind: FailureKind): 'connect' | 'reset' | 'timeout' | 'other
   return kind === 'reset' ? 'reset' : 'other';
 }
 
+/** When the last local-resource warning was logged, and how many failures it has not told of since. */
+const localWarnings = { at: -Infinity, unlogged: 0 };
+
+/** At most one warning a second: an exhausted gateway must not also flood its log, one line per request. */
+function warnLocalFailure(deps: ProxyDeps, err: unknown, service: string): void {
+  const now = deps.now();
+  if (now - localWarnings.at < 1_000) {
+    localWarnings.unlogged++;
+    return;
+  }
+  deps.logger.warn(
+    { err, service, alsoSince: localWarnings.unlogged },
+    'gateway out of local resources (file descriptors, ports, memory): request answered 503, counted as a gateway error',
+  );
+  localWarnings.at = now;
+  localWarnings.unlogged = 0;
+}
+
 function onFailure(f: Flight, endpoint: Endpoint, err: unknown): void {
   const { deps } = f;
   const kind = classify(err);
@@ -128,7 +146,7 @@ function onFailure(f: Flight, endpoint: Endpoint, err: unknown): void {
   const { route, version } = f.placement;
   if (isGatewayFailure(kind)) {
     // Not the endpoint's fault: no ejection, no upstream error, no retry (it would fail alike).
-    deps.logger.warn({ err, endpoint: endpoint.url, service: route.service }, 'gateway out of local resources; request failed');
+    warnLocalFailure(deps, err, route.service);
     replyText(f.res, statusFor(kind), 'gateway overloaded');
     return finishAsGateway(f, statusFor(kind));
   }
