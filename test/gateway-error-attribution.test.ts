@@ -53,14 +53,11 @@ describe('gateway: users behind a version’s errors', () => {
   });
 
   it('reports the hash of the user who got 5xx from the backend, with their count, and never the raw key', async () => {
-    await closedWindows(gw); // start on a fresh second
-    const started = Date.now();
     for (let i = 0; i < 5; i++) {
       assert.equal((await http.get(`${gw.url}/app/status?code=503`, { 'x-user-id': 'alice@example.com' })).status, 503);
     }
     assert.equal((await http.get(`${gw.url}/app/status?code=500`, { 'x-user-id': 'bob' })).status, 500);
     for (const user of ['bob', 'carol', 'dave']) assert.equal((await http.get(`${gw.url}/app/`, { 'x-user-id': user })).status, 200);
-    assert.ok(Date.now() - started < 900, 'all requests fell in one or two windows');
     const windows = (await closedWindows(gw)).filter((w) => w.version === 'v2');
     const sum = (pick: (w: MetricWindow) => number): number => windows.reduce((n, w) => n + pick(w), 0);
     assert.deepEqual([sum((w) => w.requests), sum((w) => w.errors)], [9, 6]);
