@@ -112,6 +112,8 @@ export function windowJson(w: MetricWindow) {
     latency: w.latency,
     feedbackSum: w.feedbackSum,
     feedbackCount: w.feedbackCount,
+    gatewayErrors: w.gatewayErrors ?? 0,
+    ...(w.errorUsers === undefined ? {} : { errorUsers: { ...w.errorUsers } }),
   };
 }
 

@@ -211,6 +211,14 @@ export interface MetricWindow {
   readonly latency: Readonly<Record<string, number>>;
   readonly feedbackSum: number;
   readonly feedbackCount: number;
+  /**
+   * Requests the gateway failed itself (a local resource error such as EMFILE, or its own
+   * refusal): part of `requests`, never of `errors`, because the version never saw them.
+   * Absent means 0.
+   */
+  readonly gatewayErrors?: number;
+  /** The users with the most errors in the window: user-key hash (hex) → errors; absent when none. */
+  readonly errorUsers?: Readonly<Record<string, number>>;
 }
 
 export interface Alert {

@@ -41,6 +41,10 @@ const WindowOut = Type.Object({
   latency: Type.Record(Type.String(), Type.Number(), { description: 'sparse log-bucketed latency histogram: bucket index -> count' }),
   feedbackSum: Type.Number(),
   feedbackCount: Type.Integer(),
+  gatewayErrors: Type.Integer({ description: 'requests the gateway failed itself (part of requests, never of errors)' }),
+  errorUsers: Type.Optional(
+    Type.Record(Type.String(), Type.Integer(), { description: 'the users with the most errors: hash of the user key -> errors' }),
+  ),
 });
 
 export const ReleaseMetricsResponse = Type.Object({

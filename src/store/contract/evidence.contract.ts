@@ -27,6 +27,34 @@ export function evidenceContract(ctx: StoreContext): void {
       ]);
     });
 
+    test('heavy error users add up per user across gateways, the 16 heaviest kept; gateway errors add up', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      const users = (from: number, to: number, errors: (i: number) => number): Record<string, number> =>
+        Object.fromEntries(Array.from({ length: to - from }, (_, k) => [(from + k).toString(16).padStart(8, '0'), errors(from + k)]));
+      // Gateway A saw users 1..8, gateway B users 5..12 (5..8 on both), gateway C users 13..20 with one error each.
+      await ctx.store.appendMetricWindows([
+        metricWindow(id, 'v2', T, { requests: 100, errors: 40, gatewayErrors: 3, errorUsers: users(1, 9, (i) => i) }),
+      ]);
+      await ctx.store.appendMetricWindows([
+        metricWindow(id, 'v2', T, { requests: 100, errors: 60, errorUsers: users(5, 13, () => 2) }),
+        metricWindow(id, 'v2', T, { requests: 50, errors: 8, gatewayErrors: 4, errorUsers: users(13, 21, () => 1) }),
+      ]);
+      const [window] = await ctx.store.listMetricWindows(id);
+      assert.deepEqual([window?.requests, window?.errors, window?.gatewayErrors], [250, 108, 7]);
+      assert.deepEqual(window?.errorUsers, {
+        ...users(5, 9, (i) => i + 2), // on both gateways: summed
+        ...users(1, 5, (i) => i),
+        ...users(9, 13, () => 2),
+        ...users(13, 17, () => 1), // of the eight one-error users, the first four by hash fill the 16
+      });
+      assert.equal(Object.keys(window?.errorUsers ?? {}).length, 16);
+      await ctx.store.appendMetricWindows([metricWindow(id, 'v1', T, { requests: 10, errors: 0 })]);
+      const stable = (await ctx.store.listMetricWindows(id)).find((w) => w.version === 'v1');
+      assert.equal(stable?.errorUsers, undefined, 'a window without heavy users reads back without them');
+      assert.equal(stable?.gatewayErrors, undefined);
+    });
+
     test('concurrent pushes from several gateways all count', async () => {
       await createServiceWith(ctx.store, 'checkout');
       const { id } = await startRelease(ctx.store, 'checkout');

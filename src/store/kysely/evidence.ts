@@ -53,6 +53,8 @@ async function mergeWindow(trx: Kysely<Database>, w: MetricWindow, lock: RowLock
       latency: toJson(sum.latency),
       feedback_sum: sum.feedbackSum,
       feedback_count: sum.feedbackCount,
+      gateway_errors: sum.gatewayErrors ?? 0,
+      error_users: sum.errorUsers === undefined ? null : toJson(sum.errorUsers),
     })
     .where('release_id', '=', w.releaseId)
     .where('version', '=', w.version)

@@ -77,6 +77,10 @@ export interface MetricWindowsTable {
   latency: string;
   feedback_sum: number;
   feedback_count: number;
+  /** Requests the gateway failed itself (migration 5; 0 before). */
+  gateway_errors: number;
+  /** JSON user-key hash -> errors, the heaviest users only; null when none (and before migration 5). */
+  error_users: string | null;
 }
 
 export interface FeedbackTable {
