@@ -21,7 +21,7 @@ import {
   parseThreshold,
   parseWarmup,
 } from './analysis-flags.js';
-import { CliError } from './errors.js';
+import { CliError, UsageError } from './errors.js';
 
 describe('analysis flag parsers', () => {
   it('reads --error-max as a percent, a fraction or none, and refuses more than 100%', () => {
@@ -95,12 +95,12 @@ describe('--analysis-file and flags together', () => {
     assert.deepEqual(readAnalysisFile(json), { errorRate: { tolerance: 1, max: null } });
   });
 
-  it('refuses a file the API would refuse, naming the field and what is accepted (exit 2)', async () => {
+  it('refuses a file the API would refuse, naming the field and what is accepted (UsageError: exit 2)', async () => {
     const unknown = await write('u.yaml', 'latency:\n  tolerence: 0.3\n');
     assert.throws(
       () => readAnalysisFile(unknown),
       (err: Error) => {
-        assert.ok(err instanceof InvalidArgumentError);
+        assert.ok(err instanceof UsageError, 'exit 2');
         assert.match(err.message, /analysis\.latency: unknown field "tolerence" \(accepted: tolerance, minDifferenceMs, p99MaxMs\)/);
         return true;
       },

@@ -8,7 +8,6 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isTernError } from '../core/errors.js';
 import type { AnalysisInput } from '../core/plan.js';
-import { readAnalysisFile } from './analysis-file.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -173,7 +172,7 @@ export interface AnalysisFlags {
   readonly minRequests?: number;
   readonly interval?: string;
   readonly threshold?: number;
-  /** The `--analysis-file` contents, already checked. */
+  /** The `--analysis-file` contents, checked (the file name until the preAction hook reads it). */
   readonly analysisFile?: AnalysisInput;
 }
 
@@ -204,11 +203,13 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('--min-requests <n>', 'requests each version needs in a step before its evidence counts (default 100)', parseMinRequests)
     .option('--interval <duration>', 'how often the judge looks, e.g. 1s (default 1s; 1m for threshold and mann-whitney)', parseInterval)
     .option('--threshold <n>', 'threshold judge: failed intervals before the release fails (default 5)', parseThreshold)
-    .option(
-      '--analysis-file <file>',
-      'the API\'s "analysis" object from a JSON or YAML file (- for stdin); the flags above override it',
-      (file: string) => readAnalysisFile(file),
-    );
+    .option('--analysis-file <file>', 'the API\'s "analysis" object from a JSON or YAML file (- for stdin); the flags above override it')
+    .hook('preAction', async (_cmd, action) => {
+      const file: unknown = action.getOptionValue('analysisFile');
+      if (typeof file !== 'string') return;
+      const { readAnalysisFile } = await import('./analysis-file.js');
+      action.setOptionValue('analysisFile', readAnalysisFile(file));
+    });
 }
 
 /** The API's analysis input: the file's settings with the flags given on top (undefined when neither). */
