@@ -180,6 +180,41 @@ describe('operational surface', () => {
     assert.equal(create?.additionalProperties, false);
   });
 
+  it('documents the analysis settings a release takes and answers with', async () => {
+    interface Node {
+      readonly properties?: Record<string, Node>;
+      readonly anyOf?: readonly Node[];
+      readonly description?: string;
+    }
+    const doc = (await h.call('GET', '/api/v1/openapi.json', { token: null })).json<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody: { content: Record<string, { schema: Node }> };
+            responses: Record<string, { content: Record<string, { schema: Node }> }>;
+          }
+        >
+      >;
+    }>();
+    const start = doc.paths['/api/v1/services/{name}/releases']?.post;
+    const asked = start?.requestBody.content['application/json']?.schema.properties?.analysis?.properties;
+    const answered = start?.responses['201']?.content['application/json']?.schema.properties?.analysis?.properties;
+    const keys = (n: Node | undefined) => Object.keys(n?.properties ?? n?.anyOf?.find((x) => x.properties)?.properties ?? {}).sort();
+    assert.deepEqual(keys(asked?.errorRate), ['max', 'minDifference', 'tolerance']);
+    assert.deepEqual(keys(asked?.latency), ['minDifferenceMs', 'p99MaxMs', 'tolerance']);
+    assert.deepEqual(keys(asked?.feedback), ['minScore', 'tolerance']);
+    assert.ok(asked?.warmup, 'the request takes a warm-up');
+    assert.match(asked?.latency?.properties?.minDifferenceMs?.description ?? '', /default 5/);
+    assert.match(asked?.errorRate?.properties?.minDifference?.description ?? '', /default 0\.001/);
+    assert.deepEqual(keys(answered?.errorRate), ['max', 'minDifference', 'tolerance']);
+    assert.deepEqual(keys(answered?.latency), ['minDifferenceMs', 'p99MaxMs', 'tolerance']);
+    assert.deepEqual(keys(answered?.feedback), ['minScore', 'tolerance']);
+    for (const field of ['warmup', 'warmupMs', 'minRequests', 'threshold', 'interval', 'intervalMs'])
+      assert.ok(answered?.[field], `answers ${field}`);
+  });
+
   it('exposes an HTTP duration histogram by method, route pattern and status', async () => {
     await h.call('GET', '/api/v1/services/nope');
     const res = await h.call('GET', '/metrics', { token: null });

@@ -49,6 +49,17 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], _da
   return new Error(first?.field ? `${first.field}: ${first.message ?? 'invalid'}` : 'the request does not match what this route accepts');
 }
 
+/**
+ * The problems of `value` against `schema`, worded as the API words them (none when it is valid);
+ * fields are named from `part`, e.g. `analysis.errorRate.tolerance`. The CLI uses it to check a
+ * file before sending it.
+ */
+export function problemsOf(schema: TSchema, value: unknown, part: string): FieldProblem[] {
+  const check = Compile(schema);
+  if (check.Check(value)) return [];
+  return describeErrors(schema, value, [...check.Errors(value)] as RawError[], part).map(({ field, message }) => ({ field, message }));
+}
+
 /** Orders problems so the most specific one (deepest path) comes first; merges union alternatives. */
 function describeErrors(root: TSchema, data: unknown, raw: readonly RawError[], part: string): Problem[] {
   const useful = raw.filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf');
