@@ -183,7 +183,7 @@ function replayStep(ctx: Context, real: RealStep): ReplayedStep {
   let looks = 0;
   for (let t = startedAt + tickMs; ; t += tickMs) {
     const now = Math.min(t, end);
-    next = addComplete(ctx, acc, evidence, next, now);
+    next = addSeen(ctx, acc, evidence, next, now, now >= end);
     const verdict = step.analysis ? judge(input.analysis, acc.snapshot(), timing(ctx, startedAt, now, step.holdMs)) : null;
     if (verdict) {
       looks++;
@@ -204,10 +204,22 @@ function replayStep(ctx: Context, real: RealStep): ReplayedStep {
   return { outcome: 'undecided', at: null, reason: `no decision before ${until}; last verdict ${why}`, action: null, verdict: last, looks };
 }
 
-/** Adds the windows complete by `now` (a window counts once it has ended); returns the next index. */
-function addComplete(ctx: Context, acc: EvidenceAccumulator, evidence: readonly EvidenceWindow[], from: number, now: number): number {
+/**
+ * Adds the windows the controller had seen by `now`, returning the next index: a window once it
+ * has ended (gateways push closed windows), and at a step's real end every window begun before
+ * it — the controller may have acted on one pushed early, and nothing after the end is this step's.
+ */
+function addSeen(
+  ctx: Context,
+  acc: EvidenceAccumulator,
+  evidence: readonly EvidenceWindow[],
+  from: number,
+  now: number,
+  final: boolean,
+): number {
   let i = from;
-  while (i < evidence.length && (ctx.windowEnds.get(evidence[i]!.start) ?? evidence[i]!.start) <= now) acc.add(evidence[i++]!);
+  const seen = (w: EvidenceWindow) => (final ? w.start < now : (ctx.windowEnds.get(w.start) ?? w.start) <= now);
+  while (i < evidence.length && seen(evidence[i]!)) acc.add(evidence[i++]!);
   return i;
 }
 
