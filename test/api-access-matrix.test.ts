@@ -39,6 +39,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/releases/:id/metrics': 'read',
   'GET /api/v1/releases/:id/analysis': 'read',
   'GET /api/v1/releases/:id/events': 'read',
+  'POST /api/v1/releases/:id/replay': 'read',
   'GET /api/v1/releases/:id/logs': 'read',
   'POST /api/v1/services/:name/feedback': 'feedback',
   'GET /api/v1/audit': 'read',

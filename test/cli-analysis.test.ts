@@ -107,7 +107,7 @@ describe('release start analysis flags against a real API', () => {
     const status = await tern('release', 'status', (JSON.parse(run.out) as ReleaseJson).id);
     assert.match(status.out, /latency: fails when 20% and 5 ms slower; no p99 ceiling/);
     assert.match(status.out, /errors: above 1\.5× stable and \+0\.1 pp; ceiling 5%/);
-    assert.match(status.out, /warm-up 15 s/);
+    assert.match(status.out, /warm-up 10 s/);
     assert.match(status.out, /feedback: not checked/);
   });
 

@@ -29,6 +29,7 @@ import { registerEvidenceRoutes } from './routes/evidence.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerReleaseRoutes } from './routes/releases.js';
+import { registerReplayRoutes } from './routes/replay.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 // Dashboard (issue 6): GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
@@ -91,6 +92,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerServiceRoutes,
     registerReleaseRoutes,
     registerEvidenceRoutes,
+    registerReplayRoutes,
     registerFeedbackRoutes,
     registerAuditRoutes,
     registerEventRoutes,

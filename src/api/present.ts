@@ -36,7 +36,7 @@ function versionJson(v: VersionSpec): { version: string; endpoints: string[] } {
   return { version: v.version, endpoints: [...v.endpoints] };
 }
 
-function analysisJson(a: AnalysisConfig) {
+export function analysisJson(a: AnalysisConfig) {
   return {
     judge: a.judge,
     onFailure: a.onFailure,

@@ -1,7 +1,7 @@
 /**
  * The analysis flags shared by `release start` and `release replay`: each turns one flag into
  * the API's analysis input (validated again by the server), e.g.
- * `--latency-tolerance 20%,5ms --error-tolerance 50%,0.1pp --warmup 15s`, over the settings of
+ * `--latency-tolerance 20%,5ms --error-tolerance 10%,0.05pp --warmup 10s`, over the settings of
  * `--analysis-file` when one is given (flags win). Bad values exit 2 saying what is accepted.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -186,7 +186,7 @@ export function addAnalysisOptions(cmd: Command): Command {
       'latency fails only when the canary is slower by both, e.g. 20%,5ms (default 20%,5ms)',
       parseLatencyTolerance,
     )
-    .option('--error-tolerance <rel,abs>', 'error rate fails only above both, e.g. 50%,0.1pp (default 50%,0.1pp)', parseErrorTolerance)
+    .option('--error-tolerance <rel,abs>', 'error rate fails only above both, e.g. 10%,0.05pp (default 10%,0.05pp)', parseErrorTolerance)
     .option('--error-max <percent>', "ceiling on the canary's error rate, e.g. 5%, or none (default 5%)", parseErrorMax)
     .option('--p99-max <duration>', "ceiling on the canary's p99 latency, e.g. 500ms, or none (default none)", parseP99Max)
     .option(
@@ -199,7 +199,7 @@ export function addAnalysisOptions(cmd: Command): Command {
       'feedback also fails below this mean score (1-5), e.g. 3.5, or none (turns the feedback check on)',
       parseFeedbackMin,
     )
-    .option('--warmup <duration>', "the canary's first traffic not compared for latency, e.g. 15s (default 15s; 0 for none)", parseWarmup)
+    .option('--warmup <duration>', "the canary's first traffic not compared for latency, e.g. 10s (default 10s; 0 for none)", parseWarmup)
     .option('--min-requests <n>', 'requests each version needs in a step before its evidence counts (default 100)', parseMinRequests)
     .option('--interval <duration>', 'how often the judge looks, e.g. 1s (default 1s; 1m for threshold and mann-whitney)', parseInterval)
     .option('--threshold <n>', 'threshold judge: failed intervals before the release fails (default 5)', parseThreshold)

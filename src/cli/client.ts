@@ -4,6 +4,7 @@
  */
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApiError, UnreachableError } from './errors.js';
+import type { ReplayJson } from '../api/schemas/replay.js';
 import type { AnalysisInput } from '../core/plan.js';
 import type {
   AnalysisView,
@@ -87,6 +88,8 @@ export interface TernClient {
   openEventStream(options: ReadOptions & { readonly lastEventId?: string | undefined }): Promise<AsyncIterable<Uint8Array>>;
   act(id: string, action: ReleaseAction, body: { readonly reason?: string; readonly full?: boolean }): Promise<ReleaseView>;
   setWeight(id: string, weight: number, reason?: string): Promise<ReleaseView>;
+  /** What-if replay of the release's stored evidence (`analysis` merged over its own settings). */
+  replayRelease(id: string, body: { readonly analysis?: AnalysisInput }): Promise<ReplayJson>;
   listAudit(query: AuditQuery): Promise<AuditList>;
   submitFeedback(service: string, body: FeedbackBody): Promise<FeedbackAcceptedView>;
   createToken(name: string, role: string): Promise<TokenCreated>;
@@ -190,6 +193,7 @@ export function createClient(options: ClientOptions): TernClient {
     act: (id, action, body) => call('POST', `/api/v1/releases/${seg(id)}/${action}`, body),
     setWeight: (id, weight, reason) =>
       call('PUT', `/api/v1/releases/${seg(id)}/weight`, reason === undefined ? { weight } : { weight, reason }),
+    replayRelease: (id, body) => call('POST', `/api/v1/releases/${seg(id)}/replay`, body),
     listAudit: (q) => call('GET', `/api/v1/audit${query({ ...q })}`),
     submitFeedback: (service, body) => call('POST', `/api/v1/services/${seg(service)}/feedback`, body),
     createToken: (name, role) => call('POST', '/api/v1/tokens', { name, role }),

@@ -10,6 +10,7 @@ import type { JudgeResult } from '../analysis/verdict.js';
 import type { Release } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { stepEvidence } from './evidence.js';
+import { firstCanaryWindow } from './warmup.js';
 
 /**
  * Windows older than this are final (every gateway has pushed its share) and are folded into
@@ -33,18 +34,28 @@ interface StepCache {
 export function createJudging(store: Store): Judging {
   const lastRecorded = new Map<string, { outcome: string; at: number; step: number }>();
   const caches = new Map<string, StepCache>();
-  /** When each release's canary first had traffic: its latency warm-up counts from then. */
-  const firstCanary = new Map<string, number>();
+  /** Per release: its canary's first window (warm-up start) once seen, and how far the search has read. */
+  const warmups = new Map<string, { first: number | null; readTo: number | null }>();
+
+  /** The start of the canary's first window in this release (read once, then kept); null before it served anything. */
+  async function canaryFirstSeen(release: Release): Promise<number | null> {
+    const known = warmups.get(release.id) ?? { first: null, readTo: null };
+    if (known.first !== null) return known.first;
+    const windows = await store.listMetricWindows(release.id, known.readTo === null ? {} : { since: known.readTo + 1 });
+    const first = firstCanaryWindow(release, windows);
+    const readTo = windows.reduce<number | null>((m, w) => (m === null || w.windowStart > m ? w.windowStart : m), known.readTo);
+    // A window may still grow for a few seconds, so an empty canary window is read again until it settles.
+    warmups.set(release.id, { first, readTo: readTo === null ? null : readTo - SETTLE_MS });
+    return first;
+  }
 
   /** The step's aggregates: cached settled windows plus, on a copy, the ones that may still grow. */
   async function stepAggregates(release: Release, now: number): Promise<EvidenceAccumulator> {
     const key = `${release.stepIndex}@${release.stepStartedAt}`;
     let cache = caches.get(release.id);
     if (cache?.key !== key) {
-      const known = firstCanary.get(release.id);
-      // After a controller restart mid-release the first canary traffic is not known: counting the
-      // warm-up from the release's start errs towards comparing (never towards hiding a regression).
-      const firstCanaryAt = known ?? (release.stepIndex === 0 ? null : release.startedAt);
+      // Known, or read from the store once: a controller that took over mid-release finds it too.
+      const firstCanaryAt = await canaryFirstSeen(release);
       const acc = new EvidenceAccumulator({
         intervalMs: release.analysis.intervalMs,
         origin: release.stepStartedAt,
@@ -57,7 +68,8 @@ export function createJudging(store: Store): Judging {
     const fresh = stepEvidence(release, await store.listMetricWindows(release.id, { since }));
     const settled = fresh.filter((w) => w.start <= now - SETTLE_MS);
     for (const w of settled) cache.acc.add(w);
-    if (cache.acc.firstCanaryAt !== null) firstCanary.set(release.id, cache.acc.firstCanaryAt);
+    // Seen in this step's windows: no store read is needed for it again.
+    if (cache.acc.firstCanaryAt !== null) warmups.set(release.id, { first: cache.acc.firstCanaryAt, readTo: null });
     if (settled.length === fresh.length) return cache.acc;
     const current = cache.acc.clone();
     for (const w of fresh.slice(settled.length)) current.add(w);
@@ -105,7 +117,7 @@ export function createJudging(store: Store): Judging {
       return result;
     },
     prune(keep) {
-      for (const map of [lastRecorded, caches, firstCanary]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
+      for (const map of [lastRecorded, caches, warmups]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
     },
   };
 }

@@ -15,8 +15,8 @@ describe('analysis settings in plain words', () => {
     const a = asApi(undefined);
     assert.deepEqual(describeChecks(a), [
       'latency: fails when 20% and 5 ms slower; no p99 ceiling',
-      'errors: above 1.5× stable and +0.1 pp; ceiling 5%',
-      'warm-up 15 s',
+      'errors: above 1.1× stable and +0.05 pp; ceiling 5%',
+      'warm-up 10 s',
       'feedback: not checked',
     ]);
     assert.equal(judgeWords(a), 'sequential judge, looks every 1 s, 100 requests per version; on failure: roll back');

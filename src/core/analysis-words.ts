@@ -1,6 +1,6 @@
 /**
  * A release's analysis settings in plain words, e.g. "latency: fails when 20% and 5 ms slower",
- * "errors: above 1.5× stable and +0.1 pp; ceiling 5%", "warm-up 15 s". `tern release status`
+ * "errors: above 1.1× stable and +0.05 pp; ceiling 5%", "warm-up 10 s". `tern release status`
  * and the dashboard's release page both print these, so they read the same everywhere.
  * It reads the API's JSON (`GET /api/v1/releases/:id` → `analysis`) and imports nothing, so the
  * dashboard can bundle it; fields an older server leaves out are skipped.
@@ -47,7 +47,7 @@ export function latencyWords(l: AnalysisSettings['latency']): string | null {
   return `latency: ${when}; ${ceiling}`;
 }
 
-/** "errors: above 1.5× stable and +0.1 pp; ceiling 5%" (null when the API sent no error-rate settings). */
+/** "errors: above 1.1× stable and +0.05 pp; ceiling 5%" (null when the API sent no error-rate settings). */
 export function errorWords(e: AnalysisSettings['errorRate']): string | null {
   if (!e) return null;
   const ratio = e.tolerance ? `${n(1 + e.tolerance)}× stable` : 'stable';

@@ -338,14 +338,14 @@ export function NewReleasePage({ service }: { service: string }) {
             {field(
               'analysis.warmup',
               'Warm-up',
-              input('analysis.warmup', 'warmup', { placeholder: '15s' }),
+              input('analysis.warmup', 'warmup', { placeholder: '10s' }),
               'The canary’s first seconds are not compared for latency; 0 for none.',
             )}
             {field(
               'analysis.errorRate.tolerance',
               'Error tolerance (%)',
               input('analysis.errorRate.tolerance', 'errTolerance', { inputMode: 'decimal', placeholder: '50' }),
-              'Above stable’s rate by more than this share (50 = 1.5×)…',
+              'Above stable’s rate by more than this share (10 = 1.1×)…',
             )}
             {field(
               'analysis.errorRate.minDifference',

@@ -1,7 +1,7 @@
 /**
  * A release: the plan as a step timeline (current step, remaining hold), the live weight,
  * stable-vs-canary charts, the judges' verdicts with statistic and bound per check, alerts
- * (release-evidence.tsx), the event timeline, and the metadata with the analysis settings in plain words. Release changes arrive over the event stream; metric
+ * (release-evidence.tsx), the what-if replay panel (release-replay.tsx), the event timeline, and the metadata with the analysis settings in plain words. Release changes arrive over the event stream; metric
  * windows and verdicts (not store changes) are polled every 2 s while the release runs.
  */
 import { useState } from 'react';
@@ -15,6 +15,7 @@ import { useInterval, useNow, useResource } from '../hooks';
 import { Link, useTitle } from '../router';
 import { useLiveEvents, useSession } from '../session';
 import { Alerts, CheckTable, Evidence, Verdicts } from './release-evidence';
+import { WhatIf } from './release-replay';
 
 /** Charts show at most this much history (the API keeps every window). */
 const CHART_SPAN_MS = 15 * 60_000;
@@ -109,6 +110,7 @@ export function ReleasePage({ id }: { id: string }) {
       <PlanTimeline release={r} />
       <Evidence metrics={metrics.data} error={metrics.error} loading={metrics.loading} />
       <Verdicts analysis={analysis.data} error={analysis.error} release={r} />
+      <WhatIf release={r} />
       <div className="two-col">
         <Timeline events={events.data?.events} error={events.error} />
         <div className="side-stack">
