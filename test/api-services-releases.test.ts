@@ -194,9 +194,9 @@ describe('release lifecycle', () => {
       intervalMs: 1000,
       threshold: 5,
       minRequests: 100,
-      warmup: '15s',
-      warmupMs: 15_000,
-      errorRate: { tolerance: 0.5, minDifference: 0.001, max: 0.05 },
+      warmup: '10s',
+      warmupMs: 10_000,
+      errorRate: { tolerance: 0.1, minDifference: 0.0005, max: 0.05 },
       latency: { tolerance: 0.2, minDifferenceMs: 5, p99MaxMs: null },
       feedback: null,
     });

@@ -106,7 +106,7 @@ describe('release start analysis flags against a real API', () => {
     assert.equal(run.code, 0, run.err);
     const status = await tern('release', 'status', (JSON.parse(run.out) as ReleaseJson).id);
     assert.match(status.out, /latency: fails when 20% and 5 ms slower; no p99 ceiling/);
-    assert.match(status.out, /errors: above 1\.5× stable and \+0\.1 pp; ceiling 5%/);
+    assert.match(status.out, /errors: above 1\.1× stable and \+0\.05 pp; ceiling 5%/);
     assert.match(status.out, /warm-up 10 s/);
     assert.match(status.out, /feedback: not checked/);
   });
