@@ -21,7 +21,7 @@ import { type Harness, startHarness } from './api-harness.js';
 const POLICY: Readonly<Record<string, Access>> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
-  'GET /metrics': 'public',
+  'GET /metrics': 'metrics',
   'GET /api/v1/openapi.json': 'public',
   'POST /api/v1/services': 'admin',
   'GET /api/v1/services': 'read',
@@ -60,6 +60,7 @@ const ALLOWED: Readonly<Record<Exclude<Access, 'public'>, readonly Role[]>> = {
   release: ['deployer', 'admin'],
   admin: ['admin'],
   dataplane: ['gateway', 'admin'],
+  metrics: ['viewer', 'deployer', 'admin', 'gateway'],
 };
 
 type Caller = 'none' | 'bad' | Role;

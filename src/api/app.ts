@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { MUTATING_METHODS } from './audit/audit-context.js';
 import { registerAuditHooks } from './audit/audit-hook.js';
 import { actorOf } from './auth/access.js';
+import { checkTrustedProxies } from './auth/client-address.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { DEFAULT_FAILURE_LIMIT, type FailureLimit, createFailureLimiter } from './auth/failure-limiter.js';
 import { registerErrorMapping } from './error-mapping.js';
@@ -46,18 +47,27 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** Failed authentications per source address before 429 (default 10 per minute). */
   readonly authFailureLimit?: FailureLimit;
+  /**
+   * Peers whose X-Forwarded-For is believed (addresses or CIDRs, e.g. a local TLS proxy's
+   * `127.0.0.1`); default none: the client address is the TCP peer's.
+   */
+  readonly trustedProxies?: readonly string[];
+  /** Serve `/metrics` without a token (default false: a token of any role, e.g. viewer or gateway). */
+  readonly metricsPublic?: boolean;
   /** The Prometheus registry `/metrics` serves (the server shares it with the controller); default a new one. */
   readonly registry?: Registry;
 }
 
 /**
  * Builds the API app (not listening; `app.listen()` or `app.inject()` next).
- * @throws RangeError for a bad `bodyLimit` or `authFailureLimit`.
+ * @throws RangeError for a bad `bodyLimit`, `authFailureLimit` or `trustedProxies`.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1) throw new RangeError(`bodyLimit must be a positive integer, got ${bodyLimit}`);
+  const trustedProxies = options.trustedProxies ?? [];
+  checkTrustedProxies(trustedProxies);
   const limiter = createFailureLimiter(options.authFailureLimit ?? DEFAULT_FAILURE_LIMIT, clock);
   const logger: FastifyBaseLogger | false =
     options.logger === false ? false : withRedaction(options.logger ?? createApiLogger(process.env.TERN_LOG_LEVEL ?? 'info'));
@@ -68,6 +78,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter,
     return503OnClosing: true,
+    // Fastify (proxy-addr) then takes request.ip from the right-most untrusted X-Forwarded-For hop.
+    ...(trustedProxies.length > 0 ? { trustProxy: [...trustedProxies] } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   const catalog = collectRoutes(app);
@@ -83,7 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuthentication(app, { store: options.store, clock, limiter });
   registerRequestLog(app);
   await registerOpenApi(app, packageVersion());
-  registerMetrics(app, options.registry);
+  registerMetrics(app, options.registry, options.metricsPublic ?? false);
 
   const deps: ApiDeps = { store: options.store, clock, closing };
   for (const register of [

@@ -15,10 +15,10 @@ export interface Principal {
 
 /** What each role may do; `public` routes need no role at all. */
 export const ROLE_ACCESS: Readonly<Record<Role, readonly Access[]>> = {
-  viewer: ['read'],
-  deployer: ['read', 'release'],
-  admin: ['read', 'release', 'admin', 'dataplane'],
-  gateway: ['dataplane'],
+  viewer: ['read', 'metrics'],
+  deployer: ['read', 'release', 'metrics'],
+  admin: ['read', 'release', 'admin', 'dataplane', 'metrics'],
+  gateway: ['dataplane', 'metrics'],
 };
 
 /** True when `role` may use a route that needs `access`. */
