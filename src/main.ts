@@ -94,6 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       registry,
       trustedProxies: options.trustedProxies ?? [],
       metricsPublic: options.metricsPublic ?? false,
+      ...(options.auditRetentionMs === undefined ? {} : { auditRetentionMs: options.auditRetentionMs }),
     });
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).

@@ -42,6 +42,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/releases/:id/logs': 'read',
   'POST /api/v1/services/:name/feedback': 'release',
   'GET /api/v1/audit': 'read',
+  'GET /api/v1/audit/export': 'admin',
   'GET /api/v1/events': 'read',
   'GET /api/v1/dataplane/routing': 'dataplane',
   'POST /api/v1/dataplane/metrics': 'dataplane',

@@ -18,6 +18,7 @@ import { checkTrustedProxies } from './auth/client-address.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { DEFAULT_FAILURE_LIMIT, type FailureLimit, createFailureLimiter } from './auth/failure-limiter.js';
 import { createAuditRecorder } from './audit/audit-recorder.js';
+import { type AuditPruner, startAuditPruner } from './audit/audit-retention.js';
 import { TernError } from '../core/errors.js';
 import { handleFrameworkError, registerErrorMapping } from './error-mapping.js';
 import { type ListenerLimits, compileListenerLimits } from './listener-limits.js';
@@ -59,6 +60,8 @@ export interface AppOptions {
   readonly listenerLimits?: Partial<ListenerLimits>;
   /** Anonymous/denied audit groups opened per minute before they share one overflow row (default 100). */
   readonly maxAuditGroupsPerMinute?: number;
+  /** Prune exported audit events older than this (ms); default: keep every event forever (audit-retention.ts). */
+  readonly auditRetentionMs?: number;
   /** Serve `/metrics` without a token (default false: a token of any role, e.g. viewer or gateway). */
   readonly metricsPublic?: boolean;
   /** The Prometheus registry `/metrics` serves (the server shares it with the controller); default a new one. */
@@ -67,7 +70,7 @@ export interface AppOptions {
 
 /**
  * Builds the API app (not listening; `app.listen()` or `app.inject()` next).
- * @throws RangeError for a bad `bodyLimit`, `authFailureLimit` or `trustedProxies`.
+ * @throws RangeError for a bad `bodyLimit`, `authFailureLimit`, `trustedProxies`, `listenerLimits` or `auditRetentionMs`.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
@@ -76,6 +79,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const trustedProxies = options.trustedProxies ?? [];
   checkTrustedProxies(trustedProxies);
   const limits = compileListenerLimits(options.listenerLimits);
+  const retention = options.auditRetentionMs;
+  if (retention !== undefined && (!Number.isInteger(retention) || retention < 1))
+    throw new RangeError(`auditRetentionMs must be a positive integer, got ${retention}`);
   const limiter = createFailureLimiter(options.authFailureLimit ?? DEFAULT_FAILURE_LIMIT, clock);
   const recorder = createAuditRecorder(options.store, clock, {
     ...(options.maxAuditGroupsPerMinute === undefined ? {} : { maxGroupsPerMinute: options.maxAuditGroupsPerMinute }),
@@ -106,6 +112,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.server.maxHeadersCount = limits.maxHeaderCount + 1;
   app.server.maxConnections = limits.maxConnections;
   app.addHook('onClose', async () => recorder.close());
+  if (options.auditRetentionMs !== undefined) {
+    const retentionMs = options.auditRetentionMs;
+    let pruner: AuditPruner | undefined;
+    app.addHook('onReady', (done) => {
+      pruner = startAuditPruner({ store: options.store, retentionMs, clock, logger: app.log });
+      done();
+    });
+    app.addHook('onClose', (_instance, done) => {
+      pruner?.stop();
+      done();
+    });
+  }
   const catalog = collectRoutes(app);
   const closing = createClosingSignal();
   app.addHook('preClose', (done) => {
