@@ -81,6 +81,8 @@ export interface TernClient {
   act(id: string, action: ReleaseAction, body: { readonly reason?: string; readonly full?: boolean }): Promise<ReleaseView>;
   setWeight(id: string, weight: number, reason?: string): Promise<ReleaseView>;
   listAudit(query: AuditQuery): Promise<AuditList>;
+  /** `GET /api/v1/audit/export`: the JSON-lines export as a byte stream (no overall timeout: exports can be long). */
+  openAuditExport(query: { readonly since?: string; readonly until?: string }): Promise<AsyncIterable<Buffer>>;
   createToken(name: string, role: string): Promise<TokenCreated>;
   listTokens(): Promise<TokenList>;
   revokeToken(id: string): Promise<TokenView | undefined>;
@@ -183,6 +185,21 @@ export function createClient(options: ClientOptions): TernClient {
     setWeight: (id, weight, reason) =>
       call('PUT', `/api/v1/releases/${seg(id)}/weight`, reason === undefined ? { weight } : { weight, reason }),
     listAudit: (q) => call('GET', `/api/v1/audit${query({ ...q })}`),
+    openAuditExport: async (q) => {
+      let res;
+      try {
+        res = await request(`${base}/api/v1/audit/export${query({ ...q })}`, {
+          headers: headersFor('application/x-ndjson'),
+          dispatcher: agent,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (err) {
+        throw new UnreachableError(base, transportReason(err, timeoutMs), { cause: err });
+      }
+      if (res.statusCode !== 200) throw toApiError(res.statusCode, await res.body.text().catch(() => ''));
+      return res.body;
+    },
     createToken: (name, role) => call('POST', '/api/v1/tokens', { name, role }),
     listTokens: () => call('GET', '/api/v1/tokens'),
     revokeToken: (id) => call('DELETE', `/api/v1/tokens/${seg(id)}`),
