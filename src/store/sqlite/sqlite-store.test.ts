@@ -60,7 +60,7 @@ describe('SqliteStore (SQLite only)', () => {
         MIGRATIONS.map((m) => m.version),
       );
       const next = {
-        version: MIGRATIONS.length + 1,
+        version: (MIGRATIONS.at(-1)?.version ?? 0) + 1,
         name: 'test-extra',
         up: (k: Kysely<unknown>) => sql`create table extra (x integer)`.execute(k).then(() => undefined),
       };
