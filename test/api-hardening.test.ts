@@ -69,6 +69,10 @@ describe('API hardening', () => {
     assert.equal(res.statusCode, 400, res.body);
     assert.match(res.json<ErrorJson>().error.message, /too many header fields/);
     assert.equal((await h.call('GET', '/api/v1/services', { headers: { 'x-one': 'a' } })).statusCode, 200);
+    const post = await h.call('POST', '/api/v1/services', { headers, body: {} });
+    assert.equal(post.statusCode, 400);
+    const [event] = await h.store.listAudit({ limit: 1 });
+    assert.deepEqual([event?.action, event?.outcome], ['service.create', 'rejected'], 'a refused change is audited');
   });
 });
 

@@ -133,8 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   configureBodyParsers(app);
   registerErrorMapping(app, catalog);
-  registerApiHeaders(app, limits.maxHeaderCount);
   registerAuditHooks(app, options.store, recorder); // before authentication, so refusals are audited
+  registerApiHeaders(app, limits.maxHeaderCount); // after the audit hook: a refused mutating request is audited
   registerAuthentication(app, { store: options.store, clock, limiter });
   registerRequestLog(app);
   await registerOpenApi(app, packageVersion());
