@@ -37,6 +37,12 @@ export interface ServerOptions {
   readonly adminToken?: string | undefined;
   /** Default: JSON logs at info level on stderr. */
   readonly logger?: Logger | undefined;
+  /** X-Forwarded-For is believed only from these addresses/CIDRs (`--trusted-proxy`); default none. */
+  readonly trustedProxies?: readonly string[];
+  /** Serve the API's `/metrics` without a token (`--metrics-public`); default false. */
+  readonly metricsPublic?: boolean;
+  /** Prune audit events older than this (ms) once exported (`--audit-retention`); default keep forever. */
+  readonly auditRetentionMs?: number;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
 }
@@ -82,7 +88,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const token = await ensureAdminToken(store, { dataDir, envToken });
     // One registry: a scrape of the API's /metrics sees the controller's release metrics too.
     const registry = new Registry();
-    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry });
+    app = await buildApp({
+      store,
+      logger: logger.child({ component: 'api' }),
+      registry,
+      trustedProxies: options.trustedProxies ?? [],
+      metricsPublic: options.metricsPublic ?? false,
+      ...(options.auditRetentionMs === undefined ? {} : { auditRetentionMs: options.auditRetentionMs }),
+    });
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
     const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);

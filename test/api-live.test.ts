@@ -217,13 +217,25 @@ describe('operational surface', () => {
 
   it('exposes an HTTP duration histogram by method, route pattern and status', async () => {
     await h.call('GET', '/api/v1/services/nope');
-    const res = await h.call('GET', '/metrics', { token: null });
+    const res = await h.call('GET', '/metrics', { token: h.tokens.viewer });
     assert.equal(res.statusCode, 200);
     assert.match(
       res.body,
       /tern_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="\/api\/v1\/services\/:name",status_code="404"\} 1/,
     );
     assert.match(res.body, /process_cpu_user_seconds_total/);
+  });
+
+  it('serves /metrics to any role but not anonymously, unless the server makes it public', async () => {
+    assert.equal((await h.call('GET', '/metrics', { token: null })).statusCode, 401);
+    assert.equal((await h.call('GET', '/metrics', { token: 'tern_not-a-real-token' })).statusCode, 401);
+    assert.equal((await h.call('GET', '/metrics', { token: h.tokens.gateway })).statusCode, 200, 'a gateway token scrapes');
+    const open = await startHarness({ metricsPublic: true });
+    try {
+      assert.equal((await open.call('GET', '/metrics', { token: null })).statusCode, 200);
+    } finally {
+      await open.close();
+    }
   });
 
   it('is live and ready while the store answers', async () => {

@@ -13,6 +13,7 @@ const ACCESS_TEXT: Readonly<Record<Access, string>> = {
   admin: 'Needs an admin token.',
   dataplane: 'Needs a gateway or admin token.',
   feedback: 'Needs a feedback, deployer or admin token.',
+  metrics: 'Needs a token of any role (viewer, deployer, admin or gateway).',
 };
 
 /** Registers the generator; serve the document with `registerOpenApiRoute` after it. */

@@ -12,10 +12,11 @@ import type { Principal } from './auth/access.js';
 
 /**
  * The permission a route needs. `public`: no token; `read`: viewer and up; `release`: deployer
- * and admin; `admin`: admin only; `dataplane`: gateway and admin; `feedback`: feedback, deployer and admin.
+ * and admin; `admin`: admin only; `dataplane`: gateway and admin; `feedback`: feedback, deployer and admin;
+ * `metrics`: viewer, deployer, admin and gateway (the API's Prometheus `/metrics`: viewers and gateways scrape it).
  */
-export type Access = 'public' | 'read' | 'release' | 'admin' | 'dataplane' | 'feedback';
-export const ACCESS_LEVELS: readonly Access[] = ['public', 'read', 'release', 'admin', 'dataplane', 'feedback'];
+export type Access = 'public' | 'read' | 'release' | 'admin' | 'dataplane' | 'feedback' | 'metrics';
+export const ACCESS_LEVELS: readonly Access[] = ['public', 'read', 'release', 'admin', 'dataplane', 'feedback', 'metrics'];
 
 /** How a mutating route's audit event is named. */
 export interface RouteAudit {

@@ -92,6 +92,8 @@ export interface TernClient {
   replayRelease(id: string, body: { readonly analysis?: AnalysisInput }): Promise<ReplayJson>;
   listAudit(query: AuditQuery): Promise<AuditList>;
   submitFeedback(service: string, body: FeedbackBody): Promise<FeedbackAcceptedView>;
+  /** `GET /api/v1/audit/export`: the JSON-lines export as a byte stream (no overall timeout: exports can be long). */
+  openAuditExport(query: { readonly since?: string; readonly until?: string }): Promise<AsyncIterable<Buffer>>;
   createToken(name: string, role: string): Promise<TokenCreated>;
   listTokens(): Promise<TokenList>;
   revokeToken(id: string): Promise<TokenView | undefined>;
@@ -196,6 +198,21 @@ export function createClient(options: ClientOptions): TernClient {
     replayRelease: (id, body) => call('POST', `/api/v1/releases/${seg(id)}/replay`, body),
     listAudit: (q) => call('GET', `/api/v1/audit${query({ ...q })}`),
     submitFeedback: (service, body) => call('POST', `/api/v1/services/${seg(service)}/feedback`, body),
+    openAuditExport: async (q) => {
+      let res;
+      try {
+        res = await request(`${base}/api/v1/audit/export${query({ ...q })}`, {
+          headers: headersFor('application/x-ndjson'),
+          dispatcher: agent,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (err) {
+        throw new UnreachableError(base, transportReason(err, timeoutMs), { cause: err });
+      }
+      if (res.statusCode !== 200) throw toApiError(res.statusCode, await res.body.text().catch(() => ''));
+      return res.body;
+    },
     createToken: (name, role) => call('POST', '/api/v1/tokens', { name, role }),
     listTokens: () => call('GET', '/api/v1/tokens'),
     revokeToken: (id) => call('DELETE', `/api/v1/tokens/${seg(id)}`),

@@ -81,3 +81,14 @@ export function parseSince(value: string, now = Date.now()): string {
     throw new InvalidArgumentError(`"${value}" is neither a date/time (2025-01-31T14:00:00Z) nor a duration ago (30m, 2h, 1d).`);
   return new Date(t).toISOString();
 }
+
+/** A duration (`90d`, `12h`) in milliseconds, above 0. @throws InvalidArgumentError */
+export function parseDurationFlag(value: string): number {
+  try {
+    const ms = parseDuration(value, 'duration');
+    if (ms > 0) return ms;
+  } catch (err) {
+    throw new InvalidArgumentError(isTernError(err) ? err.message : String(err));
+  }
+  throw new InvalidArgumentError(`"${value}" is not a duration above 0; expected e.g. 90d, 12h`);
+}

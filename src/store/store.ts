@@ -43,6 +43,13 @@ export interface AuditFilter {
   readonly limit?: number;
 }
 
+export interface AuditExportRange {
+  readonly afterId?: number;
+  readonly since?: number;
+  readonly until?: number;
+  readonly limit?: number;
+}
+
 export interface TokenRecord extends TokenInfo {
   readonly secretHash: string;
 }
@@ -184,6 +191,14 @@ export interface Store {
   appendAudit(event: AuditInput): Promise<AuditEvent>;
   /** Newest first; default limit 100, at most 1000. */
   listAudit(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** Oldest first, for export: events with id above `afterId` and `at` in [since, until); default limit 100, at most 1000. */
+  listAuditForExport(range: AuditExportRange): Promise<AuditEvent[]>;
+  /** The highest event id a complete export has covered (0 when none). */
+  auditExportMark(): Promise<number>;
+  /** Moves the export mark up to `throughId` (never down); returns the mark now. */
+  markAuditExported(throughId: number): Promise<number>;
+  /** Deletes events older than `before` (ms) that the export mark has passed; returns how many. */
+  pruneAudit(before: number): Promise<number>;
 
   // tokens
   createToken(

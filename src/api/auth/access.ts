@@ -17,10 +17,10 @@ export interface Principal {
 
 /** What each role may do; `public` routes need no role at all. */
 export const ROLE_ACCESS: Readonly<Record<Role, readonly Access[]>> = {
-  viewer: ['read'],
-  deployer: ['read', 'release', 'feedback'],
-  admin: ['read', 'release', 'admin', 'dataplane', 'feedback'],
-  gateway: ['dataplane'],
+  viewer: ['read', 'metrics'],
+  deployer: ['read', 'release', 'feedback', 'metrics'],
+  admin: ['read', 'release', 'admin', 'dataplane', 'feedback', 'metrics'],
+  gateway: ['dataplane', 'metrics'],
   feedback: ['feedback'],
 };
 

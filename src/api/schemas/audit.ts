@@ -13,6 +13,14 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const AuditExportQuery = Type.Object(
+  {
+    since: Type.Optional(Since),
+    until: Type.Optional(Type.String({ maxLength: 40, description: 'export events before this time (ISO 8601 or epoch ms); default now' })),
+  },
+  { additionalProperties: false },
+);
+
 export const AuditEventResponse = Type.Object({
   id: Type.Integer(),
   at: IsoTime,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { parsePort } from '../parse.js';
+import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 
 interface ServerFlags {
@@ -19,6 +19,9 @@ interface ServerFlags {
   readonly exposeVersionHeader: boolean;
   readonly logLevel: string;
   readonly logFile?: string;
+  readonly trustedProxy?: string[];
+  readonly metricsPublic: boolean;
+  readonly auditRetention?: number;
 }
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
@@ -28,7 +31,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export function registerServerCommand(program: Command, io: Io = processIo): void {
   program
     .command('server')
-    .description('run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)')
+    .description(
+      'run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)',
+    )
     .option('--data-dir <dir>', 'where the database (unless --store) and the secrets live', './.tern')
     .option(
       '--store <url>',
@@ -38,6 +43,17 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
+    .option(
+      '--trusted-proxy <cidr>',
+      'believe X-Forwarded-For only from this proxy address or CIDR (repeatable), e.g. 127.0.0.1 for a local TLS proxy',
+      collect,
+    )
+    .option('--metrics-public', "serve the API's /metrics without a token (default: a viewer or gateway token)", false)
+    .option(
+      '--audit-retention <duration>',
+      'prune audit events older than this once exported, e.g. 90d (default: keep forever)',
+      parseDurationFlag,
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
     .addHelpText(
@@ -56,6 +72,9 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         apiPort: flags.apiPort,
         gatewayPort: flags.gatewayPort,
         exposeVersionHeader: flags.exposeVersionHeader,
+        trustedProxies: flags.trustedProxy ?? [],
+        metricsPublic: flags.metricsPublic,
+        ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         logger,
       }).catch((err: unknown) => {
