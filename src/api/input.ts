@@ -1,8 +1,9 @@
 /**
- * Checks the schemas cannot express (URL structure, regex compilation, times), compiled once
+ * Checks the schemas cannot express (URL structure, rule regexes, times), compiled once
  * where input enters. Each throws ValidationError naming the field as a JSON path.
  */
 import { ValidationError } from '../core/errors.js';
+import { checkRulesBudget, compileRulePattern } from '../core/rule-regex.js';
 import type { MatchRule } from '../core/types.js';
 
 export const MAX_RULE_REGEX = 256;
@@ -44,25 +45,23 @@ function parseUrl(text: string, field: string): URL {
 }
 
 /**
- * Checks match rules: exactly one of header/cookie, exactly one of equals/regex, and a regex that compiles.
- * @throws ValidationError naming the rule.
+ * Checks match rules: exactly one of header/cookie, exactly one of equals/regex, and a regex the
+ * linear-time rule engine accepts (core/rule-regex.ts), within the service's per-request budget.
+ * @throws ValidationError naming the rule (`body.rules[2].regex`) and why.
  */
 export function compileRules(rules: readonly MatchRule[], field: string): MatchRule[] {
-  return rules.map((rule, i) => {
+  const patterns: { field: string; cost: number }[] = [];
+  const out = rules.map((rule, i) => {
     const at = `${field}[${i}]`;
     if ((rule.header === undefined) === (rule.cookie === undefined))
       throw new ValidationError(at, 'give exactly one of "header" or "cookie"');
     if ((rule.equals === undefined) === (rule.regex === undefined))
       throw new ValidationError(at, 'give exactly one of "equals" or "regex"');
-    if (rule.regex !== undefined) {
-      try {
-        new RegExp(rule.regex);
-      } catch (err) {
-        throw new ValidationError(`${at}.regex`, `does not compile: ${(err as Error).message}`);
-      }
-    }
+    if (rule.regex !== undefined) patterns.push({ field: `${at}.regex`, cost: compileRulePattern(rule.regex, `${at}.regex`).cost });
     return { ...rule };
   });
+  checkRulesBudget(patterns);
+  return out;
 }
 
 /**
