@@ -10,6 +10,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, ensureGatewayToken } from './api/bootstrap.js';
+import { compileWebhookPolicy } from './control/notify/destinations.js';
 import { loadWebhookSecret } from './control/notify/secret.js';
 import { Registry } from 'prom-client';
 import { createControllerMetrics } from './control/metrics.js';
@@ -39,6 +40,11 @@ export interface ServerOptions {
   readonly logger?: Logger | undefined;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
+  /**
+   * Webhook destinations allowed (`--webhook-allow`, TERN_WEBHOOK_ALLOW): host names, IPs, CIDRs.
+   * Default none: any destination but loopback, link-local and unspecified addresses.
+   */
+  readonly webhookAllow?: readonly string[];
 }
 
 export interface RunningServer {
@@ -67,6 +73,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkOptions(options);
+  const webhookPolicy = compileWebhookPolicy(options.webhookAllow, 'webhookAllow');
   const logger = options.logger ?? pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
   const dataDir = path.resolve(options.dataDir);
   await prepareDataDir(dataDir, logger);
@@ -82,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const token = await ensureAdminToken(store, { dataDir, envToken });
     // One registry: a scrape of the API's /metrics sees the controller's release metrics too.
     const registry = new Registry();
-    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry });
+    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry, webhookPolicy });
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
     const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);
@@ -97,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ component: 'controller' }),
       tickMs: options.controllerTickMs ?? 1000,
       webhookSecret,
+      webhookPolicy,
       dataDir,
       metrics: createControllerMetrics(registry),
     });

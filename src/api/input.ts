@@ -4,7 +4,9 @@
  */
 import { ValidationError } from '../core/errors.js';
 import { checkRulesBudget, compileRulePattern } from '../core/rule-regex.js';
-import type { MatchRule } from '../core/types.js';
+import type { WebhookPolicy } from '../control/notify/destinations.js';
+import type { MatchRule, Webhook } from '../core/types.js';
+import { redactUrl } from '../core/webhooks.js';
 
 export const MAX_RULE_REGEX = 256;
 
@@ -62,6 +64,19 @@ export function compileRules(rules: readonly MatchRule[], field: string): MatchR
   });
   checkRulesBudget(patterns);
   return out;
+}
+
+/**
+ * Checks compiled webhooks against the admin's destination policy (issue 11, SSRF).
+ * @throws ValidationError naming the webhook (`body.webhooks[1].url`) and why it is refused.
+ */
+export function allowedWebhooks(webhooks: Webhook[], policy: WebhookPolicy, field: string): Webhook[] {
+  webhooks.forEach((hook, i) => {
+    const refused = policy.refusesHost(new URL(hook.url).hostname);
+    if (refused)
+      throw new ValidationError(`${field}[${i}].url`, `${hook.type} webhook ${redactUrl(hook.url)}: destination refused: ${refused}`);
+  });
+  return webhooks;
 }
 
 /**
