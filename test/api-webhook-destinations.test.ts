@@ -24,6 +24,8 @@ describe('webhook destinations at the API, without an allow-list', () => {
       'http://169.254.169.254/latest/meta-data',
       'http://0.0.0.0:80/',
       'http://[::ffff:127.0.0.1]/',
+      'http://2130706433:9/',
+      'http://0x7f.1/',
     ];
     for (const url of urls) {
       const res = await h.call('POST', '/api/v1/services', {
