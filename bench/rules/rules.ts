@@ -5,9 +5,9 @@
  * the header a hostile client sends; each request goes through the gateway's own split
  * (compileTable + decide). Values: 16 KiB adversarial headers, and adversarial values exactly at
  * the read bound MAX_RULE_VALUE (the longest a rule reads; longer ones match no regex rule).
- * Prints per set the median, p99 and max of 200 requests, then the worst median and p99 over all
- * sets (max also shows the process being preempted or collecting garbage on a busy machine), then a
- * micro-benchmark of a typical rule, ^(alice|bob)$, on RE2JS against JavaScript's RegExp.
+ * Prints per set the CPU time per request (mean of 200) and the wall-clock median and p99 (wall
+ * time also counts the process being preempted on a busy machine), then the worst over all
+ * sets, then a micro-benchmark of a typical rule, ^(alice|bob)$, on RE2JS against JavaScript's RegExp.
  *   node --import tsx bench/rules/rules.ts
  */
 import type { IncomingMessage } from 'node:http';
@@ -65,7 +65,7 @@ const entry = (rules: MatchRule[]): RouteEntry => ({
   canary: { version: 'v2', endpoints: ['http://127.0.0.1:2'], weight: 500, salt: 's', releaseId: 'r' },
 });
 
-let worstP99 = { ms: 0, what: '' };
+let worstCpu = { ms: 0, what: '' };
 let worstMedian = { ms: 0, what: '' };
 for (const [name, rules] of Object.entries(SETS)) {
   const route = compileTable({ version: 1, routes: [entry(rules)] }, registry).match(undefined, '/')!;
@@ -74,23 +74,26 @@ for (const [name, rules] of Object.entries(SETS)) {
     const req = { headers: { 'x-h': value, 'x-user': 'u1' }, socket: { remoteAddress: '192.0.2.1' } } as unknown as IncomingMessage;
     for (let i = 0; i < 20; i++) decide(route, req, false);
     const times: number[] = [];
+    const cpu = process.cpuUsage();
     for (let i = 0; i < REQUESTS; i++) {
       const start = performance.now();
       decide(route, req, false);
       times.push(performance.now() - start);
     }
+    const used = process.cpuUsage(cpu);
+    // CPU time leaves out the moments the process was not running (a busy machine preempts it).
+    const cpuMs = (used.user + used.system) / 1000 / REQUESTS;
     times.sort((a, b) => a - b);
     const median = times[REQUESTS / 2]!;
     const p99 = times[Math.ceil(REQUESTS * 0.99) - 1]!;
-    const max = times[REQUESTS - 1]!;
     const what = `${name} (${rules.length} rules, ${cost} instructions) × ${label}`;
-    if (p99 > worstP99.ms) worstP99 = { ms: p99, what };
+    if (cpuMs > worstCpu.ms) worstCpu = { ms: cpuMs, what };
     if (median > worstMedian.ms) worstMedian = { ms: median, what };
-    console.log(`rule set ${what}: median ${median.toFixed(4)} ms  p99 ${p99.toFixed(4)} ms  max ${max.toFixed(4)} ms`);
+    console.log(`rule set ${what}: CPU ${cpuMs.toFixed(4)} ms/request  wall median ${median.toFixed(4)} ms  p99 ${p99.toFixed(4)} ms`);
   }
 }
-console.log(`worst accepted rule set per request: median ${worstMedian.ms.toFixed(4)} ms (${worstMedian.what})  target ≤ 1 ms`);
-console.log(`worst accepted rule set per request: p99 ${worstP99.ms.toFixed(4)} ms (${worstP99.what})`);
+console.log(`worst accepted rule set per request: CPU ${worstCpu.ms.toFixed(4)} ms (${worstCpu.what})  target ≤ 1 ms`);
+console.log(`worst accepted rule set per request: wall median ${worstMedian.ms.toFixed(4)} ms (${worstMedian.what})`);
 await registry.destroyAll();
 
 // A typical rule on the request path: RE2JS (the engine) against RegExp (what it replaced).

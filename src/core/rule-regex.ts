@@ -20,7 +20,7 @@
  * spellings (`\uXXXX`, `(?<name>…)`, `[^]`, `\/`) are translated. Backreferences and lookaround
  * cannot run in linear time and are refused with a message naming them, never ignored.
  */
-import { RE2JS } from 're2js';
+import { RE2JS, RE2Set } from 're2js';
 import { ValidationError } from './errors.js';
 
 /** Characters of a header or cookie value a regex rule reads; a longer value matches no regex rule. */
@@ -87,10 +87,13 @@ export function compileRulePattern(source: string, field: string): RulePattern {
       `too complex: compiles to ${cost} instructions, at most ${MAX_RULES_PROGRAM} are accepted (large {n,m} repeats cost the most)`,
     );
   }
-  // exec, not test: test() runs RE2's lazy DFA, whose state cache (8 MB per pattern) thrashes on
-  // patterns like [ab]*a[ab]{20} and made a request cost tens of ms; exec runs the one-pass,
-  // bit-state or NFA matcher, whose cost is the bounded (characters × instructions).
-  return { source, cost, test: (value) => value.length <= MAX_RULE_VALUE && re.exec(value) !== null };
+  // Not RE2JS's test(): it runs RE2's lazy DFA, whose state cache (8 MB per pattern) thrashes on
+  // patterns like [ab]*a[ab]{20}c and made a request cost tens of ms. Asking for the match's
+  // bounds (one group) routes to the one-pass, bit-state or NFA matcher, whose cost is the
+  // bounded (characters × instructions); 1.3–5× faster than exec(), which also builds a result.
+  const prog = re.re2();
+  const matches = (value: string): boolean => (prog.matchWithGroup(value, 0, value.length, RE2Set.UNANCHORED, 1) as [boolean, unknown])[0];
+  return { source, cost, test: (value) => value.length <= MAX_RULE_VALUE && matches(value) };
 }
 
 /**
