@@ -10,6 +10,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, ensureGatewayToken } from './api/bootstrap.js';
+import { compileWebhookPolicy } from './control/notify/destinations.js';
 import { loadWebhookSecret } from './control/notify/secret.js';
 import { Registry } from 'prom-client';
 import { createControllerMetrics } from './control/metrics.js';
@@ -45,6 +46,11 @@ export interface ServerOptions {
   readonly auditRetentionMs?: number;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
+  /**
+   * Webhook destinations allowed (`--webhook-allow`, TERN_WEBHOOK_ALLOW): host names, IPs, CIDRs.
+   * Default none: any destination but loopback, link-local and unspecified addresses.
+   */
+  readonly webhookAllow?: readonly string[];
 }
 
 export interface RunningServer {
@@ -73,6 +79,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkOptions(options);
+  const webhookPolicy = compileWebhookPolicy(options.webhookAllow, 'webhookAllow');
   const logger = options.logger ?? pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
   const dataDir = path.resolve(options.dataDir);
   await prepareDataDir(dataDir, logger);
@@ -92,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       logger: logger.child({ component: 'api' }),
       registry,
+      webhookPolicy,
       trustedProxies: options.trustedProxies ?? [],
       metricsPublic: options.metricsPublic ?? false,
       ...(options.auditRetentionMs === undefined ? {} : { auditRetentionMs: options.auditRetentionMs }),
@@ -110,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ component: 'controller' }),
       tickMs: options.controllerTickMs ?? 1000,
       webhookSecret,
+      webhookPolicy,
       dataDir,
       metrics: createControllerMetrics(registry),
     });

@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { compileWebhookPolicy, type WebhookPolicy } from '../control/notify/destinations.js';
 import { type Clock, systemClock } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { MUTATING_METHODS } from './audit/audit-context.js';
@@ -67,6 +68,8 @@ export interface AppOptions {
   readonly metricsPublic?: boolean;
   /** The Prometheus registry `/metrics` serves (the server shares it with the controller); default a new one. */
   readonly registry?: Registry;
+  /** Where webhooks may go (`tern server --webhook-allow`); default: anywhere but loopback, link-local and unspecified addresses. */
+  readonly webhookPolicy?: WebhookPolicy;
 }
 
 /**
@@ -141,7 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerOpenApi(app, packageVersion());
   registerMetrics(app, options.registry, options.metricsPublic ?? false);
 
-  const deps: ApiDeps = { store: options.store, clock, closing };
+  const deps: ApiDeps = { store: options.store, clock, closing, webhookPolicy: options.webhookPolicy ?? compileWebhookPolicy([]) };
   for (const register of [
     registerHealthRoutes,
     registerServiceRoutes,

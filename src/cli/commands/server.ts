@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { compileWebhookPolicy } from '../../control/notify/destinations.js';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { collect, parseDurationFlag, parsePort } from '../parse.js';
@@ -22,6 +23,7 @@ interface ServerFlags {
   readonly trustedProxy?: string[];
   readonly metricsPublic: boolean;
   readonly auditRetention?: number;
+  readonly webhookAllow?: string[];
 }
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
@@ -54,11 +56,16 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       'prune audit events older than this once exported, e.g. 90d (default: keep forever)',
       parseDurationFlag,
     )
+    .option(
+      '--webhook-allow <host-or-cidr>',
+      'let webhooks call this host name (*.example.com for subdomains), IP or CIDR; repeatable; once given, only listed destinations are called (loopback and link-local only when listed)',
+      (value: string, list: string[] | undefined) => [...(list ?? []), value],
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_LOG_LEVEL        same as --log-level',
+      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_WEBHOOK_ALLOW    same as --webhook-allow, entries separated by commas or spaces (the flags win when both are given)\n  TERN_LOG_LEVEL        same as --log-level',
     )
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
@@ -76,6 +83,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         metricsPublic: flags.metricsPublic,
         ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
         adminToken: process.env.TERN_ADMIN_TOKEN,
+        webhookAllow: webhookAllowOf(flags),
         logger,
       }).catch((err: unknown) => {
         throw explainStartFailure(err, flags);
@@ -140,6 +148,18 @@ function announce(
   }
   io.out(`Data directory: ${path.resolve(dataDir)}${server.store === 'postgres' ? ' (state in PostgreSQL)' : ''}`);
   io.out('Press Ctrl+C to stop.');
+}
+
+/** The allow-list from --webhook-allow, else TERN_WEBHOOK_ALLOW; a bad entry fails here, naming where it came from. */
+function webhookAllowOf(flags: ServerFlags): string[] {
+  const fromFlags = flags.webhookAllow !== undefined;
+  const list = flags.webhookAllow ?? (process.env.TERN_WEBHOOK_ALLOW ?? '').split(/[\s,]+/).filter(Boolean);
+  try {
+    compileWebhookPolicy(list, fromFlags ? '--webhook-allow' : 'TERN_WEBHOOK_ALLOW');
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  return list;
 }
 
 /** Turns the usual startup failures into one actionable line. */
