@@ -35,6 +35,7 @@ import {
   type HealthCheckSettings,
   type OutlierSettings,
 } from './health.js';
+import { defaultLimits, type LimitSettings } from './limits.js';
 import { GatewayMetrics } from './metrics.js';
 import { checkOptions } from './options.js';
 import { closeServer, startProxyListener, urlOf } from './listener.js';
@@ -70,6 +71,8 @@ export interface GatewayOptions {
   readonly startupWaitMs?: number;
   /** How long close() lets requests in flight finish, ms (default 5000). */
   readonly closeGraceMs?: number;
+  /** Connection caps and timeouts of the user listener; defaults in limits.ts. */
+  readonly limits?: Partial<LimitSettings>;
 }
 
 export interface Gateway {
@@ -81,6 +84,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Version of the table in use; 0 before the first. */
   tableVersion(): number;
+  /** User connections open now, and refused so far by the connection caps. */
+  connections(): { open: number; refused: number };
   /** Compiles and swaps in `table`. @throws ValidationError when it is inconsistent (the old table stays). */
   applyTable(table: RoutingTable): void;
   close(): Promise<void>;
@@ -175,7 +180,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const initial = await startingTable(options, logger);
   if (initial) state.apply(initial);
 
-  const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool.connectTimeoutMs);
+  const limits: LimitSettings = { ...defaultLimits(), ...options.limits };
+  const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool, limits);
   const adminHost = (options.admin ? options.admin.host : undefined) ?? options.host;
   const admin =
     options.admin === false
@@ -208,6 +214,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     id,
     metrics,
     tableVersion: () => state.current()?.version ?? 0,
+    connections: () => ({ open: proxy.gate.open, refused: proxy.gate.refused }),
     applyTable: state.apply,
     close: () => (closing ??= close()),
   };
