@@ -9,8 +9,9 @@ import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
+import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
-interface ServerFlags {
+interface ServerFlags extends LimitFlags {
   readonly dataDir: string;
   readonly store?: string;
   readonly host: string;
@@ -26,9 +27,11 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Registers `tern server` on the program. */
 export function registerServerCommand(program: Command, io: Io = processIo): void {
-  program
+  const command = program
     .command('server')
-    .description('run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)')
+    .description(
+      'run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)',
+    )
     .option('--data-dir <dir>', 'where the database (unless --store) and the secrets live', './.tern')
     .option(
       '--store <url>',
@@ -39,7 +42,8 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
     .addOption(logLevelOption())
-    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
+  addLimitOptions(command)
     .addHelpText(
       'after',
       '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_LOG_LEVEL        same as --log-level',
@@ -56,6 +60,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         apiPort: flags.apiPort,
         gatewayPort: flags.gatewayPort,
         exposeVersionHeader: flags.exposeVersionHeader,
+        gatewayLimits: limitsFrom(flags),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         logger,
       }).catch((err: unknown) => {
