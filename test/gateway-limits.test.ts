@@ -212,3 +212,33 @@ describe('limit options', () => {
     });
   }
 });
+
+describe("tern server's built-in gateway", () => {
+  it('takes the limits given to the server (here: one connection per client address)', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { startServer } = await import('../src/main.js');
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tern-limits-'));
+    const server = await startServer({
+      dataDir,
+      host: '127.0.0.1',
+      apiPort: 0,
+      gatewayPort: 0,
+      adminToken: 'limits-test-admin-token-0123456789',
+      logger: silent,
+      gatewayLimits: { maxConnectionsPerClient: 1 },
+    });
+    const held: Held[] = [];
+    try {
+      held.push(await hold(server.gatewayUrl, '127.0.0.5', 'GET /x HTTP/1.1\r\n'));
+      held.push(await hold(server.gatewayUrl, '127.0.0.5', 'GET /y HTTP/1.1\r\n'));
+      assert.ok(await until(() => held[1]!.text.startsWith('HTTP/1.1 503 '), 3_000), `second connection got: ${held[1]!.text}`);
+      assert.equal(held[0]!.text, '');
+    } finally {
+      for (const h of held) h.socket.destroy();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -19,7 +19,9 @@
  * its table as soon as it answers (startGateway waits up to `startupWaitMs` for that answer).
  * Every applied table is persisted to `stateFile`. Metrics are served by a separate admin
  * listener (default: same host, any free port) so `/metrics` never shadows a user route.
- * Parse errors are answered 400 and never forwarded (listener.ts).
+ * Parse errors are answered 400 and never forwarded (listener.ts); connection caps and timeouts
+ * (`limits`, defaults in limits.ts) and the request screen (request-screen.ts: Host, version,
+ * header count, path normalisation) apply before any request is routed.
  */
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
