@@ -87,6 +87,24 @@ describe('gateway timeouts', () => {
     idle.socket.destroy();
   });
 
+  it('frees the connection of a client that never closes its side after the 408', async () => {
+    const { hostname, port } = new URL(gw.url);
+    const stubborn = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+    let text = '';
+    stubborn.setEncoding('latin1');
+    stubborn.on('data', (c: string) => (text += c));
+    stubborn.on('error', () => undefined);
+    stubborn.on('end', () => undefined); // keeps its side open: no end() in reply
+    await new Promise((resolve) => stubborn.once('connect', resolve));
+    stubborn.write('GET /half HTTP/1.1\r\n');
+    try {
+      assert.ok(await until(() => text.startsWith('HTTP/1.1 408 '), 3_000));
+      assert.ok(await until(() => gw.connections().open === 0, 3_000), `still open at the gateway: ${gw.connections().open}`);
+    } finally {
+      stubborn.destroy();
+    }
+  });
+
   it('answers 408 to a request body that stops flowing, and counts no version error', async () => {
     const stalled = await hold(gw.url, '127.0.0.1', 'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nhalf');
     assert.ok(await until(() => stalled.closedAfter !== null, 3_000), 'the stalled upload is still open after 3 s');

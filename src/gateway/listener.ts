@@ -53,8 +53,19 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.destroy();
     return;
   }
-  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  replyRaw(socket, status, status === 408 ? 'request timed out' : 'malformed request');
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  // A connection that never sent a byte has no request to answer: close it, cheaply.
+  if (timedOut && socket.bytesRead === 0) return void socket.destroy();
+  replyRaw(socket, timedOut ? 408 : 400, timedOut ? 'request timed out' : 'malformed request');
+  lingerThenDestroy(socket);
+}
+
+/**
+ * After an answer and a FIN, a client that never closes its side would keep the descriptor
+ * forever (node:http sockets allow half-open): give it a second to read the answer, then cut.
+ */
+function lingerThenDestroy(socket: Socket): void {
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 /** A request body stopped flowing: 408 if nothing was answered yet, then the connection goes. */
@@ -64,7 +75,7 @@ function bodyStalled(req: IncomingMessage, res: ServerResponse): void {
   // Raw, not through `res`: the proxy still owns `res`. Closing the socket makes the proxy
   // abort the upstream request as a client that left, which is not counted as a version error.
   replyRaw(socket, 408, 'request body timed out');
-  setTimeout(() => socket.destroy(), 1_000).unref();
+  lingerThenDestroy(socket);
 }
 
 function screened(
@@ -93,7 +104,8 @@ function screenedUpgrade(
     const refusal = screen(req, limits.maxHeaderCount);
     if (refusal !== null) {
       socket.on('error', () => socket.destroy());
-      return refuseRaw(socket, refusal);
+      refuseRaw(socket, refusal);
+      return lingerThenDestroy(socket);
     }
     handler(req, socket, head);
   };
