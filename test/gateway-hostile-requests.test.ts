@@ -80,6 +80,7 @@ describe('hostile request targets and headers', () => {
     '/tenant/.%2e/%2E./tenant2/secret',
     '/tenant/..%2f..%2ftenant2/secret',
     '/tenant/..%5C..%5Ctenant2/secret',
+    '/tenant/..;/..;/tenant2/secret',
     '/tenant/secret%00.txt',
   ]) {
     it(`refuses ${target} with 400 before matching`, async () => {

@@ -18,9 +18,24 @@ describe('removeDotSegments (RFC 3986 §5.2.4)', () => {
 
 describe('normalisePath', () => {
   it('keeps the query as it is', () => assert.deepEqual(normalisePath('/a/../b?x=/../y'), { ok: true, path: '/b?x=/../y' }));
+  it('keeps path parameters that are no traversal', () =>
+    assert.deepEqual(normalisePath('/a;v=1/b..;c'), { ok: true, path: '/a;v=1/b..;c' }));
   it('keeps encoded characters that are no traversal', () =>
     assert.deepEqual(normalisePath('/p/group%2Fname/%41'), { ok: true, path: '/p/group%2Fname/%41' }));
-  for (const bad of ['/%2e%2e/x', '/%2E/x', '/a/.%2E/x', '/a/..%2F', '/a/%2e%2e%2fx', '/a/..\\x', '/a%00', 'x/y', '/a#b']) {
+  for (const bad of [
+    '/%2e%2e/x',
+    '/%2E/x',
+    '/a/.%2E/x',
+    '/a/..%2F',
+    '/a/%2e%2e%2fx',
+    '/a/..\\x',
+    '/a/..;/x',
+    '/a/.;x/y',
+    '/a/..%3bx/y',
+    '/a%00',
+    'x/y',
+    '/a#b',
+  ]) {
     it(`refuses ${bad}`, () => assert.equal(normalisePath(bad).ok, false));
   }
 });

@@ -8,8 +8,9 @@
  * - literal dot segments are removed as RFC 3986 §5.2.4 specifies (`/a/b/../c` → `/a/c`,
  *   `/../x` → `/x`): the gateway matches and forwards the path the backend will resolve;
  * - a path that smuggles a dot segment past that step is refused: `%2e`/`%2E` spelling a `.` or
- *   `..` segment, or a `.`/`..` separated by an encoded slash or a backslash (`..%2f`, `..\`),
- *   which a decoding backend (or a Windows one) turns into traversal. An encoded slash on its
+ *   `..` segment, a `.`/`..` separated by an encoded slash or a backslash (`..%2f`, `..\`),
+ *   which a decoding backend (or a Windows one) turns into traversal, or followed by a `;`
+ *   path parameter (`..;/`, which Java servlet containers resolve as `..`). An encoded slash on its
  *   own (`a%2Fb`, a GitLab-style id) is legitimate and kept as it is;
  * - `%00` (NUL) is refused anywhere in the path: it truncates paths in C-based backends.
  *
@@ -38,15 +39,21 @@ export function removeDotSegments(path: string): string {
   return `/${out.join('/')}`;
 }
 
-/** True when a segment, once `%2e`, `%2f` and `%5c` are decoded, holds a `.` or `..` part. */
+/**
+ * True when a segment, once `%2e`, `%2f`, `%5c` and `%3b` are decoded, holds a `.` or `..`
+ * part, also before a `;` path parameter (`..;x`, which Tomcat and Jetty resolve as `..`).
+ */
 function hidesDotSegment(segment: string): boolean {
-  const encoded = segment.includes('%') || segment.includes('\\');
-  if (!encoded) return false;
+  if (!segment.includes('%') && !segment.includes('\\') && !segment.includes(';')) return false;
   const decoded = segment
     .replace(/%2e/gi, '.')
+    .replace(/%3b/gi, ';')
     .replace(/%2f|%5c/gi, '/')
     .replace(/\\/g, '/');
-  return decoded.split('/').some((part) => part === '.' || part === '..');
+  return decoded.split('/').some((part) => {
+    const name = part.split(';')[0];
+    return name === '.' || name === '..';
+  });
 }
 
 /**
