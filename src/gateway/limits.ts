@@ -9,7 +9,7 @@
  * Defaults and why:
  * - `headersTimeoutMs` 10 s: a real client sends its request head in one packet; 10 s covers a
  *   slow mobile link. Past it the client gets 408 and the connection closes (a socket that
- *   never sent a byte is closed the same way).
+ *   never sent a byte is just closed: there is no request to answer).
  * - `requestTimeoutMs` 300 s (node's default) bounds receiving a whole request, body included;
  *   `bodyIdleTimeoutMs` 60 s (NGINX's client_body_timeout) bounds a body that stops flowing.
  * - `keepAliveTimeoutMs` 75 s: NGINX's keepalive_timeout. Node's 5 s default closed idle users'
