@@ -17,6 +17,7 @@ import { createControllerMetrics } from './control/metrics.js';
 import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
+import type { LimitSettings } from './gateway/limits.js';
 import { openStore, parseStoreUrl } from './store/open-store.js';
 
 export interface ServerOptions {
@@ -44,6 +45,8 @@ export interface ServerOptions {
   readonly metricsPublic?: boolean;
   /** Prune audit events older than this (ms) once exported (`--audit-retention`); default keep forever. */
   readonly auditRetentionMs?: number;
+  /** Connection caps and timeouts of the built-in gateway (defaults in gateway/limits.ts). */
+  readonly gatewayLimits?: Partial<LimitSettings>;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
   /**
@@ -131,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       controlPlane: { url: apiUrl, token: await ensureGatewayToken(store, dataDir) },
       stateFile: path.join(dataDir, 'gateway-table.json'),
       exposeVersionHeader: options.exposeVersionHeader ?? false,
+      ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
       logger: logger.child({ component: 'gateway' }),
     });
     logger.info({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl }, 'Tern gateway listening');

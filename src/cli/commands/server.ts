@@ -10,8 +10,9 @@ import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
+import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
-interface ServerFlags {
+interface ServerFlags extends LimitFlags {
   readonly dataDir: string;
   readonly store?: string;
   readonly host: string;
@@ -31,7 +32,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Registers `tern server` on the program. */
 export function registerServerCommand(program: Command, io: Io = processIo): void {
-  program
+  const command = program
     .command('server')
     .description(
       'run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)',
@@ -62,7 +63,8 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       (value: string, list: string[] | undefined) => [...(list ?? []), value],
     )
     .addOption(logLevelOption())
-    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
+  addLimitOptions(command)
     .addHelpText(
       'after',
       '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_WEBHOOK_ALLOW    same as --webhook-allow, entries separated by commas or spaces (the flags win when both are given)\n  TERN_LOG_LEVEL        same as --log-level',
@@ -82,6 +84,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         trustedProxies: flags.trustedProxy ?? [],
         metricsPublic: flags.metricsPublic,
         ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
+        gatewayLimits: limitsFrom(flags),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
         logger,
