@@ -100,7 +100,13 @@ function errorRateCheck(a: Aggregates, config: AnalysisConfig['errorRate'], alph
     bound: round(r.limit),
     stableSamples: a.stable.requests,
     canarySamples: a.canary.requests,
-    detail: `${missing(a.stable.requests, a.canary.requests, min, 'requests')}${rates(a)}; ${finding}${guard.note}`,
+    detail: sentence(
+      missing(a.stable.requests, a.canary.requests, min, 'requests'),
+      a.canary.requests + a.stable.requests > 0 ? rates(a) : '',
+      guard.outcome,
+      sufficient,
+      finding + guard.note,
+    ),
   };
 }
 
@@ -121,7 +127,13 @@ function ceilingCheck(a: Aggregates, max: number, alpha: number, min: number): C
     bound: max,
     stableSamples: a.stable.requests,
     canarySamples: a.canary.requests,
-    detail: `${missing(min, a.canary.requests, min, 'requests')}canary error rate ${rate}, anytime interval [${pct(v.lower)}, ${pct(v.upper)}] against the ${pct(max)} ceiling${guard.note}`,
+    detail: sentence(
+      missing(min, a.canary.requests, min, 'requests'),
+      a.canary.requests ? `canary error rate ${rate}, anytime interval [${pct(v.lower)}, ${pct(v.upper)}]` : '',
+      guard.outcome,
+      a.canary.requests >= min,
+      `against the ${pct(max)} ceiling${guard.note}`,
+    ),
   };
 }
 
@@ -147,7 +159,13 @@ function latencyCheck(a: Aggregates, config: AnalysisConfig['latency'], warmupMs
     bound: round(v.bound),
     stableSamples: v.stableCount,
     canarySamples: v.canaryCount,
-    detail: `${warming}${missing(v.stableCount, v.canaryCount, min, 'latency samples')}${quantiles}; ${finding} (largest CDF gap ${round(v.statistic, 3)}, band ${round(v.bound, 3)})`,
+    detail: sentence(
+      warming + missing(v.stableCount, v.canaryCount, min, 'latency samples'),
+      v.stableCount + v.canaryCount > 0 ? quantiles : '',
+      v.worse ? 'fail' : v.noWorse ? 'pass' : 'inconclusive',
+      enough(v.stableCount, v.canaryCount, min),
+      `${finding} (largest CDF gap ${round(v.statistic, 3)}, band ${round(v.bound, 3)})`,
+    ),
   };
 }
 
@@ -165,7 +183,13 @@ function p99CeilingCheck(a: Aggregates, maxMs: number, alpha: number, min: numbe
     bound: maxMs,
     stableSamples: a.stable.requests,
     canarySamples: n,
-    detail: `${missing(min, n, min, 'requests')}canary p99 ${fmtMs(p99)}, anytime bounds [${fmtMs(low)}, ${fmtMs(high)}] against the ${maxMs} ms ceiling`,
+    detail: sentence(
+      missing(min, n, min, 'requests'),
+      n ? `canary p99 ${fmtMs(p99)}, anytime bounds [${fmtMs(low)}, ${fmtMs(high)}]` : '',
+      low !== null && low > maxMs ? 'fail' : high !== null && high <= maxMs ? 'pass' : 'inconclusive',
+      n >= min,
+      `against the ${maxMs} ms ceiling`,
+    ),
   };
 }
 
@@ -203,6 +227,15 @@ function feedbackCheck(a: Aggregates, config: NonNullable<AnalysisConfig['feedba
       `${missing(a.stable.feedbackCount, a.canary.feedbackCount, need, 'scores')}mean score canary ${fmt(c)} (${a.canary.feedbackCount}), stable ${fmt(s)} (${a.stable.feedbackCount}); ` +
       `fails when shown more than ${config.tolerance} below stable's${floor === null ? '' : ` or below ${floor}`}`,
   };
+}
+
+/**
+ * A check's sentence: what is missing, what was seen, and — once decided or once the evidence is
+ * enough — the finding; an undecided check short of evidence says only what it lacks and saw.
+ */
+function sentence(lacking: string, seen: string, outcome: Outcome, sufficient: boolean, finding: string): string {
+  const parts = [seen, outcome !== 'inconclusive' || sufficient ? finding : ''].filter(Boolean);
+  return parts.length ? lacking + parts.join('; ') : lacking.replace(/; $/, '') || finding;
 }
 
 function fmtMs(ms: number | null): string {
