@@ -16,6 +16,7 @@ import { createControllerMetrics } from './control/metrics.js';
 import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
+import { ServingTls, baseUrl, certificateLog, type TlsFiles, type TlsMaterial } from './net/tls.js';
 import { openStore, parseStoreUrl } from './store/open-store.js';
 
 export interface ServerOptions {
@@ -39,6 +40,8 @@ export interface ServerOptions {
   readonly logger?: Logger | undefined;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
+  /** Serve the API (dashboard included) and the built-in gateway over HTTPS with this certificate and key. */
+  readonly tls?: TlsFiles | undefined;
 }
 
 export interface RunningServer {
@@ -56,6 +59,12 @@ export interface RunningServer {
   readonly generatedAdminToken: string | null;
   /** Which kind of database holds the state. */
   readonly store: 'sqlite' | 'postgres';
+  /**
+   * Re-reads the TLS certificate and key and serves them to new connections (open ones keep
+   * theirs); null without TLS.
+   * @throws TlsFileError when the files are bad: the current certificate then stays.
+   */
+  readonly reloadTls: (() => Promise<TlsMaterial>) | null;
   /** Stops accepting connections, lets requests in flight finish, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -68,6 +77,8 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkOptions(options);
   const logger = options.logger ?? pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
+  // Read before anything is opened, so a bad certificate fails the start with nothing to undo.
+  const tls = options.tls === undefined ? undefined : await ServingTls.load(options.tls);
   const dataDir = path.resolve(options.dataDir);
   await prepareDataDir(dataDir, logger);
 
@@ -82,7 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const token = await ensureAdminToken(store, { dataDir, envToken });
     // One registry: a scrape of the API's /metrics sees the controller's release metrics too.
     const registry = new Registry();
-    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry });
+    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry, tls });
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
     const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);
@@ -101,12 +112,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       metrics: createControllerMetrics(registry),
     });
     const { port } = app.server.address() as AddressInfo;
-    const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+    const apiUrl = baseUrl(options.host, port, tls !== undefined);
     logger.info({ apiUrl, dataDir, store: shared ? 'postgres' : 'sqlite' }, 'Tern API listening');
+    if (tls) logger.info(certificateLog(tls.material), 'serving TLS');
     gateway = await startGateway({
       host: options.host,
       port: options.gatewayPort,
-      controlPlane: { url: apiUrl, token: await ensureGatewayToken(store, dataDir) },
+      controlPlane: {
+        url: apiUrl,
+        token: await ensureGatewayToken(store, dataDir),
+        // Over loopback no certificate name matches: trust exactly the certificate this process serves.
+        ...(tls ? { trust: { pinned: () => [tls.material.fingerprint256] } } : {}),
+      },
+      tls,
       stateFile: path.join(dataDir, 'gateway-table.json'),
       exposeVersionHeader: options.exposeVersionHeader ?? false,
       logger: logger.child({ component: 'gateway' }),
@@ -121,6 +139,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminTokenFromEnv: envToken !== undefined,
       generatedAdminToken: token.created ? token.secret : null,
       store: shared ? 'postgres' : 'sqlite',
+      reloadTls: tls ? () => tls.reload() : null,
       close: once(() => shutdown(gateway, app, controller, store, logger)),
     };
   } catch (err) {

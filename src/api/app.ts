@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type Clock, systemClock } from '../core/types.js';
+import type { ServingTls } from '../net/tls.js';
 import type { Store } from '../store/store.js';
 import { MUTATING_METHODS } from './audit/audit-context.js';
 import { registerAuditHooks } from './audit/audit-hook.js';
@@ -33,6 +34,7 @@ import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 // Dashboard (issue 6): GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
 import { registerWebRoutes } from './routes/web.js';
+import { httpsOption, registerTls } from './tls.js';
 import { schemaErrorFormatter, validatorCompiler } from './validation.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -48,6 +50,8 @@ export interface AppOptions {
   readonly authFailureLimit?: FailureLimit;
   /** The Prometheus registry `/metrics` serves (the server shares it with the controller); default a new one. */
   readonly registry?: Registry;
+  /** Serve HTTPS with this certificate (reloadable), with HSTS on every answer; default plain HTTP. */
+  readonly tls?: ServingTls | undefined;
 }
 
 /**
@@ -68,6 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter,
     return503OnClosing: true,
+    ...httpsOption(options.tls),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   const catalog = collectRoutes(app);
@@ -82,6 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuditHooks(app, options.store); // before authentication, so refusals are audited
   registerAuthentication(app, { store: options.store, clock, limiter });
   registerRequestLog(app);
+  registerTls(app, options.tls);
   await registerOpenApi(app, packageVersion());
   registerMetrics(app, options.registry);
 

@@ -8,8 +8,9 @@
  * and the connection is closed: such a request is never forwarded, so it cannot desynchronise
  * an upstream connection. (Node's default would answer 431 to oversized headers.)
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createHttpServer, type ServingTls } from '../net/tls.js';
 import { replyRaw } from './failures.js';
 import { createRequestHandler, type ProxyDeps } from './proxy.js';
 import { createUpgradeHandler } from './upgrade.js';
@@ -18,6 +19,8 @@ export interface ListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxHeaderSize?: number;
+  /** Serve HTTPS with this certificate (reloadable). */
+  readonly tls?: ServingTls | undefined;
 }
 
 export interface ProxyListener {
@@ -72,7 +75,11 @@ export async function startProxyListener(options: ListenerOptions, deps: ProxyDe
   };
   // requestTimeout 0: a large upload may take longer than node's 300 s default; the headers
   // timeout (60 s) still bounds slow-header clients.
-  const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16_384, requestTimeout: 0 }, createRequestHandler(deps));
+  const server = createHttpServer(
+    options.tls,
+    { maxHeaderSize: options.maxHeaderSize ?? 16_384, requestTimeout: 0 },
+    createRequestHandler(deps),
+  );
   server.on('upgrade', createUpgradeHandler({ ...deps, connectTimeoutMs, track }));
   server.on('clientError', onClientError);
   const port = await listen(server, options.port, options.host);

@@ -9,8 +9,9 @@ import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
+import { explainTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
 
-interface ServerFlags {
+interface ServerFlags extends TlsFlags {
   readonly dataDir: string;
   readonly store?: string;
   readonly host: string;
@@ -28,7 +29,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export function registerServerCommand(program: Command, io: Io = processIo): void {
   program
     .command('server')
-    .description('run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)')
+    .description(
+      'run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)',
+    )
     .option('--data-dir <dir>', 'where the database (unless --store) and the secrets live', './.tern')
     .option(
       '--store <url>',
@@ -38,14 +41,17 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
+    .addOption(tlsCertOption('the API, the dashboard and the built-in gateway'))
+    .addOption(tlsKeyOption())
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
     .addHelpText(
       'after',
-      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_LOG_LEVEL        same as --log-level',
+      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_TLS_CERT, TERN_TLS_KEY  same as --tls-cert, --tls-key\n  TERN_LOG_LEVEL        same as --log-level\n\nSIGHUP re-reads --tls-cert and --tls-key (open connections keep theirs); without TLS it ends the process.',
     )
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
+      const tls = tlsFiles(flags);
       const logger = createLogger(flags);
       // Loaded here so client commands do not pay for Fastify and SQLite at startup.
       const { startServer } = await import('../../main.js');
@@ -58,11 +64,14 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         exposeVersionHeader: flags.exposeVersionHeader,
         adminToken: process.env.TERN_ADMIN_TOKEN,
         logger,
+        tls,
       }).catch((err: unknown) => {
         throw explainStartFailure(err, flags);
       });
       announce(io, output, server, flags.dataDir);
+      const stopReloading = server.reloadTls ? reloadOnSighup(server.reloadTls, logger) : () => undefined;
       const signal = await nextShutdownSignal(io);
+      stopReloading();
       logger.info({ signal }, 'shutting down');
       const timer = setTimeout(() => {
         io.err(`error: shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000}s; exiting anyway`);
@@ -125,6 +134,7 @@ function announce(
 
 /** Turns the usual startup failures into one actionable line. */
 function explainStartFailure(err: unknown, flags: ServerFlags): unknown {
+  err = explainTls(err);
   const e = err as { code?: string; message?: string };
   if (e.code === 'EADDRINUSE') {
     const port = /:(\d+)$/.exec(e.message ?? '')?.[1];
