@@ -82,12 +82,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  registerTls(app, options.tls); // first, so even an early refusal (401, 429) carries HSTS
   configureBodyParsers(app);
   registerErrorMapping(app, catalog);
   registerAuditHooks(app, options.store); // before authentication, so refusals are audited
   registerAuthentication(app, { store: options.store, clock, limiter });
   registerRequestLog(app);
-  registerTls(app, options.tls);
   await registerOpenApi(app, packageVersion());
   registerMetrics(app, options.registry);
 
