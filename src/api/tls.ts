@@ -20,7 +20,8 @@ export function httpsOption(tls: ServingTls | undefined): { https: { cert: Buffe
 export function registerTls(app: TernApp, tls: ServingTls | undefined): void {
   if (tls) tls.attach(app.server as HttpsServer);
   app.addHook('onRequest', (request, reply, done) => {
-    if (isEncrypted(request.raw.socket)) void reply.header('strict-transport-security', HSTS);
+    // On the raw response, so answers written past Fastify (the SSE stream) carry it too.
+    if (isEncrypted(request.raw.socket)) reply.raw.setHeader('strict-transport-security', HSTS);
     done();
   });
 }
