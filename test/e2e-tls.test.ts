@@ -274,6 +274,70 @@ describe('TLS end to end', { timeout: 120_000 }, () => {
     assert.equal(server.child.exitCode, null);
   });
 
+  it('tern gateway --workers 2: SIGHUP to the primary reaches every worker', async () => {
+    const edgeLive = { certFile: path.join(work, 'edge-live.pem'), keyFile: path.join(work, 'edge-live.key') };
+    await copyFile(certA.certFile, edgeLive.certFile);
+    await copyFile(certA.keyFile, edgeLive.keyFile);
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: p } = probe.address() as AddressInfo;
+        probe.close(() => resolve(p));
+      });
+    });
+    const fleet = startNode(
+      [
+        BIN,
+        'gateway',
+        '--control-plane',
+        apiUrl,
+        '--control-plane-ca',
+        ca.certFile,
+        '--port',
+        String(port),
+        '--workers',
+        '2',
+        '--state-file',
+        path.join(work, 'fleet.json'),
+        '--tls-cert',
+        edgeLive.certFile,
+        '--tls-key',
+        edgeLive.keyFile,
+        '--log-level',
+        'warn',
+      ],
+      cleanEnv({ TERN_TOKEN: 'unused-here' }),
+    );
+    await fleet.waitFor(/2 workers sharing/);
+    const url = `https://127.0.0.1:${port}`;
+    /** Fingerprints seen over several new connections (the primary spreads them over the workers). */
+    const seen = async (): Promise<Set<string>> => {
+      const out = new Set<string>();
+      for (let i = 0; i < 8; i++) {
+        const s = await open(url).catch(() => null);
+        if (s) out.add(s.getPeerCertificate().fingerprint256);
+        s?.destroy();
+      }
+      return out;
+    };
+    let before = new Set<string>();
+    for (let i = 0; i < 50 && !before.has(certA.fingerprint256); i++) {
+      await sleep(100);
+      before = await seen();
+    }
+    assert.deepEqual([...before], [certA.fingerprint256]);
+    await copyFile(certB.certFile, edgeLive.certFile);
+    await copyFile(certB.keyFile, edgeLive.keyFile);
+    fleet.child.kill('SIGHUP');
+    let now = new Set<string>();
+    for (let i = 0; i < 50 && !(now.size === 1 && now.has(certB.fingerprint256)); i++) {
+      await sleep(100);
+      now = await seen();
+    }
+    assert.deepEqual([...now], [certB.fingerprint256], 'every worker serves certificate B');
+    assert.equal(fleet.child.exitCode, null, 'the primary is still running');
+    await fleet.kill();
+  });
+
   it('bad certificate files fail the start with one line naming the file', async () => {
     const garbage = path.join(work, 'garbage.pem');
     await writeFile(garbage, 'hello\n');
