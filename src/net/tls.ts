@@ -12,7 +12,7 @@
  * exactly the certificates whose SHA-256 fingerprints it returns (the built-in gateway reaching its
  * own process over loopback, where no host name can match).
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer as createPlainServer, type RequestListener, type Server, type ServerOptions } from 'node:http';
@@ -82,6 +82,16 @@ function parseCertificate(file: string, pem: Buffer, field: 'tls.cert' | 'tls.ca
   }
 }
 
+function parseKey(file: string, pem: Buffer): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    const encrypted = (err as { code?: string }).code === 'ERR_MISSING_PASSPHRASE';
+    const why = encrypted ? 'the key is encrypted; give an unencrypted PEM key' : 'not a PEM private key (-----BEGIN PRIVATE KEY-----)';
+    throw new TlsFileError('tls.key', file, why, { cause: err });
+  }
+}
+
 /**
  * Reads and checks a certificate and its key: both readable, PEM, the key unencrypted and
  * belonging to the certificate.
@@ -92,17 +102,7 @@ export async function readTlsFiles(files: TlsFiles): Promise<TlsMaterial> {
   const keyFile = path.resolve(files.keyFile);
   const [cert, key] = await Promise.all([readPem('tls.cert', certFile), readPem('tls.key', keyFile)]);
   const x509 = parseCertificate(certFile, cert, 'tls.cert');
-  try {
-    createPrivateKey(key);
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why =
-      code === 'ERR_MISSING_PASSPHRASE'
-        ? 'the key is encrypted; give an unencrypted PEM key'
-        : 'not a PEM private key (-----BEGIN PRIVATE KEY-----)';
-    throw new TlsFileError('tls.key', keyFile, why, { cause: err });
-  }
-  if (!x509.checkPrivateKey(createPrivateKey(key))) {
+  if (!x509.checkPrivateKey(parseKey(keyFile, key))) {
     throw new TlsFileError('tls.key', keyFile, `this key does not belong to the certificate in ${certFile}`);
   }
   try {
