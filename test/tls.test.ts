@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type TLSSocket } from 'node:tls';
 import { Agent, request } from 'undici';
 import { ServingTls, TlsFileError, connectOptions, createHttpServer, readCaFile, readTlsFiles } from '../src/net/tls.js';
+import { startHarness } from './api-harness.js';
 import { type CertFiles, issueCert, makeCa } from './fixtures/certs.js';
 
 let dir: string;
@@ -162,6 +163,32 @@ describe('client trust', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('HSTS', () => {
+  it('the API sends Strict-Transport-Security over TLS, never over plain HTTP', async () => {
+    const plain = await startHarness();
+    const secure = await startHarness({ tls: await ServingTls.load({ certFile: certA.certFile, keyFile: certA.keyFile }) });
+    const agent = new Agent({ connect: { ca: ca.pem } });
+    try {
+      const plainUrl = await plain.app.listen({ host: '127.0.0.1', port: 0 });
+      const secureUrl = await secure.app.listen({ host: '127.0.0.1', port: 0 });
+      assert.match(secureUrl, /^https:/);
+      const overHttp = await request(`${plainUrl}/healthz`);
+      await overHttp.body.dump();
+      assert.equal(overHttp.statusCode, 200);
+      assert.equal(overHttp.headers['strict-transport-security'], undefined);
+      for (const target of ['/healthz', '/api/v1/services', '/no/such/route']) {
+        const res = await request(`${secureUrl}${target}`, { dispatcher: agent });
+        await res.body.dump();
+        assert.equal(res.headers['strict-transport-security'], 'max-age=31536000', `${target} (${res.statusCode})`);
+      }
+    } finally {
+      await agent.close();
+      await plain.close();
+      await secure.close();
     }
   });
 });
