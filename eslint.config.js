@@ -41,6 +41,8 @@ export default tseslint.config(
   { files: ['src/core/**/*.ts'], rules: forbid(['analysis', 'store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]) },
   { files: ['src/analysis/**/*.ts'], rules: forbid(['store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]) },
   { files: ['src/store/**/*.ts'], rules: forbid(['gateway', 'control', 'providers', 'api', 'cli']) },
+  // net: TLS listeners and clients shared by the gateway, the API and the CLI; it sits below them all.
+  { files: ['src/net/**/*.ts'], rules: forbid(['analysis', 'store', 'gateway', 'control', 'providers', 'api', 'cli']) },
   { files: ['src/gateway/**/*.ts'], rules: forbid(['store', 'control', 'providers', 'api', 'cli']) },
   { files: ['src/providers/**/*.ts'], rules: forbid(['store', 'control', 'api', 'cli']) },
   { files: ['src/control/**/*.ts'], rules: forbid(['api', 'cli']) },

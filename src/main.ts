@@ -18,6 +18,7 @@ import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
 import type { LimitSettings } from './gateway/limits.js';
+import { ServingTls, baseUrl, certificateLog, type TlsFiles, type TlsMaterial } from './net/tls.js';
 import { openStore, parseStoreUrl } from './store/open-store.js';
 
 export interface ServerOptions {
@@ -54,6 +55,8 @@ export interface ServerOptions {
    * Default none: any destination but loopback, link-local and unspecified addresses.
    */
   readonly webhookAllow?: readonly string[];
+  /** Serve the API (dashboard included) and the built-in gateway over HTTPS with this certificate and key. */
+  readonly tls?: TlsFiles | undefined;
 }
 
 export interface RunningServer {
@@ -71,6 +74,12 @@ export interface RunningServer {
   readonly generatedAdminToken: string | null;
   /** Which kind of database holds the state. */
   readonly store: 'sqlite' | 'postgres';
+  /**
+   * Re-reads the TLS certificate and key and serves them to new connections (open ones keep
+   * theirs); null without TLS.
+   * @throws TlsFileError when the files are bad: the current certificate then stays.
+   */
+  readonly reloadTls: (() => Promise<TlsMaterial>) | null;
   /** Stops accepting connections, lets requests in flight finish, closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -84,6 +93,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   checkOptions(options);
   const webhookPolicy = compileWebhookPolicy(options.webhookAllow, 'webhookAllow');
   const logger = options.logger ?? pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
+  // Read before anything is opened, so a bad certificate fails the start with nothing to undo.
+  const tls = options.tls === undefined ? undefined : await ServingTls.load(options.tls);
   const dataDir = path.resolve(options.dataDir);
   await prepareDataDir(dataDir, logger);
 
@@ -103,6 +114,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ component: 'api' }),
       registry,
       webhookPolicy,
+      tls,
       trustedProxies: options.trustedProxies ?? [],
       metricsPublic: options.metricsPublic ?? false,
       ...(options.auditRetentionMs === undefined ? {} : { auditRetentionMs: options.auditRetentionMs }),
@@ -126,12 +138,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       metrics: createControllerMetrics(registry),
     });
     const { port } = app.server.address() as AddressInfo;
-    const apiUrl = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+    const apiUrl = baseUrl(options.host, port, tls !== undefined);
     logger.info({ apiUrl, dataDir, store: shared ? 'postgres' : 'sqlite' }, 'Tern API listening');
+    if (tls) logger.info(certificateLog(tls.material), 'serving TLS');
     gateway = await startGateway({
       host: options.host,
       port: options.gatewayPort,
-      controlPlane: { url: apiUrl, token: await ensureGatewayToken(store, dataDir) },
+      controlPlane: {
+        url: apiUrl,
+        token: await ensureGatewayToken(store, dataDir),
+        // Over loopback no certificate name matches: trust exactly the certificate this process serves.
+        ...(tls ? { trust: { pinned: () => [tls.material.fingerprint256] } } : {}),
+      },
+      tls,
       stateFile: path.join(dataDir, 'gateway-table.json'),
       exposeVersionHeader: options.exposeVersionHeader ?? false,
       ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
@@ -147,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       adminTokenFromEnv: envToken !== undefined,
       generatedAdminToken: token.created ? token.secret : null,
       store: shared ? 'postgres' : 'sqlite',
+      reloadTls: tls ? () => tls.reload() : null,
       close: once(() => shutdown(gateway, app, controller, store, logger)),
     };
   } catch (err) {

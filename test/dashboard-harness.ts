@@ -56,8 +56,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TERN_'))), NO_COLOR: '1' };
 }
 
-/** Starts `node bin/tern server` on a free port in a fresh data directory. */
-export async function startServer(): Promise<ServerHandle> {
+/** Starts `node bin/tern server` on a free port in a fresh data directory; `args` are added (e.g. --tls-cert). */
+export async function startServer(options: { readonly args?: readonly string[] } = {}): Promise<ServerHandle> {
   for (const built of ['dist/cli/main.js', 'dist/web/index.html']) {
     assert.ok(existsSync(path.join(ROOT, built)), `${built} is missing: run \`npm run build\` first`);
   }
@@ -65,7 +65,19 @@ export async function startServer(): Promise<ServerHandle> {
   const dataDir = path.join(work, 'data');
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'tern'), 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0', '--log-level', 'warn'],
+    [
+      path.join(ROOT, 'bin', 'tern'),
+      'server',
+      '--data-dir',
+      dataDir,
+      '--api-port',
+      '0',
+      '--gateway-port',
+      '0',
+      '--log-level',
+      'warn',
+      ...(options.args ?? []),
+    ],
     { cwd: work, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -76,7 +88,7 @@ export async function startServer(): Promise<ServerHandle> {
     child.once('exit', (code) => reject(new Error(`server exited early with ${code}\n${out}\n${err}`)));
     child.stdout?.setEncoding('utf8').on('data', (c: string) => {
       out += c;
-      const m = /^Tern API listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      const m = /^Tern API listening on (https?:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
       if (m?.[1] && out.includes('Press Ctrl+C')) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -86,7 +98,7 @@ export async function startServer(): Promise<ServerHandle> {
   const adminToken = (await readFile(path.join(dataDir, 'admin.token'), 'utf8')).trim();
   return {
     url,
-    gatewayUrl: /^Tern gateway listening on (http:\/\/\S+)/m.exec(out)?.[1] ?? null,
+    gatewayUrl: /^Tern gateway listening on (https?:\/\/\S+)/m.exec(out)?.[1] ?? null,
     adminToken,
     dataDir,
     logs: () => `stdout:\n${out}\nstderr:\n${err}`,
@@ -184,13 +196,13 @@ export interface BrowserHandle {
   close(): Promise<void>;
 }
 
-/** Launches Debian's Chromium with a fresh profile directory. */
-export async function launchBrowser(): Promise<BrowserHandle> {
+/** Launches Debian's Chromium with a fresh profile directory; `args` are added to its flags. */
+export async function launchBrowser(args: readonly string[] = []): Promise<BrowserHandle> {
   const profile = await mkdtemp(path.join(tmpdir(), 'tern-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     viewport: { width: 1280, height: 900 },
     timeout: 60_000,
   });

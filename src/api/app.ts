@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { compileWebhookPolicy, type WebhookPolicy } from '../control/notify/destinations.js';
 import { type Clock, systemClock } from '../core/types.js';
+import type { ServingTls } from '../net/tls.js';
 import type { Store } from '../store/store.js';
 import { MUTATING_METHODS } from './audit/audit-context.js';
 import { registerAuditHooks } from './audit/audit-hook.js';
@@ -40,6 +41,7 @@ import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 // Dashboard (issue 6): GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
 import { registerWebRoutes } from './routes/web.js';
+import { httpsOption, registerTls } from './tls.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, schemaErrorFormatter, validatorCompiler } from './validation.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -70,6 +72,8 @@ export interface AppOptions {
   readonly registry?: Registry;
   /** Where webhooks may go (`tern server --webhook-allow`); default: anywhere but loopback, link-local and unspecified addresses. */
   readonly webhookPolicy?: WebhookPolicy;
+  /** Serve HTTPS with this certificate (reloadable), with HSTS on every answer; default plain HTTP. */
+  readonly tls?: ServingTls | undefined;
 }
 
 /**
@@ -110,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // Fastify (proxy-addr) then takes request.ip from the right-most untrusted X-Forwarded-For hop.
     ...(trustedProxies.length > 0 ? { trustProxy: [...trustedProxies] } : {}),
+    ...httpsOption(options.tls),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // node drops header fields past maxHeadersCount silently; keep one more so too many can be refused.
@@ -135,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  registerTls(app, options.tls); // first, so even an early refusal (401, 429) carries HSTS
   configureBodyParsers(app);
   registerErrorMapping(app, catalog);
   registerAuditHooks(app, options.store, recorder); // before authentication, so refusals are audited

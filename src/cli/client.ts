@@ -3,6 +3,7 @@
  * failures into UnreachableError and error answers into ApiError, so commands only deal with data.
  */
 import { Agent, errors as undiciErrors, request } from 'undici';
+import { connectOptions } from '../net/tls.js';
 import { ApiError, UnreachableError } from './errors.js';
 import type { ReplayJson } from '../api/schemas/replay.js';
 import type { AnalysisInput } from '../core/plan.js';
@@ -28,6 +29,8 @@ export interface ClientOptions {
   readonly token?: string | undefined;
   /** Whole-request deadline in ms (default 30 s). */
   readonly timeoutMs?: number;
+  /** PEM CA bundle trusted for an https:// URL instead of the system roots. */
+  readonly ca?: Buffer | string;
 }
 
 export type ReleaseAction = 'promote' | 'rollback' | 'pause' | 'resume';
@@ -107,7 +110,9 @@ const seg = encodeURIComponent;
 export function createClient(options: ClientOptions): TernClient {
   const base = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const agent = new Agent({ connect: { timeout: Math.min(timeoutMs, 10_000) } });
+  const agent = new Agent({
+    connect: connectOptions(options.ca === undefined ? undefined : { ca: options.ca }, Math.min(timeoutMs, 10_000)),
+  });
 
   const headersFor = (accept: string): Record<string, string> => ({
     accept,
@@ -252,6 +257,16 @@ function transportReason(err: unknown, timeoutMs: number): string {
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
       return 'the connection was closed by the other side';
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `its TLS certificate is not trusted (${e.code}: ${e.message ?? ''}); pass the CA that signed it with --ca or TERN_CA`;
+    case 'EPROTO':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return `TLS failed (${e.code}); is the URL's scheme right (http:// vs https://)?`;
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return `network unreachable (${e.code})`;

@@ -10,6 +10,7 @@ import { isTernError } from '../core/errors.js';
 import { createClient, type TernClient } from './client.js';
 import { ApiError, UsageError } from './errors.js';
 import { processIo, type Io, type OutputFormat } from './output.js';
+import { caFrom } from './tls-flags.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7070';
 /** A request's deadline when `--timeout` is not given, and the cap on each request of a wait. */
@@ -20,6 +21,8 @@ export const LOCAL_TOKEN_FILE = path.join('.tern', 'admin.token');
 export interface GlobalOptions {
   readonly url: string;
   readonly token?: string;
+  /** PEM CA bundle file to trust for an https:// URL (--ca / TERN_CA). */
+  readonly ca?: string;
   readonly output: OutputFormat;
   readonly timeout: string;
 }
@@ -44,7 +47,7 @@ export interface ContextOptions {
 
 /**
  * Builds the context from a command's merged global options.
- * @throws UsageError when --url is not an http(s) URL or --timeout is not a duration.
+ * @throws UsageError when --url is not an http(s) URL or --timeout is not a duration; CliError when --ca is unusable.
  */
 export function contextFor(cmd: Command, io: Io = processIo, options: ContextOptions = {}): CommandContext {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
@@ -64,7 +67,9 @@ export function contextFor(cmd: Command, io: Io = processIo, options: ContextOpt
   const explicit = cmd.getOptionValueSourceWithGlobals('timeout') === 'cli';
   const waitTimeoutMs = options.waits && explicit ? timeoutMs : null;
   const requestMs = options.waits ? Math.min(timeoutMs, REQUEST_TIMEOUT_MS) : timeoutMs;
-  return { client: createClient({ url, token, timeoutMs: Math.max(requestMs, 1) }), output: opts.output, io, tokenSource, waitTimeoutMs };
+  const ca = caFrom(opts.ca, '--ca');
+  const client = createClient({ url, token, timeoutMs: Math.max(requestMs, 1), ...(ca ? { ca } : {}) });
+  return { client, output: opts.output, io, tokenSource, waitTimeoutMs };
 }
 
 /**

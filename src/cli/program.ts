@@ -24,6 +24,7 @@ export function buildProgram(io: Io = processIo): Command {
     .version(packageVersion(), '-V', 'print the version (also: tern --version)')
     .addOption(new Option('--url <url>', 'Tern API base URL').env('TERN_URL').default(DEFAULT_URL))
     .addOption(new Option('--token <secret>', `API token (default: ${LOCAL_TOKEN_FILE} if present)`).env('TERN_TOKEN'))
+    .addOption(new Option('--ca <file>', 'trust only this PEM CA bundle for an https:// --url (default: the system roots)').env('TERN_CA'))
     .addOption(new Option('-o, --output <format>', 'table for people, json for machines').choices(OUTPUT_FORMATS).default('table'))
     .addOption(
       new Option(

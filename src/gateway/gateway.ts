@@ -28,6 +28,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import type { RoutingTable } from '../core/types.js';
+import { baseUrl, type ServerTrust, type ServingTls } from '../net/tls.js';
 import { startAdmin } from './admin.js';
 import { DEFAULT_POOL_SETTINGS, EndpointRegistry, type PoolSettings } from './endpoints.js';
 import {
@@ -55,7 +56,11 @@ export interface GatewayOptions {
     readonly waitSeconds?: number;
     readonly pushIntervalMs?: number;
     readonly backoff?: { readonly baseMs: number; readonly capMs: number };
+    /** How an `https://` control plane is trusted (default: the system's CA roots). */
+    readonly trust?: ServerTrust;
   };
+  /** Serve user traffic over HTTPS with this certificate (reloadable); default plain HTTP. The admin listener stays HTTP. */
+  readonly tls?: ServingTls | undefined;
   readonly initialTable?: RoutingTable;
   readonly stateFile?: string;
   readonly logger?: Logger;
@@ -151,6 +156,7 @@ async function connectControlPlane(
     ...(cp.waitSeconds === undefined ? {} : { waitSeconds: cp.waitSeconds }),
     ...(cp.pushIntervalMs === undefined ? {} : { pushIntervalMs: cp.pushIntervalMs }),
     ...(cp.backoff === undefined ? {} : { backoff: cp.backoff }),
+    ...(cp.trust === undefined ? {} : { trust: cp.trust }),
   });
   await Promise.race([sync.firstPoll, sleep(options.startupWaitMs ?? 5_000, undefined, { ref: false })]);
   return sync;
@@ -210,7 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   let closing: Promise<void> | null = null;
   return {
-    url: urlOf(options.host, proxy.port),
+    url: baseUrl(options.host, proxy.port, options.tls !== undefined),
     port: proxy.port,
     adminUrl: admin === null ? null : urlOf(adminHost, (admin.address() as AddressInfo).port),
     id,

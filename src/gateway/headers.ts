@@ -9,6 +9,7 @@
  * Via is added as RFC 9110 §7.6.3 asks of every proxy.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isEncrypted } from '../net/tls.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -38,7 +39,7 @@ function connectionListed(value: string | string[] | undefined): Set<string> | n
 export interface ForwardContext {
   /** `host[:port]` of the chosen endpoint. */
   readonly authority: string;
-  /** `http` — the gateway listens on plain HTTP. */
+  /** X-Forwarded-Proto for a plain-HTTP client connection (`http`); one over TLS always forwards `https`. */
   readonly proto: string;
   /** Extra fields to keep although hop-by-hop (the upgrade path keeps Connection/Upgrade). */
   readonly keep?: ReadonlySet<string>;
@@ -64,7 +65,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: ForwardContext
   const client = req.socket.remoteAddress ?? '';
   out.push('host', ctx.authority);
   out.push('x-forwarded-for', forwardedFor === null ? client : `${forwardedFor}, ${client}`);
-  out.push('x-forwarded-proto', ctx.proto);
+  out.push('x-forwarded-proto', isEncrypted(req.socket) ? 'https' : ctx.proto);
   if (req.headers.host !== undefined) out.push('x-forwarded-host', req.headers.host);
   out.push('via', `${req.httpVersion} tern`);
   return out;

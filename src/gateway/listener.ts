@@ -11,8 +11,9 @@
  * head not complete within the headers timeout is answered 408 (limits.ts); node checks
  * timeouts every `connectionsCheckingInterval`, so that interval is kept well under them.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createHttpServer, type ServingTls } from '../net/tls.js';
 import { replyRaw, replyText } from './failures.js';
 import { ConnectionGate, refuseConnection, type LimitSettings } from './limits.js';
 import { createRequestHandler, hasRequestBody, type ProxyDeps } from './proxy.js';
@@ -23,6 +24,8 @@ export interface ListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxHeaderSize?: number;
+  /** Serve HTTPS with this certificate (reloadable). */
+  readonly tls?: ServingTls | undefined;
 }
 
 export interface ProxyListener {
@@ -151,7 +154,8 @@ export async function startProxyListener(
       s.once('close', () => tunnels.delete(s));
     }
   };
-  const server = createServer(
+  const server = createHttpServer(
+    options.tls,
     {
       maxHeaderSize: options.maxHeaderSize ?? 16_384,
       // node refuses a headers timeout above the request timeout; the whole request bounds its head anyway.

@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import type { MetricWindow, RoutingTable } from '../core/types.js';
+import { connectOptions, type ServerTrust } from '../net/tls.js';
 import type { FallbackEvent } from './metrics.js';
 import { parseRoutingTable } from './table-json.js';
 
@@ -39,6 +40,8 @@ export interface SyncOptions {
   /** Most windows kept while the control plane is unreachable (default 20,000). */
   readonly maxQueuedWindows?: number;
   readonly backoff?: { readonly baseMs: number; readonly capMs: number };
+  /** How an `https://` control plane is trusted (default: the system's CA roots). */
+  readonly trust?: ServerTrust;
 }
 
 export interface SyncHandle {
@@ -65,7 +68,7 @@ export function startSync(opts: SyncOptions): SyncHandle {
   const wait = opts.waitSeconds ?? 30;
   const backoff = opts.backoff ?? { baseMs: 250, capMs: 10_000 };
   const stopper = new AbortController();
-  const agent = new Agent({ connect: { timeout: 5_000 }, keepAliveTimeout: 60_000, headersTimeout: (wait + 15) * 1000 });
+  const agent = new Agent({ connect: connectOptions(opts.trust, 5_000), keepAliveTimeout: 60_000, headersTimeout: (wait + 15) * 1000 });
   const headers = { authorization: `Bearer ${opts.token}` };
   let firstSettled: (ok: boolean) => void = () => undefined;
   const firstPoll = new Promise<boolean>((resolve) => (firstSettled = resolve));

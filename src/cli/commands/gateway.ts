@@ -6,7 +6,7 @@
  */
 import cluster from 'node:cluster';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
@@ -14,8 +14,11 @@ import { parsePort, parseWorkers } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
-interface GatewayFlags extends LimitFlags {
+import { caFrom, loadServingTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
+
+interface GatewayFlags extends LimitFlags, TlsFlags {
   readonly controlPlane?: string;
+  readonly controlPlaneCa?: string;
   readonly host: string;
   readonly port: number;
   readonly adminPort: number;
@@ -33,6 +36,12 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
     .command('gateway')
     .description("run one more gateway replica that routes user traffic by the control plane's table")
     .option('--control-plane <url>', "the control plane's API URL (default: --url / TERN_URL)")
+    .addOption(
+      new Option(
+        '--control-plane-ca <file>',
+        'trust only this PEM CA bundle for an https:// control plane (default: --ca / TERN_CA, else the system roots)',
+      ).env('TERN_CONTROL_PLANE_CA'),
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port for user traffic; 0 picks a free one', parsePort, 8080)
     .option('--admin-port <port>', 'port for /metrics, /healthz, /readyz; 0 picks a free one', parsePort, 0)
@@ -40,23 +49,41 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
     .option('--workers <n>', 'worker processes sharing the port; auto = one per CPU', (v: string) => parseWorkers(v), 1)
     .option('--health-path <path>', 'actively check every endpoint at this path')
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
+    .addOption(tlsCertOption('user traffic'))
+    .addOption(tlsKeyOption())
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
-    .addHelpText('after', '\nThe token (--token / TERN_TOKEN) must have the gateway role: tern token create edge-1 --role gateway')
+    .addHelpText(
+      'after',
+      '\nThe token (--token / TERN_TOKEN) must have the gateway role: tern token create edge-1 --role gateway\nSIGHUP re-reads --tls-cert and --tls-key (open connections keep theirs); without TLS it ends the process.',
+    )
     .action(async (flags: GatewayFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<{ url?: string; token?: string; output: OutputFormat }>();
+      const globals = cmd.optsWithGlobals<{ url?: string; token?: string; ca?: string; output: OutputFormat }>();
       const token = globals.token ?? process.env.TERN_TOKEN;
       if (!token)
         throw new UsageError('a gateway token is needed: --token or TERN_TOKEN (create one with: tern token create NAME --role gateway)');
-      if (cluster.isPrimary && flags.workers > 1) return supervise(flags, io);
-      await runGateway(flags, { url: flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL, token }, io, globals.output);
+      // Files are checked here, so a bad one fails the start once, not in every worker.
+      const tls = tlsFiles(flags);
+      const ca = flags.controlPlaneCa ? caFrom(flags.controlPlaneCa, '--control-plane-ca') : caFrom(globals.ca, '--ca');
+      if (cluster.isPrimary && flags.workers > 1) {
+        await loadServingTls(tls);
+        return supervise(flags, io, tls !== undefined);
+      }
+      const url = flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL;
+      await runGateway(flags, { url, token, ...(ca ? { trust: { ca } } : {}) }, io, globals.output);
     });
 }
 
-async function runGateway(flags: GatewayFlags, controlPlane: { url: string; token: string }, io: Io, output: OutputFormat): Promise<void> {
+async function runGateway(
+  flags: GatewayFlags,
+  controlPlane: { url: string; token: string; trust?: { ca: Buffer } },
+  io: Io,
+  output: OutputFormat,
+): Promise<void> {
   const logger = createLogger(flags);
   const { startGateway } = await import('../../gateway/gateway.js');
+  const tls = await loadServingTls(tlsFiles(flags));
   const worker = cluster.isWorker ? `-w${cluster.worker?.id ?? 0}` : '';
   const gateway = await startGateway({
     host: flags.host,
@@ -64,6 +91,7 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
     controlPlane,
     stateFile: path.resolve(flags.stateFile ?? path.join('.tern', `gateway-${flags.port}.json`)),
     exposeVersionHeader: flags.exposeVersionHeader,
+    tls,
     admin: { host: flags.host, port: flags.adminPort },
     ...(flags.healthPath ? { healthCheck: { path: flags.healthPath } } : {}),
     limits: limitsFrom(flags),
@@ -82,15 +110,22 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
   }
   // A worker whose primary is gone (killed, crashed) must not linger holding the port.
   if (cluster.isWorker) process.once('disconnect', () => void gateway.close().finally(() => process.exit(0)));
+  const stopReloading = tls ? reloadOnSighup(() => tls.reload(), logger) : () => undefined;
   const signal = await nextShutdownSignal(io);
+  stopReloading();
   logger.info({ signal }, 'shutting down');
   await gateway.close();
   if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
 }
 
 /** The cluster primary: forks the workers, restarts one that dies, stops them all on a signal. */
-async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
+async function supervise(flags: GatewayFlags, io: Io, tls: boolean): Promise<void> {
   let stopping = false;
+  // Each worker serves its own copy of the certificate: pass the reload on.
+  const forwardHup = (): void => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+  };
+  if (tls) process.on('SIGHUP', forwardHup);
   const fork = (): void => {
     cluster.fork();
   };
@@ -102,6 +137,7 @@ async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
   for (let i = 0; i < flags.workers; i++) fork();
   io.out(`Tern gateway: ${flags.workers} workers sharing ${flags.host}:${flags.port}; press Ctrl+C to stop.`);
   await nextShutdownSignal(io);
+  process.off('SIGHUP', forwardHup);
   stopping = true;
   const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
   await Promise.all(

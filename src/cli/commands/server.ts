@@ -12,7 +12,9 @@ import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
-interface ServerFlags extends LimitFlags {
+import { explainTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
+
+interface ServerFlags extends LimitFlags, TlsFlags {
   readonly dataDir: string;
   readonly store?: string;
   readonly host: string;
@@ -62,15 +64,18 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       'let webhooks call this host name (*.example.com for subdomains), IP or CIDR; repeatable; once given, only listed destinations are called (loopback and link-local only when listed)',
       (value: string, list: string[] | undefined) => [...(list ?? []), value],
     )
+    .addOption(tlsCertOption('the API, the dashboard and the built-in gateway'))
+    .addOption(tlsKeyOption())
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
     .addHelpText(
       'after',
-      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_WEBHOOK_ALLOW    same as --webhook-allow, entries separated by commas or spaces (the flags win when both are given)\n  TERN_LOG_LEVEL        same as --log-level',
+      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_WEBHOOK_ALLOW    same as --webhook-allow, entries separated by commas or spaces (the flags win when both are given)\n  TERN_TLS_CERT, TERN_TLS_KEY  same as --tls-cert, --tls-key\n  TERN_LOG_LEVEL        same as --log-level\n\nSIGHUP re-reads --tls-cert and --tls-key (open connections keep theirs); without TLS it ends the process.',
     )
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
+      const tls = tlsFiles(flags);
       const logger = createLogger(flags);
       // Loaded here so client commands do not pay for Fastify and SQLite at startup.
       const { startServer } = await import('../../main.js');
@@ -88,11 +93,14 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
         logger,
+        tls,
       }).catch((err: unknown) => {
         throw explainStartFailure(err, flags);
       });
       announce(io, output, server, flags.dataDir);
+      const stopReloading = server.reloadTls ? reloadOnSighup(server.reloadTls, logger) : () => undefined;
       const signal = await nextShutdownSignal(io);
+      stopReloading();
       logger.info({ signal }, 'shutting down');
       const timer = setTimeout(() => {
         io.err(`error: shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000}s; exiting anyway`);
@@ -167,6 +175,7 @@ function webhookAllowOf(flags: ServerFlags): string[] {
 
 /** Turns the usual startup failures into one actionable line. */
 function explainStartFailure(err: unknown, flags: ServerFlags): unknown {
+  err = explainTls(err);
   const e = err as { code?: string; message?: string };
   if (e.code === 'EADDRINUSE') {
     const port = /:(\d+)$/.exec(e.message ?? '')?.[1];
