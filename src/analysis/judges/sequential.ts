@@ -230,12 +230,16 @@ function feedbackCheck(a: Aggregates, config: NonNullable<AnalysisConfig['feedba
 }
 
 /**
- * A check's sentence: what is missing, what was seen, and — once decided or once the evidence is
- * enough — the finding; an undecided check short of evidence says only what it lacks and saw.
+ * A check's sentence: what is missing (while undecided), what was seen, and — once decided or
+ * once the evidence is enough — the finding; an undecided check short of evidence says only what
+ * it lacks and saw.
  */
 function sentence(lacking: string, seen: string, outcome: Outcome, sufficient: boolean, finding: string): string {
-  const parts = [seen, outcome !== 'inconclusive' || sufficient ? finding : ''].filter(Boolean);
-  return parts.length ? lacking + parts.join('; ') : lacking.replace(/; $/, '') || finding;
+  // A decided check needs no minimum: saying what it still lacks would contradict the verdict.
+  const decided = outcome !== 'inconclusive';
+  const parts = [seen, decided || sufficient ? finding : ''].filter(Boolean);
+  const prefix = decided ? '' : lacking;
+  return parts.length ? prefix + parts.join('; ') : prefix.replace(/; $/, '') || finding;
 }
 
 function fmtMs(ms: number | null): string {
