@@ -29,6 +29,15 @@ function processSeconds(pid: number): number {
   }
 }
 
+/** Nanoseconds the main thread of `pid` has waited on a run queue (ready but not running), 0 when gone. */
+function waitNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
 export interface CpuReport {
   readonly seconds: number;
   /** Busy share of all cores of the machine, 0..1 (everything running on it). */
@@ -38,6 +47,12 @@ export interface CpuReport {
   readonly server: number;
   readonly client: number;
   readonly backends: number;
+  /**
+   * Share of the time the main thread (the event loop) of the tern server and of the load
+   * generator was ready to run but waited for a CPU: what a starved machine adds to latency.
+   */
+  readonly serverWaiting: number;
+  readonly clientWaiting: number;
   /** The load generator's event-loop delay p99, ms. */
   readonly clientLoopP99Ms: number;
   /** The machine's 5-minute load average at the end (runnable processes, all tenants). */
@@ -50,6 +65,8 @@ export function startCpuMeter(serverPid: number, backendPids: () => readonly num
   const m0 = machineTicks();
   const s0 = processSeconds(serverPid);
   const c0 = process.cpuUsage();
+  const sw0 = waitNs(serverPid);
+  const cw0 = waitNs(process.pid);
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   // A backend's CPU is counted from the first sample that saw it until its last one.
@@ -82,6 +99,8 @@ export function startCpuMeter(serverPid: number, backendPids: () => readonly num
         server: (processSeconds(serverPid) - s0) / seconds,
         client: (c.user + c.system) / 1e6 / seconds,
         backends: backends / seconds,
+        serverWaiting: (waitNs(serverPid) - sw0) / 1e9 / seconds,
+        clientWaiting: (waitNs(process.pid) - cw0) / 1e9 / seconds,
         clientLoopP99Ms: loop.percentile(99) / 1e6,
         loadAverage: loadavg()[1] ?? 0,
       };

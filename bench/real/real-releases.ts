@@ -10,12 +10,12 @@
  * rollback (median, p90; from the release's start to its end, server clock), the latency a
  * client sees directly and through the gateway, and whether the machine had room (CPU).
  *   node --import tsx bench/real/real-releases.ts [--scenario all|aa-fast,aa-5ms,...]
- *       [--releases N] [--seconds 60] [--concurrency 5] [--rps 300] [--users 10000] [--weight 10]
+ *       [--releases N] [--seconds 60] [--concurrency 5] [--rps 300] [--users 10000] [--weight 10] [--nice 0]
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runScenario, type ScenarioResult } from './run-scenario.js';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     users: { type: 'string', default: '10000' },
     weight: { type: 'string', default: '10' },
     'probe-seconds': { type: 'string', default: '5' },
+    nice: { type: 'string', default: '0' },
   },
 });
 
@@ -65,17 +66,25 @@ function summary(r: ScenarioResult): string[] {
   const other = r.outcomes.length - count('promoted') - rolled.length;
   const checks = new Map<string, number>();
   for (const x of rolled) checks.set(checkOf(x.reason), (checks.get(checkOf(x.reason)) ?? 0) + 1);
+  const peaks = r.outcomes.map((x) => x.latencyPeak).filter(Number.isFinite);
   const c = r.cpu;
-  const roomy = c.machineBusy < 0.85 && c.clientLoopP99Ms < 50 && r.underLoad.rps >= 0.97 * Number(values.rps) * Number(values.concurrency);
+  // The machine may be busy with other tenants; what matters is whether Tern and the load got a
+  // CPU when they needed one and the rate held.
+  const roomy =
+    c.serverWaiting < 0.1 &&
+    c.clientWaiting < 0.1 &&
+    r.loadSkipped === 0 &&
+    c.clientLoopP99Ms < 50 &&
+    r.underLoad.rps >= 0.97 * Number(values.rps) * Number(values.concurrency);
   return [
     `${r.scenario.name.padEnd(18)} releases ${String(r.outcomes.length).padStart(3)}  promoted ${String(count('promoted')).padStart(3)}  ` +
       `rolled back ${String(rolled.length).padStart(3)}  other ${other}  time to rollback median ${fmt(quantile(times, 0.5))} s  ` +
-      `p90 ${fmt(quantile(times, 0.9))} s  (expected: ${r.scenario.expect}${rolled.length ? `; rollbacks by ${[...checks].map(([k, v]) => `${k} ${v}`).join(', ')}` : ''})`,
+      `p90 ${fmt(quantile(times, 0.9))} s  latency peak/bound median ${fmt(quantile(peaks, 0.5), 2)} max ${fmt(Math.max(...peaks), 2)}  (expected: ${r.scenario.expect}${rolled.length ? `; rollbacks by ${[...checks].map(([k, v]) => `${k} ${v}`).join(', ')}` : ''})`,
     `${''.padEnd(18)} latency p50/p99 direct ${fmt(r.direct.p50, 2)}/${fmt(r.direct.p99, 2)} ms, via gateway ${fmt(r.gateway.p50, 2)}/${fmt(r.gateway.p99, 2)} ms ` +
       `(${values.rps} rps alone), via gateway under the full load ${fmt(r.underLoad.p50, 2)}/${fmt(r.underLoad.p99, 2)} ms at ${fmt(r.underLoad.rps, 0)} rps, ` +
-      `${r.loadFailed} of ${r.loadSent} requests unanswered`,
+      `${r.loadFailed} of ${r.loadSent} requests unanswered, ${r.loadSkipped} sends skipped (client could not keep up)`,
     `${''.padEnd(18)} cpu over ${fmt(c.seconds, 0)} s: machine ${pct(c.machineBusy)} busy of ${c.cores} cores (all tenants, load average ${fmt(c.loadAverage)}), tern server ${fmt(c.server, 2)} cores, ` +
-      `load client ${fmt(c.client, 2)}, backends ${fmt(c.backends, 2)}; client loop delay p99 ${fmt(c.clientLoopP99Ms, 0)} ms → ${roomy ? 'not saturated' : 'SATURATED: figures suspect'}`,
+      `load client ${fmt(c.client, 2)}, backends ${fmt(c.backends, 2)}; waiting for a CPU: server ${pct(c.serverWaiting)}, client ${pct(c.clientWaiting)} of the time; client loop delay p99 ${fmt(c.clientLoopP99Ms, 0)} ms → ${roomy ? 'not saturated' : 'SATURATED: figures suspect'}`,
   ];
 }
 
@@ -101,7 +110,11 @@ const options = {
   users: positive('users', 10_000_000),
   weight: positive('weight', 100),
   probeSeconds: positive('probe-seconds', 600),
+  priority: Number(values.nice),
 };
+if (!Number.isInteger(options.priority) || options.priority < -20 || options.priority > 19) {
+  throw new Error(`--nice: expected a whole number from -20 to 19, got ${values.nice}`);
+}
 console.log(
   `bench/real at ${commit}: ${scenarios.map((s) => s.name).join(', ')}; ${options.concurrency} services at a time, ${options.rps} rps each ` +
     `from ${options.users} users, ${options.weight}% for ${options.seconds} s then 100%, default analysis`,
@@ -110,6 +123,12 @@ const results: ScenarioResult[] = [];
 try {
   const server = await startTernServer(dataDir, { TERN_ADMIN_TOKEN: token });
   console.log(`tern server: API ${server.apiUrl}, gateway ${server.gatewayUrl}`);
+  if (options.priority !== 0) {
+    // On a machine shared with other work: this process, the server and (in runScenario) the backends.
+    setPriority(options.priority);
+    setPriority(server.proc.child.pid ?? 0, options.priority);
+    console.log(`nice ${options.priority} for the load generator, the tern server and the backends`);
+  }
   for (const scenario of scenarios) {
     console.log(`${scenario.name}: ${scenario.description}`);
     const result = await runScenario(scenario, {

@@ -5,6 +5,7 @@
  * until N releases have run in all. A promoted canary becomes the slot's stable, as in real life
  * (for a regression that slipped through, the old stable is put back). Returns every outcome.
  */
+import { setPriority } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly weight: number;
   /** Seconds of the direct-vs-gateway latency probe before the releases. */
   readonly probeSeconds: number;
+  /** Scheduling priority (nice) for the backends, 0 to leave it. */
+  readonly priority: number;
   readonly log: (line: string) => void;
 }
 
@@ -40,6 +43,11 @@ export interface ReleaseOutcome {
   /** From the release's start to its end (server clock). */
   readonly seconds: number;
   readonly reason: string;
+  /**
+   * The closest the latency check came to failing: the largest statistic/bound over the
+   * release's stored verdicts (≥ 1 is a failure), NaN when it stored none.
+   */
+  readonly latencyPeak: number;
 }
 
 export interface Probe {
@@ -57,6 +65,8 @@ export interface ScenarioResult {
   readonly underLoad: Probe;
   readonly loadSent: number;
   readonly loadFailed: number;
+  /** Sends the load generator skipped: the machine could not keep the rate. */
+  readonly loadSkipped: number;
   readonly cpu: CpuReport;
 }
 
@@ -67,8 +77,9 @@ interface Backend {
 
 const backends = new Set<Backend>();
 
-async function startBackend(shape: BackendShape, version: string): Promise<Backend> {
+async function startBackend(shape: BackendShape, version: string, priority: number): Promise<Backend> {
   const proc = startNode([BACKEND, ...backendArgs(shape, version)]);
+  if (priority !== 0 && proc.child.pid !== undefined) setPriority(proc.child.pid, priority);
   const [, port] = await proc.waitFor(/listening (\d+)/);
   const backend = { proc, url: `http://127.0.0.1:${port}` };
   backends.add(backend);
@@ -83,6 +94,20 @@ function retire(b: Backend, afterMs = 2000): void {
 
 function probeOf(stats: TargetStats, seconds: number): Probe {
   return { p50: quantile(stats.latencies, 0.5), p99: quantile(stats.latencies, 0.99), rps: stats.answered / seconds };
+}
+
+/** The largest statistic/bound of `check` over the verdicts of an analysis answer, NaN for none. */
+function peakOf(analysis: Record<string, unknown>, check: string): number {
+  let peak = Number.NaN;
+  const verdicts = Array.isArray(analysis.verdicts) ? (analysis.verdicts as Array<{ checks?: unknown }>) : [];
+  for (const v of verdicts) {
+    for (const c of Array.isArray(v.checks) ? (v.checks as Array<Record<string, unknown>>) : []) {
+      if (c.check !== check || typeof c.statistic !== 'number' || typeof c.bound !== 'number' || !(c.bound > 0)) continue;
+      const ratio = c.statistic / c.bound;
+      if (!(ratio <= peak)) peak = ratio;
+    }
+  }
+  return peak;
 }
 
 /** Runs `scenario`; throws only when the server refuses the setup. */
@@ -100,7 +125,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
   const names = Array.from({ length: o.concurrency }, (_, k) => `${scenario.name}-${k}`);
   const stables: Backend[] = [];
   for (const name of names) {
-    const stable = await startBackend(scenario.stable, 'r0');
+    const stable = await startBackend(scenario.stable, 'r0', o.priority);
     stables.push(stable);
     const created = await api('POST', '/api/v1/services', {
       name,
@@ -136,14 +161,21 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     const name = names[k]!;
     while (next < o.releases) {
       const n = ++next;
-      const canary = await startBackend(scenario.canary, `r${n}`);
+      const canary = await startBackend(scenario.canary, `r${n}`, o.priority);
       const started = await api('POST', `/api/v1/services/${name}/releases`, {
         version: `r${n}`,
         endpoints: [canary.url],
         steps: [{ weight: o.weight, hold: `${o.seconds}s` }, { weight: 100 }],
       });
       if (started.status !== 201) {
-        outcomes.push({ slot: k, n, outcome: 'error', seconds: Number.NaN, reason: `${started.status} ${JSON.stringify(started.json)}` });
+        outcomes.push({
+          slot: k,
+          n,
+          outcome: 'error',
+          seconds: Number.NaN,
+          reason: `${started.status} ${JSON.stringify(started.json)}`,
+          latencyPeak: Number.NaN,
+        });
         retire(canary, 0);
         await sleep(1000);
         continue;
@@ -163,9 +195,11 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
       const endedAt = typeof release.endedAt === 'string' ? Date.parse(release.endedAt) : Date.now();
       const seconds = (endedAt - Date.parse(typeof release.startedAt === 'string' ? release.startedAt : '')) / 1000;
       const reason = typeof release.reason === 'string' ? release.reason : '';
-      outcomes.push({ slot: k, n, outcome, seconds, reason });
+      const latencyPeak = peakOf((await api('GET', `/api/v1/releases/${id}/analysis`)).json, 'latency');
+      outcomes.push({ slot: k, n, outcome, seconds, reason, latencyPeak });
       o.log(
-        `  ${scenario.name} #${n} (slot ${k}) ${outcome} after ${seconds.toFixed(1)} s${outcome === 'promoted' ? '' : `: ${reason.slice(0, 300)}`}`,
+        `  ${scenario.name} #${n} (slot ${k}) ${outcome} after ${seconds.toFixed(1)} s, latency peak ${latencyPeak.toFixed(2)} of its bound` +
+          `${outcome === 'promoted' ? '' : `: ${reason.slice(0, 300)}`}`,
       );
       if (outcome === 'promoted' && scenario.expect === 'promote') {
         retire(stable);
@@ -184,9 +218,10 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
 
   const cpuReport = cpu.stop();
   const loadSeconds = (performance.now() - loadStarted) / 1000;
+  // Answers that came back while the releases ran, before the last waiting requests drain.
+  const answeredInTime = loads.reduce((a, l) => a + l.stats.answered, 0);
   const stats = await Promise.all(loads.map((l) => l.stop()));
   const all = stats.flatMap((s) => s.latencies);
-  const answered = stats.reduce((a, s) => a + s.answered, 0);
   for (const name of names) await api('DELETE', `/api/v1/services/${name}`);
   for (const s of stables) retire(s, 0);
   return {
@@ -194,9 +229,10 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
     outcomes,
     direct,
     gateway,
-    underLoad: { p50: quantile(all, 0.5), p99: quantile(all, 0.99), rps: answered / loadSeconds },
+    underLoad: { p50: quantile(all, 0.5), p99: quantile(all, 0.99), rps: answeredInTime / loadSeconds },
     loadSent: stats.reduce((a, s) => a + s.sent, 0),
     loadFailed: stats.reduce((a, s) => a + s.failed, 0),
+    loadSkipped: stats.reduce((a, s) => a + s.skipped, 0),
     cpu: cpuReport,
   };
 }
