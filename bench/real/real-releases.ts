@@ -10,11 +10,11 @@
  * rollback (median, p90; from the release's start to its end, server clock), the latency a
  * client sees directly and through the gateway, and whether the machine had room (CPU).
  *   node --import tsx bench/real/real-releases.ts [--scenario all|aa-fast,aa-5ms,...]
- *       [--releases N] [--seconds 60] [--concurrency 5] [--rps 300] [--users 10000] [--weight 10] [--nice 0]
+ *       [--releases N] [--seconds 60] [--concurrency 5] [--rps 300] [--users 10000] [--weight 10] [--nice=-10]
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -124,10 +124,21 @@ try {
   const server = await startTernServer(dataDir, { TERN_ADMIN_TOKEN: token });
   console.log(`tern server: API ${server.apiUrl}, gateway ${server.gatewayUrl}`);
   if (options.priority !== 0) {
-    // On a machine shared with other work: this process, the server and (in runScenario) the backends.
+    // On a machine shared with other work: this process, the server and (in runScenario) the
+    // backends. Linux with autogroup (sched_autogroup_enabled) shares CPU between sessions first,
+    // so a process's nice counts only inside its session: the session's own nice is set too (run
+    // the script under `setsid` to give it a session of its own). This raises only how soon these
+    // processes get a CPU when they want one, not how much they want.
     setPriority(options.priority);
     setPriority(server.proc.child.pid ?? 0, options.priority);
-    console.log(`nice ${options.priority} for the load generator, the tern server and the backends`);
+    let group = 'no autogroup';
+    try {
+      writeFileSync('/proc/self/autogroup', String(options.priority));
+      group = readFileSync('/proc/self/autogroup', 'utf8').trim();
+    } catch (err) {
+      group = `autogroup not set: ${(err as Error).message}`;
+    }
+    console.log(`nice ${options.priority} for the load generator, the tern server and the backends (${group})`);
   }
   for (const scenario of scenarios) {
     console.log(`${scenario.name}: ${scenario.description}`);

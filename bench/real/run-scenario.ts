@@ -96,18 +96,24 @@ function probeOf(stats: TargetStats, seconds: number): Probe {
   return { p50: quantile(stats.latencies, 0.5), p99: quantile(stats.latencies, 0.99), rps: stats.answered / seconds };
 }
 
-/** The largest statistic/bound of `check` over the verdicts of an analysis answer, NaN for none. */
-function peakOf(analysis: Record<string, unknown>, check: string): number {
+/**
+ * The largest statistic/bound of `check` over the verdicts of an analysis answer (NaN for none),
+ * and that verdict's sentence.
+ */
+function peakOf(analysis: Record<string, unknown>, check: string): { peak: number; detail: string } {
   let peak = Number.NaN;
+  let detail = '';
   const verdicts = Array.isArray(analysis.verdicts) ? (analysis.verdicts as Array<{ checks?: unknown }>) : [];
   for (const v of verdicts) {
     for (const c of Array.isArray(v.checks) ? (v.checks as Array<Record<string, unknown>>) : []) {
       if (c.check !== check || typeof c.statistic !== 'number' || typeof c.bound !== 'number' || !(c.bound > 0)) continue;
       const ratio = c.statistic / c.bound;
-      if (!(ratio <= peak)) peak = ratio;
+      if (ratio <= peak) continue;
+      peak = ratio;
+      detail = typeof c.detail === 'string' ? c.detail : '';
     }
   }
-  return peak;
+  return { peak, detail };
 }
 
 /** Runs `scenario`; throws only when the server refuses the setup. */
@@ -195,11 +201,11 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Sc
       const endedAt = typeof release.endedAt === 'string' ? Date.parse(release.endedAt) : Date.now();
       const seconds = (endedAt - Date.parse(typeof release.startedAt === 'string' ? release.startedAt : '')) / 1000;
       const reason = typeof release.reason === 'string' ? release.reason : '';
-      const latencyPeak = peakOf((await api('GET', `/api/v1/releases/${id}/analysis`)).json, 'latency');
+      const { peak: latencyPeak, detail } = peakOf((await api('GET', `/api/v1/releases/${id}/analysis`)).json, 'latency');
       outcomes.push({ slot: k, n, outcome, seconds, reason, latencyPeak });
       o.log(
         `  ${scenario.name} #${n} (slot ${k}) ${outcome} after ${seconds.toFixed(1)} s, latency peak ${latencyPeak.toFixed(2)} of its bound` +
-          `${outcome === 'promoted' ? '' : `: ${reason.slice(0, 300)}`}`,
+          `${outcome === 'promoted' ? ` (${detail.slice(0, 200)})` : `: ${reason.slice(0, 300)}`}`,
       );
       if (outcome === 'promoted' && scenario.expect === 'promote') {
         retire(stable);
