@@ -10,12 +10,14 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, ensureGatewayToken } from './api/bootstrap.js';
+import { compileWebhookPolicy } from './control/notify/destinations.js';
 import { loadWebhookSecret } from './control/notify/secret.js';
 import { Registry } from 'prom-client';
 import { createControllerMetrics } from './control/metrics.js';
 import { startController, type Controller } from './control/runner.js';
 import { ValidationError } from './core/errors.js';
 import { startGateway, type Gateway } from './gateway/gateway.js';
+import type { LimitSettings } from './gateway/limits.js';
 import { openStore, parseStoreUrl } from './store/open-store.js';
 
 export interface ServerOptions {
@@ -37,8 +39,21 @@ export interface ServerOptions {
   readonly adminToken?: string | undefined;
   /** Default: JSON logs at info level on stderr. */
   readonly logger?: Logger | undefined;
+  /** X-Forwarded-For is believed only from these addresses/CIDRs (`--trusted-proxy`); default none. */
+  readonly trustedProxies?: readonly string[];
+  /** Serve the API's `/metrics` without a token (`--metrics-public`); default false. */
+  readonly metricsPublic?: boolean;
+  /** Prune audit events older than this (ms) once exported (`--audit-retention`); default keep forever. */
+  readonly auditRetentionMs?: number;
+  /** Connection caps and timeouts of the built-in gateway (defaults in gateway/limits.ts). */
+  readonly gatewayLimits?: Partial<LimitSettings>;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
+  /**
+   * Webhook destinations allowed (`--webhook-allow`, TERN_WEBHOOK_ALLOW): host names, IPs, CIDRs.
+   * Default none: any destination but loopback, link-local and unspecified addresses.
+   */
+  readonly webhookAllow?: readonly string[];
 }
 
 export interface RunningServer {
@@ -67,6 +82,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   checkOptions(options);
+  const webhookPolicy = compileWebhookPolicy(options.webhookAllow, 'webhookAllow');
   const logger = options.logger ?? pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
   const dataDir = path.resolve(options.dataDir);
   await prepareDataDir(dataDir, logger);
@@ -82,7 +98,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const token = await ensureAdminToken(store, { dataDir, envToken });
     // One registry: a scrape of the API's /metrics sees the controller's release metrics too.
     const registry = new Registry();
-    app = await buildApp({ store, logger: logger.child({ component: 'api' }), registry });
+    app = await buildApp({
+      store,
+      logger: logger.child({ component: 'api' }),
+      registry,
+      webhookPolicy,
+      trustedProxies: options.trustedProxies ?? [],
+      metricsPublic: options.metricsPublic ?? false,
+      ...(options.auditRetentionMs === undefined ? {} : { auditRetentionMs: options.auditRetentionMs }),
+    });
     await app.listen({ host: options.host, port: options.apiPort });
     // Webhook calls are signed with TERN_WEBHOOK_SECRET, else <data-dir>/webhook.secret (0600, made on first start).
     const { secret: webhookSecret } = await loadWebhookSecret(dataDir, process.env.TERN_WEBHOOK_SECRET);
@@ -97,6 +121,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ component: 'controller' }),
       tickMs: options.controllerTickMs ?? 1000,
       webhookSecret,
+      webhookPolicy,
       dataDir,
       metrics: createControllerMetrics(registry),
     });
@@ -109,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       controlPlane: { url: apiUrl, token: await ensureGatewayToken(store, dataDir) },
       stateFile: path.join(dataDir, 'gateway-table.json'),
       exposeVersionHeader: options.exposeVersionHeader ?? false,
+      ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
       logger: logger.child({ component: 'gateway' }),
     });
     logger.info({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl }, 'Tern gateway listening');

@@ -21,7 +21,7 @@ import { type Harness, startHarness } from './api-harness.js';
 const POLICY: Readonly<Record<string, Access>> = {
   'GET /healthz': 'public',
   'GET /readyz': 'public',
-  'GET /metrics': 'public',
+  'GET /metrics': 'metrics',
   'GET /api/v1/openapi.json': 'public',
   'POST /api/v1/services': 'admin',
   'GET /api/v1/services': 'read',
@@ -39,9 +39,11 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/releases/:id/metrics': 'read',
   'GET /api/v1/releases/:id/analysis': 'read',
   'GET /api/v1/releases/:id/events': 'read',
+  'POST /api/v1/releases/:id/replay': 'read',
   'GET /api/v1/releases/:id/logs': 'read',
-  'POST /api/v1/services/:name/feedback': 'release',
+  'POST /api/v1/services/:name/feedback': 'feedback',
   'GET /api/v1/audit': 'read',
+  'GET /api/v1/audit/export': 'admin',
   'GET /api/v1/events': 'read',
   'GET /api/v1/dataplane/routing': 'dataplane',
   'POST /api/v1/dataplane/metrics': 'dataplane',
@@ -60,6 +62,8 @@ const ALLOWED: Readonly<Record<Exclude<Access, 'public'>, readonly Role[]>> = {
   release: ['deployer', 'admin'],
   admin: ['admin'],
   dataplane: ['gateway', 'admin'],
+  feedback: ['feedback', 'deployer', 'admin'],
+  metrics: ['viewer', 'deployer', 'admin', 'gateway'],
 };
 
 type Caller = 'none' | 'bad' | Role;

@@ -78,8 +78,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...(o.remoteAddress ? { remoteAddress: o.remoteAddress } : {}),
     });
   };
-  const tokens: Record<Role, string> = { admin: boot.secret, viewer: '', deployer: '', gateway: '' };
-  for (const role of ['viewer', 'deployer', 'gateway'] as const) {
+  const tokens: Record<Role, string> = { admin: boot.secret, viewer: '', deployer: '', gateway: '', feedback: '' };
+  for (const role of ['viewer', 'deployer', 'gateway', 'feedback'] as const) {
     const res = await call('POST', '/api/v1/tokens', { body: { name: `${role}-1`, role } });
     assert.equal(res.statusCode, 201, res.body);
     tokens[role] = res.json<TokenCreatedJson>().secret;

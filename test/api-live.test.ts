@@ -180,15 +180,62 @@ describe('operational surface', () => {
     assert.equal(create?.additionalProperties, false);
   });
 
+  it('documents the analysis settings a release takes and answers with', async () => {
+    interface Node {
+      readonly properties?: Record<string, Node>;
+      readonly anyOf?: readonly Node[];
+      readonly description?: string;
+    }
+    const doc = (await h.call('GET', '/api/v1/openapi.json', { token: null })).json<{
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody: { content: Record<string, { schema: Node }> };
+            responses: Record<string, { content: Record<string, { schema: Node }> }>;
+          }
+        >
+      >;
+    }>();
+    const start = doc.paths['/api/v1/services/{name}/releases']?.post;
+    const asked = start?.requestBody.content['application/json']?.schema.properties?.analysis?.properties;
+    const answered = start?.responses['201']?.content['application/json']?.schema.properties?.analysis?.properties;
+    const keys = (n: Node | undefined) => Object.keys(n?.properties ?? n?.anyOf?.find((x) => x.properties)?.properties ?? {}).sort();
+    assert.deepEqual(keys(asked?.errorRate), ['max', 'minDifference', 'tolerance']);
+    assert.deepEqual(keys(asked?.latency), ['minDifferenceMs', 'p99MaxMs', 'tolerance']);
+    assert.deepEqual(keys(asked?.feedback), ['minScore', 'tolerance']);
+    assert.ok(asked?.warmup, 'the request takes a warm-up');
+    assert.match(asked?.latency?.properties?.minDifferenceMs?.description ?? '', /default 5/);
+    assert.match(asked?.errorRate?.properties?.minDifference?.description ?? '', /default 0\.001/);
+    assert.deepEqual(keys(answered?.errorRate), ['max', 'minDifference', 'tolerance']);
+    assert.deepEqual(keys(answered?.latency), ['minDifferenceMs', 'p99MaxMs', 'tolerance']);
+    assert.deepEqual(keys(answered?.feedback), ['minScore', 'tolerance']);
+    for (const field of ['warmup', 'warmupMs', 'minRequests', 'threshold', 'interval', 'intervalMs'])
+      assert.ok(answered?.[field], `answers ${field}`);
+  });
+
   it('exposes an HTTP duration histogram by method, route pattern and status', async () => {
     await h.call('GET', '/api/v1/services/nope');
-    const res = await h.call('GET', '/metrics', { token: null });
+    const res = await h.call('GET', '/metrics', { token: h.tokens.viewer });
     assert.equal(res.statusCode, 200);
     assert.match(
       res.body,
       /tern_http_request_duration_seconds_bucket\{le="[^"]+",method="GET",route="\/api\/v1\/services\/:name",status_code="404"\} 1/,
     );
     assert.match(res.body, /process_cpu_user_seconds_total/);
+  });
+
+  it('serves /metrics to any role but not anonymously, unless the server makes it public', async () => {
+    assert.equal((await h.call('GET', '/metrics', { token: null })).statusCode, 401);
+    assert.equal((await h.call('GET', '/metrics', { token: 'tern_not-a-real-token' })).statusCode, 401);
+    assert.equal((await h.call('GET', '/metrics', { token: h.tokens.gateway })).statusCode, 200, 'a gateway token scrapes');
+    const open = await startHarness({ metricsPublic: true });
+    try {
+      assert.equal((await open.call('GET', '/metrics', { token: null })).statusCode, 200);
+    } finally {
+      await open.close();
+    }
   });
 
   it('is live and ready while the store answers', async () => {

@@ -183,6 +183,50 @@ describe('release lifecycle', () => {
     assert.equal((await h.call('GET', '/api/v1/services/nope/releases')).statusCode, 404);
   });
 
+  it('fills every analysis default, keeps every setting it is given, and reads them back', async () => {
+    for (const name of ['tune', 'tune-2'])
+      assert.equal((await h.call('POST', '/api/v1/services', { body: serviceBody(name) })).statusCode, 201);
+    const defaults = await start('tune');
+    assert.deepEqual(defaults.analysis, {
+      judge: 'sequential',
+      onFailure: 'rollback',
+      interval: '1s',
+      intervalMs: 1000,
+      threshold: 5,
+      minRequests: 100,
+      warmup: '10s',
+      warmupMs: 10_000,
+      errorRate: { tolerance: 0.1, minDifference: 0.0005, max: 0.05 },
+      latency: { tolerance: 0.2, minDifferenceMs: 5, p99MaxMs: null },
+      feedback: null,
+    });
+    const analysis = {
+      judge: 'threshold',
+      onFailure: 'pause',
+      interval: '30s',
+      threshold: 3,
+      minRequests: 500,
+      warmup: '1m',
+      errorRate: { tolerance: 1, minDifference: 0.005, max: null },
+      latency: { tolerance: 0.1, minDifferenceMs: 20, p99MaxMs: 800 },
+      feedback: { tolerance: 0.25, minScore: 3.5 },
+    };
+    const set = await start('tune-2', { analysis });
+    const expected = {
+      ...analysis,
+      intervalMs: 30_000,
+      warmupMs: 60_000,
+    };
+    assert.deepEqual(set.analysis, expected);
+    const read = await h.call('GET', `/api/v1/releases/${set.id}`, { token: h.tokens.viewer });
+    assert.deepEqual(read.json<ReleaseJson>().analysis, expected, 'the store keeps every setting');
+    // Feedback with nothing set compares against stable with the default tolerance and no minimum.
+    await act(set.id, 'rollback');
+    const feedbackOnly = await start('tune-2', { version: 'v3', analysis: { feedback: {}, warmup: 0 } });
+    assert.deepEqual(feedbackOnly.analysis.feedback, { tolerance: 0.5, minScore: null });
+    assert.deepEqual([feedbackOnly.analysis.warmup, feedbackOnly.analysis.warmupMs], ['0s', 0]);
+  });
+
   it('answers evidence: metric windows per version and alerts', async () => {
     const r = (await h.store.listReleases({ service: 'ship', active: true }))[0]!;
     const at = Date.now() - 5000;

@@ -49,7 +49,11 @@ describe('tokens', () => {
     assert.deepEqual([again.statusCode, codeOf(again)], [409, 'TERN_TOKEN_EXISTS']);
     assert.equal((await h.store.listTokens()).filter((t) => t.name === 'release-bot').length, 1, 'nothing was created');
     assert.equal((await h.call('DELETE', `/api/v1/tokens/${first.json<TokenCreatedJson>().id}`)).statusCode, 204);
-    assert.equal((await h.call('POST', '/api/v1/tokens', { body: { name: 'release-bot', role: 'viewer' } })).statusCode, 201, 'free again once revoked');
+    assert.equal(
+      (await h.call('POST', '/api/v1/tokens', { body: { name: 'release-bot', role: 'viewer' } })).statusCode,
+      201,
+      'free again once revoked',
+    );
   });
 
   it('refuses to revoke the last active admin token', async () => {
@@ -140,15 +144,16 @@ describe('feedback', () => {
 });
 
 describe('failed-authentication limit', () => {
-  it('answers 429 with retry-after after too many failures from one address, even to a good token, until the window passes', async () => {
+  it('answers 429 with retry-after after too many failures from one address, never to a valid token, until the window passes', async () => {
     let now = 1_700_000_000_000;
     const h = await startHarness({ clock: () => now, authFailureLimit: { max: 3, windowMs: 60_000 } });
     try {
       for (let i = 0; i < 3; i++) assert.equal((await h.call('GET', '/api/v1/services', { token: `tern_guess${i}` })).statusCode, 401);
-      const blocked = await h.call('GET', '/api/v1/services');
+      const blocked = await h.call('GET', '/api/v1/services', { token: 'tern_guess3' });
       assert.deepEqual([blocked.statusCode, codeOf(blocked)], [429, 'TERN_RATE_LIMITED']);
       assert.equal(blocked.headers['retry-after'], '60');
-      const denied = await h.call('POST', '/api/v1/services', { body: serviceBody('x') });
+      assert.equal((await h.call('GET', '/api/v1/services')).statusCode, 200, 'a valid token is never refused by the limit');
+      const denied = await h.call('POST', '/api/v1/services', { token: null, body: serviceBody('x') });
       assert.equal(denied.statusCode, 429);
       const [event] = await h.store.listAudit({ limit: 1 });
       assert.deepEqual([event?.action, event?.outcome], ['service.create', 'denied']);
@@ -160,9 +165,9 @@ describe('failed-authentication limit', () => {
       );
       assert.equal((await h.call('GET', '/healthz', { token: null })).statusCode, 200, 'public routes stay open');
       now += 30_000;
-      assert.equal((await h.call('GET', '/api/v1/services')).headers['retry-after'], '30');
+      assert.equal((await h.call('GET', '/api/v1/services', { token: null })).headers['retry-after'], '30');
       now += 30_000;
-      assert.equal((await h.call('GET', '/api/v1/services')).statusCode, 200, 'the window has passed');
+      assert.equal((await h.call('GET', '/api/v1/services', { token: null })).statusCode, 401, 'the window has passed');
     } finally {
       await h.close();
     }

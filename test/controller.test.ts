@@ -87,7 +87,7 @@ describe('release runner', () => {
     const done = await run(c, 300, { ...HEALTHY, errorRate: 0.05 }, seededRandom(2));
     assert.equal(done.status, 'rolled_back');
     assert.equal(done.weight, 0);
-    assert.match(done.reason ?? '', /sequential judge failed step 1\/2 \(10%\): error-rate: canary\/stable error-rate ratio/);
+    assert.match(done.reason ?? '', /sequential judge failed step 1\/2 \(10%\): error-rate: canary [\d.]+% \(\d+\/\d+\) vs stable .*the canary's rate is shown above/);
     assert.ok(done.endedAt! - done.startedAt <= 120_000, `took ${(done.endedAt! - done.startedAt) / 1000}s`);
     const verdicts = await store.listVerdicts('rel-1');
     assert.equal(verdicts[0]!.outcome, 'fail');

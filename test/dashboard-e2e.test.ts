@@ -122,18 +122,45 @@ describe('dashboard in a real browser', { skip, timeout: 240_000 }, () => {
     await page.getByLabel('Steps').fill('10:5m,50:5m,100');
     await page.getByLabel('Metadata').fill('commit=9f8d111\npipeline=https://ci.example/run/42');
     await page.getByLabel('Reason').fill('ship the new cart');
+    // Practical tolerances: latency 30% and 10 ms, errors +0.5 pp, a 8% ceiling, a 20 s warm-up, feedback on.
+    await page.getByLabel('Latency tolerance (%)', { exact: true }).fill('30');
+    await page.getByLabel('Latency tolerance (ms)', { exact: true }).fill('lots');
+    await page.getByLabel('Error tolerance (pp)', { exact: true }).fill('0.5');
+    await page.getByLabel('Error-rate ceiling (%)', { exact: true }).fill('8');
+    await page.getByLabel('Warm-up', { exact: true }).fill('20s');
+    await page.getByLabel('Compare user feedback with stable’s').check();
+    await page.getByLabel('Minimum score (optional)', { exact: true }).fill('3');
     await page.getByRole('button', { name: 'Start release' }).click();
     const versionError = page.locator('[data-error-for=version]');
     await versionError.waitFor();
     assert.match(await versionError.innerText(), /version/i);
     assert.equal(await page.getByLabel('Version').getAttribute('aria-invalid'), 'true');
+    const latencyError = page.locator('[data-error-for="analysis.latency.minDifferenceMs"]');
+    await latencyError.waitFor();
+    assert.match(await latencyError.innerText(), /minDifferenceMs/);
     await screenshot(page, 'new-release-invalid');
 
     await page.getByLabel('Version').fill('v2');
+    await page.getByLabel('Latency tolerance (ms)', { exact: true }).fill('10');
     await page.getByRole('button', { name: 'Start release' }).click();
     await page.waitForURL((url) => url.pathname.startsWith('/releases/'));
     releaseId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     await page.locator('[data-testid=weight]').getByText('10%').waitFor();
+    const settings = await page.locator('[data-testid=analysis-settings]').innerText();
+    for (const words of [
+      'latency: fails when 30% and 10 ms slower; no p99 ceiling',
+      'errors: above 1.5× stable and +0.5 pp; ceiling 8%',
+      'warm-up 20 s',
+      'feedback: fails when 0.5 points below stable or below 3',
+    ]) {
+      assert.ok(settings.includes(words), `the release page says "${words}": ${settings}`);
+    }
+    // The form's percents and percentage points reach the API as its fractions.
+    const stored = await must<{ analysis: Record<string, unknown> }>(server, 'GET', `/api/v1/releases/${releaseId}`, 200);
+    assert.deepEqual(stored.analysis.latency, { tolerance: 0.3, minDifferenceMs: 10, p99MaxMs: null });
+    assert.deepEqual(stored.analysis.errorRate, { tolerance: 0.5, minDifference: 0.005, max: 0.08 });
+    assert.deepEqual(stored.analysis.feedback, { tolerance: 0.5, minScore: 3 });
+    assert.equal(stored.analysis.warmupMs, 20_000);
     assert.match(await page.locator('[data-testid=metadata]').innerText(), /9f8d111/);
     assert.equal(await page.getByRole('link', { name: 'https://ci.example/run/42' }).count(), 1);
     assert.match(await page.locator('li.step-current').innerText(), /10%[\s\S]*left/);

@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { userHash } from '../src/gateway/error-users.js';
 import { startGateway, type Gateway } from '../src/gateway/gateway.js';
 import { startHarness, type Harness } from './api-harness.js';
 import { client, closedPort, mapLimit, silent, startBackend, type Backend } from './fixtures/gateway-harness.js';
@@ -139,10 +140,32 @@ describe('gateways against the real control plane', () => {
     await until(async () => (await totals()) >= 4 * users.length, 5_000);
   });
 
-  it('reports a canary with no endpoint left to the control plane, in the release\'s audit trail', async () => {
+  it("adds up the heavy error users both gateways saw in the release's stored windows", async () => {
+    const answers = await mapLimit(users, 8, async (u) => [u, (await http.get(`${gws[0]!.url}/shop/item`, { 'x-user': u })).text]);
+    const onCanary = answers.find(([, version]) => version === 'v2')?.[0];
+    assert.ok(onCanary, 'some of 400 users are on the 5% canary');
+    for (const [gw, times] of [
+      [gws[0]!, 3],
+      [gws[1]!, 2],
+    ] as const) {
+      for (let i = 0; i < times; i++) assert.equal((await http.get(`${gw.url}/shop/status?code=500`, { 'x-user': onCanary })).status, 500);
+    }
+    const salt = (await h.store.getRelease(releaseId))!.salt;
+    const hash = userHash(salt, onCanary);
+    const errorsOf = async (): Promise<number> =>
+      (await h.store.listMetricWindows(releaseId)).filter((w) => w.version === 'v2').reduce((n, w) => n + (w.errorUsers?.[hash] ?? 0), 0);
+    await until(async () => (await errorsOf()) === 5, 5_000);
+  });
+
+  it("reports a canary with no endpoint left to the control plane, in the release's audit trail", async () => {
     const dead = `http://127.0.0.1:${await closedPort()}`;
     const svc = await h.call('POST', '/api/v1/services', {
-      body: { name: 'cart', match: { pathPrefix: '/cart' }, stickiness: { header: 'x-user' }, stable: { version: 'v1', endpoints: [stable.url] } },
+      body: {
+        name: 'cart',
+        match: { pathPrefix: '/cart' },
+        stickiness: { header: 'x-user' },
+        stable: { version: 'v1', endpoints: [stable.url] },
+      },
     });
     assert.equal(svc.statusCode, 201, svc.body);
     const rel = await h.call('POST', '/api/v1/services/cart/releases', {
@@ -157,7 +180,9 @@ describe('gateways against the real control plane', () => {
     type Events = { events: Array<{ action: string; reason: string | null }> };
     await until(async () => {
       const res = await h.call('GET', `/api/v1/releases/${id}/events`);
-      return (JSON.parse(res.body) as Events).events.some((e) => e.action === 'gateway.canary_unavailable' && /served by stable/.test(e.reason ?? ''));
+      return (JSON.parse(res.body) as Events).events.some(
+        (e) => e.action === 'gateway.canary_unavailable' && /served by stable/.test(e.reason ?? ''),
+      );
     }, 5_000);
   });
 });

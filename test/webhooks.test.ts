@@ -3,12 +3,17 @@
  * time out and let it through once they answer 2xx, roll it back after `maxFailures`; the
  * confirm-step gate controls advancing; a slow gate never holds up another release; event
  * notifications arrive signed (and a tampered or stale one fails verification), filtered,
- * with verdict evidence, and in Slack format when asked.
+ * with verdict evidence, and in Slack format when asked. Destinations (issue 11, SSRF): the
+ * receiver listens on loopback, so these controllers run with an allow-list naming 127.0.0.1;
+ * without one, or when a listed name resolves to loopback at delivery, nothing is called, and a
+ * receiver's answer body never reaches a release reason or an audit event.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { seededRandom, simulateSecond, type ArmSpec } from '../src/analysis/simulate.js';
-import { startController, type Controller } from '../src/control/runner.js';
+import { startController, type Controller, type ControllerOptions } from '../src/control/runner.js';
+import { createPoster } from '../src/control/notify/deliver.js';
+import { compileWebhookPolicy, type Resolver } from '../src/control/notify/destinations.js';
 import { verifySignature } from '../src/control/notify/signature.js';
 import { compileAnalysis, compilePlan } from '../src/core/plan.js';
 import { transition } from '../src/core/release-state.js';
@@ -19,7 +24,15 @@ import type { Store } from '../src/store/store.js';
 import { startReceiver, type Receiver } from './fixtures/webhook-receiver.js';
 
 const SECRET = 'test-signing-secret';
-const who = { actor: 'token:ci', source: '127.0.0.1', action: 'test', target: 'test', outcome: 'success' as const, reason: null, detail: null };
+const who = {
+  actor: 'token:ci',
+  source: '127.0.0.1',
+  action: 'test',
+  target: 'test',
+  outcome: 'success' as const,
+  reason: null,
+  detail: null,
+};
 const HEALTHY: ArmSpec = { errorRate: 0.005, medianMs: 20, sigma: 0.4 };
 
 let now = 1_700_000_000_000;
@@ -40,19 +53,55 @@ afterEach(async () => {
 
 const hooks = (...list: WebhookInput[]): Webhook[] => compileWebhooks(list.map((h) => ({ ...h, url: `${rx.url}${h.url}` })));
 
-async function setup(serviceHooks: Webhook[] = []): Promise<Controller> {
+/** The receiver is on loopback: allowed explicitly, as an admin would with --webhook-allow 127.0.0.1. */
+const LOOPBACK_ALLOWED = compileWebhookPolicy(['127.0.0.1']);
+
+async function setup(
+  serviceHooks: Webhook[] = [],
+  options: Partial<ControllerOptions> = { webhookPolicy: LOOPBACK_ALLOWED },
+): Promise<Controller> {
   now = 1_700_000_000_000;
   store = await openSqliteStore({ file: ':memory:', clock: () => now });
   for (const name of ['checkout', 'search']) {
-    await store.createService({ name, match: { pathPrefix: `/${name}` }, stickiness: { cookie: 'tern_uid' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] }, rules: [], webhooks: name === 'checkout' ? serviceHooks : [] }, who);
+    await store.createService(
+      {
+        name,
+        match: { pathPrefix: `/${name}` },
+        stickiness: { cookie: 'tern_uid' },
+        stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+        rules: [],
+        webhooks: name === 'checkout' ? serviceHooks : [],
+      },
+      who,
+    );
   }
-  controller = startController({ store, clock: () => now, tickMs: 0, webhookSecret: SECRET, eventRetryDelayMs: () => 10 });
+  controller = startController({ store, clock: () => now, tickMs: 0, webhookSecret: SECRET, eventRetryDelayMs: () => 10, ...options });
   return controller;
 }
 
-function release(service: string, webhooks: Webhook[], plan: Parameters<typeof compilePlan>[0] = '10:10s,100', id = `rel-${service}`): Promise<Release> {
+function release(
+  service: string,
+  webhooks: Webhook[],
+  plan: Parameters<typeof compilePlan>[0] = '10:10s,100',
+  id = `rel-${service}`,
+): Promise<Release> {
   return store.createRelease(
-    { id, service, version: 'v2', endpoints: ['http://127.0.0.1:9002'], status: 'pending', stepIndex: 0, weight: 0, salt: 's', steps: compilePlan(plan), analysis: compileAnalysis(undefined), metadata: { commit: 'abc' }, webhooks, createdBy: 'token:ci', startedAt: now },
+    {
+      id,
+      service,
+      version: 'v2',
+      endpoints: ['http://127.0.0.1:9002'],
+      status: 'pending',
+      stepIndex: 0,
+      weight: 0,
+      salt: 's',
+      steps: compilePlan(plan),
+      analysis: compileAnalysis(undefined),
+      metadata: { commit: 'abc' },
+      webhooks,
+      createdBy: 'token:ci',
+      startedAt: now,
+    },
     { ...who, action: 'release.start', target: `release/${id}` },
   );
 }
@@ -65,11 +114,7 @@ async function step(c: Controller, advanceMs = 0): Promise<Release> {
   return (await store.getRelease('rel-checkout'))!;
 }
 
-const NO_ANALYSIS = [
-  { weight: 10, hold: '10s', analysis: false },
-  { weight: 50, hold: '10s', analysis: false },
-  { weight: 100 },
-];
+const NO_ANALYSIS = [{ weight: 10, hold: '10s', analysis: false }, { weight: 50, hold: '10s', analysis: false }, { weight: 100 }];
 
 describe('webhook gates', () => {
   it('pre-rollout holds a pending release while it refuses, and starts it once it answers 2xx', async () => {
@@ -82,7 +127,10 @@ describe('webhook gates', () => {
     const call = rx.on('/gate')[0]!;
     assert.equal(call.headers['x-tern-event'], 'pre-rollout');
     assert.equal(verifySignature(SECRET, call.headers['x-tern-signature'] as string, call.raw), true);
-    assert.deepEqual([call.json.gate, (call.json.release as Release).id, (call.json.release as { weight: number }).weight], ['pre-rollout', 'rel-checkout', 0]);
+    assert.deepEqual(
+      [call.json.gate, (call.json.release as Release).id, (call.json.release as { weight: number }).weight],
+      ['pre-rollout', 'rel-checkout', 0],
+    );
     rx.answer('/gate', { status: 204 });
     await step(c);
     const started = await step(c);
@@ -91,15 +139,25 @@ describe('webhook gates', () => {
     assert.equal(rx.on('/gate').length, 2);
   });
 
-  it('rolls back after maxFailures consecutive failures, naming the hook and its last answer', async () => {
+  it('rolls back after maxFailures consecutive failures, naming the hook and its status, never its body', async () => {
     const c = await setup();
-    rx.answer('/gate', { status: 500, body: 'tests failed on main' });
+    rx.answer('/gate', { status: 500, body: 'internal secret: db password hunter2' });
     await release('checkout', hooks({ type: 'pre-rollout', url: '/gate', maxFailures: 3 }));
     for (let i = 0; i < 3; i++) assert.equal((await step(c, 60_000)).status, 'pending');
     const rolled = await step(c);
     assert.equal(rolled.status, 'rolling_back');
-    assert.match(rolled.reason ?? '', /^pre-rollout webhook http:\/\/127\.0\.0\.1:\d+\/gate failed 3 times in a row; last answer: HTTP 500: tests failed on main$/);
+    assert.match(
+      rolled.reason ?? '',
+      /^pre-rollout webhook http:\/\/127\.0\.0\.1:\d+\/gate failed 3 times in a row; last answer: HTTP 500 \(not a 2xx answer\)$/,
+    );
     assert.equal((await step(c)).status, 'rolled_back');
+    const audit = await store.listAudit({});
+    assert.ok(audit.some((e) => e.action === 'release.rollback'));
+    assert.equal(
+      JSON.stringify([await store.getRelease('rel-checkout'), audit]).includes('hunter2'),
+      false,
+      'the body is in no reason, verdict or event',
+    );
   });
 
   it('a gate that does not answer within its timeout holds the release like a refusal', async () => {
@@ -128,7 +186,11 @@ describe('webhook gates', () => {
     for (let i = 0; i < 10 && promoted.status !== 'promoted'; i++) promoted = await step(c, 11_000);
     assert.equal(promoted.status, 'promoted', promoted.reason ?? '');
     assert.equal(rx.on('/promote').length, 1);
-    assert.equal(rx.on('/confirm').filter((x) => (x.json.nextStep as { step: number }).step === 3).length, 1, 'a final 100% step is confirmed too');
+    assert.equal(
+      rx.on('/confirm').filter((x) => (x.json.nextStep as { step: number }).step === 3).length,
+      1,
+      'a final 100% step is confirmed too',
+    );
   });
 
   it('a slow gate on one release does not hold up the controller or another release', async () => {
@@ -152,8 +214,16 @@ describe('event notifications', () => {
     const c = await setup(hooks({ type: 'event', url: '/events' }));
     await release('checkout', []);
     await step(c);
-    await store.updateRelease('rel-checkout', (r) => transition(r, 'paused', now, 'looking at dashboards'), { ...who, action: 'release.pause', target: 'release/rel-checkout' });
-    await store.updateRelease('rel-checkout', (r) => transition(r, 'rolling_back', now, 'not today'), { ...who, action: 'release.rollback', target: 'release/rel-checkout' });
+    await store.updateRelease('rel-checkout', (r) => transition(r, 'paused', now, 'looking at dashboards'), {
+      ...who,
+      action: 'release.pause',
+      target: 'release/rel-checkout',
+    });
+    await store.updateRelease('rel-checkout', (r) => transition(r, 'rolling_back', now, 'not today'), {
+      ...who,
+      action: 'release.rollback',
+      target: 'release/rel-checkout',
+    });
     await step(c);
     await c.idle();
     const events = rx.on('/events');
@@ -175,7 +245,14 @@ describe('event notifications', () => {
 
   it('sends a Slack-compatible body, only for the events asked for, with the verdict evidence', async () => {
     const c = await setup();
-    await release('checkout', hooks({ type: 'event', url: '/slack', format: 'slack', events: ['release.rollback'] }, { type: 'event', url: '/json', events: ['release.rollback'] }), '10:5m,100');
+    await release(
+      'checkout',
+      hooks(
+        { type: 'event', url: '/slack', format: 'slack', events: ['release.rollback'] },
+        { type: 'event', url: '/json', events: ['release.rollback'] },
+      ),
+      '10:5m,100',
+    );
     await step(c);
     const rand = seededRandom(2);
     for (let t = 0; t < 300 && (await store.getRelease('rel-checkout'))!.status === 'progressing'; t++) {
@@ -192,7 +269,10 @@ describe('event notifications', () => {
     const [slack] = rx.on('/slack');
     assert.equal(rx.on('/slack').length, 1);
     assert.deepEqual(Object.keys(slack!.json), ['text']);
-    assert.match(slack!.json.text as string, /^\*checkout\* v2 is rolling back — 0% on canary, step 1\/2 .* by system\)\n> sequential judge failed/);
+    assert.match(
+      slack!.json.text as string,
+      /^\*checkout\* v2 is rolling back — 0% on canary, step 1\/2 .* by system\)\n> sequential judge failed/,
+    );
     const [json] = rx.on('/json');
     const evidence = json!.json.evidence as { judge: string; outcome: string; checks: Array<{ check: string; outcome: string }> };
     assert.equal(evidence.outcome, 'fail');
@@ -209,5 +289,49 @@ describe('event notifications', () => {
     await c.idle();
     // Two changes (API start, controller start) × (1 + 2 retries).
     assert.equal(rx.on('/down').length, 3 + 3);
+  });
+});
+
+describe('webhook destinations', () => {
+  it('without an allow-list a loopback receiver is never called: the gate fails, saying why', async () => {
+    const c = await setup([], {});
+    await release('checkout', hooks({ type: 'pre-rollout', url: '/gate', maxFailures: 1 }));
+    await step(c);
+    const rolled = await step(c);
+    assert.equal(rolled.status, 'rolling_back');
+    assert.match(
+      rolled.reason ?? '',
+      /last answer: destination refused: 127\.0\.0\.1 is a loopback address; an admin may allow it with tern server --webhook-allow$/,
+    );
+    assert.equal(rx.calls.length, 0);
+  });
+
+  it('a listed name that resolves to loopback at delivery is refused (DNS rebinding); listing the address lets it through', async () => {
+    const port = new URL(rx.url).port;
+    const resolve: Resolver = (hostname, _family, callback) =>
+      hostname === 'hooks.example'
+        ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+        : callback(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+    rx.answer('/gate', { status: 200 });
+    const gate = compileWebhooks([{ type: 'pre-rollout', url: `http://hooks.example:${port}/gate`, maxFailures: 1 }]);
+    const c = await setup([], { post: createPoster(SECRET, { policy: compileWebhookPolicy(['hooks.example']), resolve }) });
+    await release('checkout', gate);
+    await step(c);
+    const rolled = await step(c);
+    assert.equal(rolled.status, 'rolling_back');
+    assert.match(rolled.reason ?? '', /last answer: destination refused: hooks\.example \(resolved\) is a loopback address/);
+    assert.equal(rx.calls.length, 0);
+    await controller?.stop();
+    await store.close();
+
+    const allowed = await setup([], {
+      post: createPoster(SECRET, { policy: compileWebhookPolicy(['hooks.example', '127.0.0.1']), resolve }),
+    });
+    await release('checkout', gate);
+    await step(allowed);
+    const passed = await step(allowed);
+    assert.equal(passed.status, 'progressing', passed.reason ?? '');
+    assert.equal(rx.on('/gate').length, 1);
+    assert.equal(rx.on('/gate')[0]!.headers.host, `hooks.example:${port}`);
   });
 });

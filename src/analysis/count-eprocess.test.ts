@@ -1,19 +1,28 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addCountWindow, countVerdict, emptyCountState, logEValueAgainstEquality, type CountState } from './count-eprocess.js';
+import { addCountWindow, emptyCountState, gridCeil, logEValueAbove, ratioBounds, ratioEstimate, type CountState } from './count-eprocess.js';
 import { binomial, poisson, seededRandom } from './simulate.js';
 
 const ALPHA = 0.01;
 
-/** Runs one simulated release for `seconds`; returns the second at which equality was rejected with the canary worse, or null. */
+const NO_WORSE = gridCeil(1);
+/** "ψ ≤ 1" rejected at level α: the canary shown worse than stable. */
+const worse = (state: CountState) => logEValueAbove(state, NO_WORSE) >= Math.log(1 / ALPHA);
+
+/** Runs one simulated release for `seconds`; returns the second at which "ψ ≤ 1" was rejected, or null. */
 function run(seed: number, seconds: number, ratio: number, share = 0.05, rps = 1000, baseRate = 0.01): number | null {
   const rand = seededRandom(seed);
   let state: CountState = emptyCountState();
   for (let t = 1; t <= seconds; t++) {
     const nC = poisson(rand, rps * share);
     const nS = poisson(rand, rps * (1 - share));
-    state = addCountWindow(state, { canaryRequests: nC, canaryErrors: binomial(rand, nC, baseRate * ratio), stableRequests: nS, stableErrors: binomial(rand, nS, baseRate) });
-    if (logEValueAgainstEquality(state) >= Math.log(1 / ALPHA) && countVerdict(state, ALPHA).lower > 1) return t;
+    state = addCountWindow(state, {
+      canaryRequests: nC,
+      canaryErrors: binomial(rand, nC, baseRate * ratio),
+      stableRequests: nS,
+      stableErrors: binomial(rand, nS, baseRate),
+    });
+    if (worse(state)) return t;
   }
   return null;
 }
@@ -44,8 +53,13 @@ describe('count e-process (errors, canary vs stable)', () => {
         const share = t < 20 ? 0.05 : t < 40 ? 0.25 : 0.5;
         const nC = poisson(rand, 1000 * share);
         const nS = poisson(rand, 1000 * (1 - share));
-        state = addCountWindow(state, { canaryRequests: nC, canaryErrors: binomial(rand, nC, 0.01), stableRequests: nS, stableErrors: binomial(rand, nS, 0.01) });
-        if (logEValueAgainstEquality(state) >= Math.log(1 / ALPHA)) {
+        state = addCountWindow(state, {
+          canaryRequests: nC,
+          canaryErrors: binomial(rand, nC, 0.01),
+          stableRequests: nS,
+          stableErrors: binomial(rand, nS, 0.01),
+        });
+        if (worse(state)) {
           alarms++;
           break;
         }
@@ -53,24 +67,31 @@ describe('count e-process (errors, canary vs stable)', () => {
     }
     assert.ok(alarms <= 500 * ALPHA + 3 * Math.sqrt(500 * ALPHA), `${alarms} false alarms in 500 runs with a changing split`);
   });
-  it('gives a confidence sequence that covers the true ratio and narrows with data', () => {
+  it('bounds the true ratio from both sides, narrowing with data', () => {
     const rand = seededRandom(7);
     let state = emptyCountState();
     let early = 0;
     for (let t = 1; t <= 300; t++) {
       const nC = poisson(rand, 200);
       const nS = poisson(rand, 800);
-      state = addCountWindow(state, { canaryRequests: nC, canaryErrors: binomial(rand, nC, 0.04), stableRequests: nS, stableErrors: binomial(rand, nS, 0.02) });
-      if (t === 10) early = countVerdict(state, ALPHA).upper - countVerdict(state, ALPHA).lower;
+      state = addCountWindow(state, {
+        canaryRequests: nC,
+        canaryErrors: binomial(rand, nC, 0.04),
+        stableRequests: nS,
+        stableErrors: binomial(rand, nS, 0.02),
+      });
+      if (t === 10) early = ratioBounds(state, ALPHA).upper - ratioBounds(state, ALPHA).lower;
     }
-    const v = countVerdict(state, ALPHA);
+    const v = ratioBounds(state, ALPHA);
     assert.ok(v.lower <= 2 && v.upper >= 2, `CS [${v.lower}, ${v.upper}] misses 2`);
     assert.ok(v.upper - v.lower < early, 'the interval narrows');
-    assert.ok(v.estimate !== null && Math.abs(v.estimate - 2) < 0.5);
+    const estimate = ratioEstimate(state);
+    assert.ok(estimate !== null && Math.abs(estimate - 2) < 0.5);
   });
   it('is inconclusive without errors', () => {
-    const v = countVerdict(addCountWindow(emptyCountState(), { canaryRequests: 50, canaryErrors: 0, stableRequests: 950, stableErrors: 0 }), ALPHA);
-    assert.equal(v.estimate, null);
-    assert.ok(v.logEValue <= 0);
+    const state = addCountWindow(emptyCountState(), { canaryRequests: 50, canaryErrors: 0, stableRequests: 950, stableErrors: 0 });
+    assert.equal(ratioEstimate(state), null);
+    assert.ok(!worse(state));
+    assert.deepEqual(ratioBounds(state, ALPHA), { lower: 0, upper: Number.POSITIVE_INFINITY });
   });
 });

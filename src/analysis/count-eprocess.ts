@@ -9,10 +9,11 @@
  * exposure makes the test sound when the traffic split changes between steps — the concern the
  * blockwise 2×2 e-process of Turner, Ly & Grünwald addresses the same way.
  *
- * The e-process against ψ0 is a mixture over a fixed log-spaced grid of ψ of likelihood ratios
- * Π_j L_j(ψ)/L_j(ψ0): a non-negative martingale under ψ0, so by Ville's inequality it exceeds
- * 1/α with probability at most α at any time, however often it is looked at. Inverting it at
- * every grid point gives a confidence sequence for ψ.
+ * The e-process against the composite null "ψ ≤ ψ0" is a one-sided mixture, over a fixed
+ * log-spaced grid of ψ above ψ0, of likelihood ratios Π_j L_j(ψ)/L_j(ψ0): a non-negative
+ * supermartingale under every ψ ≤ ψ0, so by Ville's inequality it exceeds 1/α with probability
+ * at most α at any time, however often it is looked at. Inverting the one-sided tests at every
+ * grid point gives anytime-valid bounds on ψ (`ratioBounds`).
  *
  * State is O(grid) numbers and each window updates it in O(grid): cheap enough to run every second.
  */
@@ -76,52 +77,63 @@ export function addCountWindowInPlace(state: CountState, w: CountWindow): void {
   s.stableRequests += w.stableRequests;
 }
 
-/** log of the mixture e-value against ψ = PSI_GRID[h], with uniform prior weights over the grid. */
-function logEValueAgainst(state: CountState, h: number): number {
+/** The index of the smallest grid point ≥ ψ (the last point when ψ is beyond the grid). */
+export function gridCeil(psi: number): number {
+  const i = PSI_GRID.findIndex((g) => g >= psi - 1e-9);
+  return i === -1 ? PSI_GRID.length - 1 : i;
+}
+
+/**
+ * log e-value against the composite null "ψ ≤ PSI_GRID[h]": a uniform mixture over the grid
+ * points above h of Π_j L_j(ψ)/L_j(ψ_h). For one window, E_ψ'[L(ψ)/L(ψ_h)] = (p'p/p_h +
+ * (1−p')(1−p)/(1−p_h))^n ≤ 1 whenever p' ≤ p_h < p (it is 1 at p' = p_h and rises with p'),
+ * so under every ψ' ≤ ψ_h the product is a non-negative supermartingale and Ville's inequality
+ * holds; all the mixture's weight sits where a regression lies, none is spent on ψ < ψ_h.
+ */
+export function logEValueAbove(state: CountState, h: number): number {
+  return logMixture(state, h, h + 1, Math.min(PSI_GRID.length, h + 1 + MIXTURE_SPAN));
+}
+
+/** The mirror image: log e-value against "ψ ≥ PSI_GRID[h]", mixing over the grid points below h. */
+export function logEValueBelow(state: CountState, h: number): number {
+  return logMixture(state, h, Math.max(0, h - MIXTURE_SPAN), h);
+}
+
+/**
+ * How far the one-sided mixtures reach: 24 grid points (3 octaves: up to 8× the null). Weight
+ * spread over ratios no regression has only dilutes the evidence; a canary worse than 8× the
+ * null is still caught, just with the evidence of an 8× alternative.
+ */
+const MIXTURE_SPAN = 24;
+
+function logMixture(state: CountState, h: number, from: number, to: number): number {
+  if (to <= from) return Number.NEGATIVE_INFINITY;
   const base = state.logLik[h]!;
   let max = Number.NEGATIVE_INFINITY;
-  for (const l of state.logLik) max = Math.max(max, l - base);
+  for (let g = from; g < to; g++) max = Math.max(max, state.logLik[g]! - base);
   let sum = 0;
-  for (const l of state.logLik) sum += Math.exp(l - base - max);
-  return max + Math.log(sum / PSI_GRID.length);
+  for (let g = from; g < to; g++) sum += Math.exp(state.logLik[g]! - base - max);
+  return max + Math.log(sum / (to - from));
 }
 
-const NULL_INDEX = PSI_GRID.indexOf(1);
-
-/** log e-value against "no difference" (ψ = 1): O(grid), cheap enough for every window. */
-export function logEValueAgainstEquality(state: CountState): number {
-  return logEValueAgainst(state, NULL_INDEX);
-}
-
-export interface CountVerdict {
-  /** log e-value against "no difference" (ψ = 1); reject equality when ≥ ln(1/α). */
-  readonly logEValue: number;
-  /** Maximum-likelihood ψ on the grid (null before any informative window). */
-  readonly estimate: number | null;
-  /** Anytime-valid (1-α) confidence sequence for ψ, at grid resolution. */
-  readonly lower: number;
-  readonly upper: number;
-}
-
-/** Evaluates the evidence at level α, with the confidence sequence: O(grid²). */
-export function countVerdict(state: CountState, alpha: number): CountVerdict {
+/**
+ * Anytime-valid bounds on ψ from the one-sided tests: `lower` is the largest grid point such that
+ * "ψ ≤ g" is rejected at level α for it and every grid point below it, so ψ > lower at every
+ * time with probability ≥ 1 − α (the test at the grid point just above the true ψ never rejects
+ * with that probability); `upper` likewise from above. 0 and Infinity when nothing is rejected.
+ */
+export function ratioBounds(state: CountState, alpha: number): { lower: number; upper: number } {
   const threshold = Math.log(1 / alpha);
-  let lower = Number.POSITIVE_INFINITY;
-  let upper = 0;
+  let lo = -1;
+  while (lo + 1 < PSI_GRID.length && logEValueAbove(state, lo + 1) >= threshold) lo++;
+  let hi = PSI_GRID.length;
+  while (hi - 1 >= 0 && logEValueBelow(state, hi - 1) >= threshold) hi--;
+  return { lower: lo < 0 ? 0 : PSI_GRID[lo]!, upper: hi >= PSI_GRID.length ? Number.POSITIVE_INFINITY : PSI_GRID[hi]! };
+}
+
+/** Maximum-likelihood ψ on the grid, null before any informative window. */
+export function ratioEstimate(state: CountState): number | null {
   let best = 0;
-  for (let h = 0; h < PSI_GRID.length; h++) {
-    if (state.logLik[h]! > state.logLik[best]!) best = h;
-    if (logEValueAgainst(state, h) < threshold) {
-      lower = Math.min(lower, PSI_GRID[h]!);
-      upper = Math.max(upper, PSI_GRID[h]!);
-    }
-  }
-  const informative = state.logLik.some((l) => l !== 0);
-  return {
-    logEValue: logEValueAgainst(state, NULL_INDEX),
-    estimate: informative ? PSI_GRID[best]! : null,
-    // The grid's ends stand for everything beyond them.
-    lower: lower === Number.POSITIVE_INFINITY || lower === PSI_GRID[0] ? 0 : lower,
-    upper: upper === 0 || upper === PSI_GRID[PSI_GRID.length - 1] ? Number.POSITIVE_INFINITY : upper,
-  };
+  for (let h = 1; h < PSI_GRID.length; h++) if (state.logLik[h]! > state.logLik[best]!) best = h;
+  return state.logLik.some((l) => l !== 0) ? PSI_GRID[best]! : null;
 }

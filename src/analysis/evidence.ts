@@ -29,13 +29,13 @@ export interface Timing {
   readonly now: number;
   readonly stepStartedAt: number;
   readonly holdMs: number;
-  /** Windows starting before this are not compared for latency (the canary's warm-up); 0 for none. */
-  readonly latencyFrom?: number;
 }
 
 export interface Evidence extends Timing {
   /** Windows of the current step, oldest first. */
   readonly windows: readonly EvidenceWindow[];
+  /** When the canary first had traffic in the release (warm-up counts from it); else the step's first canary window. */
+  readonly firstCanaryAt?: number | null;
 }
 
 export const EMPTY_ARM: ArmWindow = { requests: 0, errors: 0, latency: {}, feedbackSum: 0, feedbackCount: 0 };

@@ -28,5 +28,11 @@ export function judge(config: AnalysisConfig, aggregates: Aggregates, timing: Ti
 
 /** Judges a list of windows at once (aggregating them first); for callers without an accumulator. */
 export function judgeWindows(config: AnalysisConfig, evidence: Evidence): JudgeResult {
-  return judge(config, aggregate(evidence.windows, config.intervalMs, evidence.stepStartedAt), evidence);
+  const options = {
+    intervalMs: config.intervalMs,
+    origin: evidence.stepStartedAt,
+    warmupMs: config.warmupMs,
+    firstCanaryAt: evidence.firstCanaryAt ?? null,
+  };
+  return judge(config, aggregate(evidence.windows, options), evidence);
 }

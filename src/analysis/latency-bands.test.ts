@@ -23,7 +23,9 @@ function secondsToWorse(seed: number, seconds: number, slowdown: number, tol = 0
 
 describe('latency bands (Howard & Ramdas)', () => {
   it('has the published band width and shrinks like 1/sqrt(n)', () => {
-    assert.ok(Math.abs(bandWidth(1000, 0.05) - 0.85 * Math.sqrt((Math.log(Math.log(Math.E * 1000)) + 0.8 * Math.log(1612 / 0.05)) / 1000)) < 1e-12);
+    assert.ok(
+      Math.abs(bandWidth(1000, 0.05) - 0.85 * Math.sqrt((Math.log(Math.log(Math.E * 1000)) + 0.8 * Math.log(1612 / 0.05)) / 1000)) < 1e-12,
+    );
     assert.ok(bandWidth(4000, 0.05) < bandWidth(1000, 0.05) / 1.9);
     assert.equal(bandWidth(0, 0.05), 1);
   });

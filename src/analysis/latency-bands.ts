@@ -5,13 +5,17 @@
  *
  *   P(∃n: sup_x |F̂_n(x) − F(x)| > u_n(α)) ≤ α,  u_n(α) = 0.85·sqrt((ln ln(e·n) + 0.8·ln(1612/α)) / n).
  *
- * The canary is slower than stable by more than `tol` at some quantile iff
- * F_canary((1+tol)·x) < F_stable(x) for some x; with both bands at α/2 that is shown when
- * sup_x (F̂_S(x) − F̂_C((1+tol)·x)) > u_nS(α/2) + u_nC(α/2).
+ * A difference matters only when it is both relative and absolute: with
+ * g(x) = max((1+tol)·x, x + minMs), the canary is slower by more than the tolerance at some
+ * quantile iff F_canary(g(x)) < F_stable(x) for some x. The composite null "no worse than the
+ * tolerance" is F_C(g(x)) ≥ F_S(x) for all x; under it, with both bands at α/2,
+ * F̂_S(x) − F̂_C(g(x)) ≤ u_nS(α/2) + u_nC(α/2) at every x and time, so failing when the
+ * sup exceeds that sum keeps the false-alarm rate ≤ α (g is increasing, so one merge-walk finds
+ * the sup). A 0.2 ms gap on a 0.4 ms service is 50% but far below the absolute part: no failure.
  * Passing is the mirror image at chosen quantiles: the canary's upper quantile bound sits
- * within (1+tol) of stable's lower quantile bound.
+ * within g of stable's lower quantile bound.
  */
-import { bucketOf, quantile, sortedBuckets, totalCount, type LatencyHistogram } from '../core/latency-histogram.js';
+import { bucketOf, bucketUpper, quantile, sortedBuckets, totalCount, type LatencyHistogram } from '../core/latency-histogram.js';
 
 /** Howard & Ramdas' time-uniform band half-width for n samples at level α. */
 export function bandWidth(n: number, alpha: number): number {
@@ -20,7 +24,7 @@ export function bandWidth(n: number, alpha: number): number {
 }
 
 export interface LatencyVerdict {
-  /** sup_x (F̂_S(x) − F̂_C((1+tol)x)). */
+  /** sup_x (F̂_S(x) − F̂_C(g(x))). */
   readonly statistic: number;
   /** u_nS(α/2) + u_nC(α/2). */
   readonly bound: number;
@@ -34,28 +38,49 @@ export interface LatencyVerdict {
 /** Quantiles an early pass must clear; p99 joins once samples are plentiful enough to bound it. */
 const PASS_QUANTILES = [0.5, 0.9, 0.99];
 
-/** Compares canary to stable latency at level α with relative tolerance `tol` (0.2 = 20% slower). */
-export function compareLatency(stable: Readonly<LatencyHistogram>, canary: Readonly<LatencyHistogram>, tol: number, alpha: number): LatencyVerdict {
+/** The practical tolerance: the latency the canary may reach where stable has `x` ms. */
+export function tolerated(x: number, tol: number, minMs: number): number {
+  return Math.max((1 + tol) * x, x + minMs);
+}
+
+/**
+ * Compares canary to stable latency at level α: worse only when slower by more than `tol`
+ * (relative, 0.2 = 20%) and by more than `minMs` at some quantile.
+ */
+export function compareLatency(
+  stable: Readonly<LatencyHistogram>,
+  canary: Readonly<LatencyHistogram>,
+  tol: number,
+  alpha: number,
+  minMs = 0,
+): LatencyVerdict {
   const nS = totalCount(stable);
   const nC = totalCount(canary);
   const uS = bandWidth(nS, alpha / 2);
   const uC = bandWidth(nC, alpha / 2);
-  const statistic = supShiftedGap(stable, nS, canary, nC, tol);
+  const statistic = supShiftedGap(stable, nS, canary, nC, tol, minMs);
   const bound = uS + uC;
   const checkable = PASS_QUANTILES.filter((q) => q + uC <= 1 && q - uS > 0);
   const noWorse =
     nS > 0 &&
     nC > 0 &&
     checkable.length >= 2 &&
-    checkable.every((q) => quantile(canary, q + uC)! <= (1 + tol) * quantile(stable, q - uS)!);
+    checkable.every((q) => quantile(canary, q + uC)! <= tolerated(quantile(stable, q - uS)!, tol, minMs));
   return { statistic, bound, worse: nS > 0 && nC > 0 && statistic > bound, noWorse, stableCount: nS, canaryCount: nC };
 }
 
 /**
- * sup over stable's bucket edges x of F̂_S(x) − F̂_C((1+tol)·x), in one merge-walk over both
+ * sup over stable's bucket edges x of F̂_S(x) − F̂_C(g(x)), in one merge-walk over both
  * sorted histograms (it runs every second per release, so no per-point rescans).
  */
-function supShiftedGap(stable: Readonly<LatencyHistogram>, nS: number, canary: Readonly<LatencyHistogram>, nC: number, tol: number): number {
+function supShiftedGap(
+  stable: Readonly<LatencyHistogram>,
+  nS: number,
+  canary: Readonly<LatencyHistogram>,
+  nC: number,
+  tol: number,
+  minMs: number,
+): number {
   if (nS === 0 || nC === 0) return 0;
   // Shifting x by (1+tol) moves a bucket index by log(1+tol)/log(γ); bucketOf gives that offset.
   const shift = bucketOf(1 + tol) - bucketOf(1);
@@ -66,7 +91,8 @@ function supShiftedGap(stable: Readonly<LatencyHistogram>, nS: number, canary: R
   let sup = 0;
   for (const [bucket, count] of sortedBuckets(stable)) {
     stableBelow += count;
-    while (ci < c.length && c[ci]![0] <= bucket + shift) canaryBelow += c[ci++]![1];
+    const limit = Math.max(bucket + shift, minMs > 0 ? bucketOf(bucketUpper(bucket) + minMs) : bucket);
+    while (ci < c.length && c[ci]![0] <= limit) canaryBelow += c[ci++]![1];
     sup = Math.max(sup, stableBelow / nS - canaryBelow / nC);
   }
   return sup;

@@ -46,20 +46,63 @@ export interface ArmSpec {
   /** Log-normal latency: median in ms and σ of the log. */
   readonly medianMs: number;
   readonly sigma: number;
+  /** A fixed latency added to every request (a different process, host or code path). */
+  readonly offsetMs?: number;
+}
+
+export interface SimulatedArm {
+  requests: number;
+  errors: number;
+  latency: LatencyHistogram;
+  /** Errors per (hashed) user, as a data plane reports its top error users. */
+  errorUsers?: Record<string, number>;
 }
 
 export interface SimulatedSecond {
-  readonly stable: { requests: number; errors: number; latency: LatencyHistogram };
-  readonly canary: { requests: number; errors: number; latency: LatencyHistogram };
+  readonly stable: SimulatedArm;
+  readonly canary: SimulatedArm;
 }
 
-/** One second of traffic at `rps` with the canary receiving `share` (0..1) of it. */
-export function simulateSecond(rand: () => number, rps: number, share: number, stable: ArmSpec, canary: ArmSpec, latencySamples = true): SimulatedSecond {
-  const arm = (spec: ArmSpec, mean: number) => {
+/** One heavy user: a share of all requests, sticky to one version, failing at `errorRate` on either. */
+export interface HeavyUser {
+  readonly share: number;
+  readonly errorRate: number;
+  readonly side: 'stable' | 'canary';
+}
+
+/** One second of traffic at `rps` with the canary receiving `share` (0..1) of it (and `heavy`'s requests on its side). */
+export function simulateSecond(
+  rand: () => number,
+  rps: number,
+  share: number,
+  stable: ArmSpec,
+  canary: ArmSpec,
+  latencySamples = true,
+  heavy?: HeavyUser,
+): SimulatedSecond {
+  const arm = (spec: ArmSpec, mean: number): SimulatedArm => {
     const requests = poisson(rand, mean);
     const latency: LatencyHistogram = {};
-    if (latencySamples) for (let i = 0; i < requests; i++) record(latency, spec.medianMs * Math.exp(spec.sigma * normal(rand)));
-    return { requests, errors: binomial(rand, requests, spec.errorRate), latency };
+    const offset = spec.offsetMs ?? 0;
+    if (latencySamples) for (let i = 0; i < requests; i++) record(latency, offset + spec.medianMs * Math.exp(spec.sigma * normal(rand)));
+    const errors = binomial(rand, requests, spec.errorRate);
+    // Ordinary errors come from many users: one each (what a data plane's top-users list would show).
+    const errorUsers: Record<string, number> = {};
+    for (let i = 0; i < Math.min(errors, 8); i++) errorUsers[Math.floor(rand() * 0xffffffff).toString(16)] = 1;
+    return { requests, errors, latency, errorUsers };
   };
-  return { stable: arm(stable, rps * (1 - share)), canary: arm(canary, rps * share) };
+  const others = heavy ? rps * (1 - heavy.share) : rps;
+  const out = { stable: arm(stable, others * (1 - share)), canary: arm(canary, others * share) };
+  if (heavy) {
+    const a = out[heavy.side];
+    const spec = heavy.side === 'stable' ? stable : canary;
+    const n = poisson(rand, rps * heavy.share);
+    const e = binomial(rand, n, heavy.errorRate);
+    if (latencySamples)
+      for (let i = 0; i < n; i++) record(a.latency, (spec.offsetMs ?? 0) + spec.medianMs * Math.exp(spec.sigma * normal(rand)));
+    a.requests += n;
+    a.errors += e;
+    if (e > 0) a.errorUsers = { ...a.errorUsers, heavy0001: e };
+  }
+  return out;
 }

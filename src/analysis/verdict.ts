@@ -46,6 +46,23 @@ export function enough(stable: number, canary: number, min: number): boolean {
   return stable >= min && canary >= min;
 }
 
+/**
+ * What is still missing before a check's evidence counts as enough, as the start of its sentence
+ * ("not enough canary requests yet: 12 of 100; "), or '' when nothing is.
+ */
+export function missing(stable: number, canary: number, min: number, what: string): string {
+  const short = [
+    canary < min ? `canary ${what} yet: ${canary} of ${min}` : null,
+    stable < min ? `stable ${what} yet: ${stable} of ${min}` : null,
+  ].filter(Boolean);
+  return short.length ? `not enough ${short.join('; not enough ')}; ` : '';
+}
+
+/** A rate as a percent with up to 3 significant digits, e.g. 0.0123 → "1.23%". */
+export function pct(rate: number): string {
+  return `${round(rate * 100, 3)}%`;
+}
+
 export function round(value: number, digits = 4): number {
   return Number.isFinite(value) ? Number(value.toPrecision(digits)) : value;
 }

@@ -9,14 +9,20 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { compileWebhookPolicy, type WebhookPolicy } from '../control/notify/destinations.js';
 import { type Clock, systemClock } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { MUTATING_METHODS } from './audit/audit-context.js';
 import { registerAuditHooks } from './audit/audit-hook.js';
 import { actorOf } from './auth/access.js';
+import { checkTrustedProxies } from './auth/client-address.js';
 import { registerAuthentication } from './auth/authenticate.js';
 import { DEFAULT_FAILURE_LIMIT, type FailureLimit, createFailureLimiter } from './auth/failure-limiter.js';
-import { registerErrorMapping } from './error-mapping.js';
+import { createAuditRecorder } from './audit/audit-recorder.js';
+import { type AuditPruner, startAuditPruner } from './audit/audit-retention.js';
+import { TernError } from '../core/errors.js';
+import { handleFrameworkError, registerErrorMapping } from './error-mapping.js';
+import { type ListenerLimits, compileListenerLimits } from './listener-limits.js';
 import { createApiLogger, withRedaction } from './logger.js';
 import { registerMetrics } from './metrics.js';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.js';
@@ -29,11 +35,12 @@ import { registerEvidenceRoutes } from './routes/evidence.js';
 import { registerFeedbackRoutes } from './routes/feedback.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerReleaseRoutes } from './routes/releases.js';
+import { registerReplayRoutes } from './routes/replay.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 // Dashboard (issue 6): GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
 import { registerWebRoutes } from './routes/web.js';
-import { schemaErrorFormatter, validatorCompiler } from './validation.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, schemaErrorFormatter, validatorCompiler } from './validation.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
@@ -46,19 +53,43 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** Failed authentications per source address before 429 (default 10 per minute). */
   readonly authFailureLimit?: FailureLimit;
+  /**
+   * Peers whose X-Forwarded-For is believed (addresses or CIDRs, e.g. a local TLS proxy's
+   * `127.0.0.1`); default none: the client address is the TCP peer's.
+   */
+  readonly trustedProxies?: readonly string[];
+  /** Timeouts and caps of the listener (listener-limits.ts); defaults fit a public API. */
+  readonly listenerLimits?: Partial<ListenerLimits>;
+  /** Anonymous/denied audit groups opened per minute before they share one overflow row (default 100). */
+  readonly maxAuditGroupsPerMinute?: number;
+  /** Prune exported audit events older than this (ms); default: keep every event forever (audit-retention.ts). */
+  readonly auditRetentionMs?: number;
+  /** Serve `/metrics` without a token (default false: a token of any role, e.g. viewer or gateway). */
+  readonly metricsPublic?: boolean;
   /** The Prometheus registry `/metrics` serves (the server shares it with the controller); default a new one. */
   readonly registry?: Registry;
+  /** Where webhooks may go (`tern server --webhook-allow`); default: anywhere but loopback, link-local and unspecified addresses. */
+  readonly webhookPolicy?: WebhookPolicy;
 }
 
 /**
  * Builds the API app (not listening; `app.listen()` or `app.inject()` next).
- * @throws RangeError for a bad `bodyLimit` or `authFailureLimit`.
+ * @throws RangeError for a bad `bodyLimit`, `authFailureLimit`, `trustedProxies`, `listenerLimits` or `auditRetentionMs`.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isInteger(bodyLimit) || bodyLimit < 1) throw new RangeError(`bodyLimit must be a positive integer, got ${bodyLimit}`);
+  const trustedProxies = options.trustedProxies ?? [];
+  checkTrustedProxies(trustedProxies);
+  const limits = compileListenerLimits(options.listenerLimits);
+  const retention = options.auditRetentionMs;
+  if (retention !== undefined && (!Number.isInteger(retention) || retention < 1))
+    throw new RangeError(`auditRetentionMs must be a positive integer, got ${retention}`);
   const limiter = createFailureLimiter(options.authFailureLimit ?? DEFAULT_FAILURE_LIMIT, clock);
+  const recorder = createAuditRecorder(options.store, clock, {
+    ...(options.maxAuditGroupsPerMinute === undefined ? {} : { maxGroupsPerMinute: options.maxAuditGroupsPerMinute }),
+  });
   const logger: FastifyBaseLogger | false =
     options.logger === false ? false : withRedaction(options.logger ?? createApiLogger(process.env.TERN_LOG_LEVEL ?? 'info'));
   const app: TernApp = Fastify({
@@ -68,8 +99,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter,
     return503OnClosing: true,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    // A malformed URL (bad percent-encoding) gets Tern's error shape and an audit event (error-mapping.ts).
+    frameworkErrors: (err, request, reply) => {
+      void handleFrameworkError(err, request, reply, { store: options.store, recorder });
+    },
+    // Fastify (proxy-addr) then takes request.ip from the right-most untrusted X-Forwarded-For hop.
+    ...(trustedProxies.length > 0 ? { trustProxy: [...trustedProxies] } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
+  // node drops header fields past maxHeadersCount silently; keep one more so too many can be refused.
+  app.server.maxHeadersCount = limits.maxHeaderCount + 1;
+  app.server.maxConnections = limits.maxConnections;
+  app.addHook('onClose', async () => recorder.close());
+  if (options.auditRetentionMs !== undefined) {
+    const retentionMs = options.auditRetentionMs;
+    let pruner: AuditPruner | undefined;
+    app.addHook('onReady', (done) => {
+      pruner = startAuditPruner({ store: options.store, retentionMs, clock, logger: app.log });
+      done();
+    });
+    app.addHook('onClose', (_instance, done) => {
+      pruner?.stop();
+      done();
+    });
+  }
   const catalog = collectRoutes(app);
   const closing = createClosingSignal();
   app.addHook('preClose', (done) => {
@@ -79,18 +137,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   configureBodyParsers(app);
   registerErrorMapping(app, catalog);
-  registerAuditHooks(app, options.store); // before authentication, so refusals are audited
+  registerAuditHooks(app, options.store, recorder); // before authentication, so refusals are audited
+  registerApiHeaders(app, limits.maxHeaderCount); // after the audit hook: a refused mutating request is audited
   registerAuthentication(app, { store: options.store, clock, limiter });
   registerRequestLog(app);
   await registerOpenApi(app, packageVersion());
-  registerMetrics(app, options.registry);
+  registerMetrics(app, options.registry, options.metricsPublic ?? false);
 
-  const deps: ApiDeps = { store: options.store, clock, closing };
+  const deps: ApiDeps = { store: options.store, clock, closing, webhookPolicy: options.webhookPolicy ?? compileWebhookPolicy([]) };
   for (const register of [
     registerHealthRoutes,
     registerServiceRoutes,
     registerReleaseRoutes,
     registerEvidenceRoutes,
+    registerReplayRoutes,
     registerFeedbackRoutes,
     registerAuditRoutes,
     registerEventRoutes,
@@ -113,8 +173,42 @@ function configureBodyParsers(app: TernApp): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') done(null, undefined);
-    else void json(request, text, done);
+    if (text.trim() === '') return done(null, undefined);
+    // Deeper documents are refused before parsing: validation and error messages walk them recursively.
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+      return done(
+        new TernError(
+          'TERN_INVALID_JSON',
+          `the body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; at most ${MAX_JSON_DEPTH} are accepted`,
+          {
+            details: { maxDepth: MAX_JSON_DEPTH },
+          },
+        ),
+        undefined,
+      );
+    }
+    void json(request, text, done);
+  });
+}
+
+/**
+ * Every /api/v1 answer gets `Cache-Control: no-store` (answers carry token secrets and live
+ * state no cache may keep; RFC 9111 §5.2.2.5); a request with more header fields than
+ * `maxHeaderCount` is refused with 400.
+ */
+function registerApiHeaders(app: TernApp, maxHeaderCount: number): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/api/')) void reply.header('cache-control', 'no-store');
+    const count = request.raw.rawHeaders.length / 2;
+    if (count > maxHeaderCount) {
+      throw new TernError(
+        'TERN_INVALID_REQUEST',
+        `too many header fields (over ${maxHeaderCount}); at most ${maxHeaderCount} are accepted`,
+        {
+          details: { maxHeaderCount },
+        },
+      );
+    }
   });
 }
 

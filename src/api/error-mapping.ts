@@ -7,6 +7,11 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, TernError, isTernError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import { MUTATING_METHODS } from './audit/audit-context.js';
+import { failureEvent, newAuditContext } from './audit/audit-hook.js';
+import type { AuditRecorder } from './audit/audit-recorder.js';
+import { bearerSecret, hashSecret } from './auth/tokens.js';
 import type { TernApp } from './route-config.js';
 import type { RouteCatalog } from './route-catalog.js';
 
@@ -46,6 +51,45 @@ export function registerErrorMapping(app: TernApp, catalog: RouteCatalog): void 
     }
     return sendError(request, reply, new TernError('TERN_NOT_FOUND', `no route ${request.method} ${path}; see /api/v1/openapi.json`));
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: a request its router cannot even match (a path with a bad
+ * percent-encoding such as `%ZZ`, RFC 3986 §2.1, or an over-long parameter) never reaches the
+ * hooks, so this answers it in Tern's shape (400, `no-store`) and audits a mutating one as the
+ * hook would (`route.unknown`, actor from a valid bearer token, else anonymous).
+ */
+export async function handleFrameworkError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: { readonly store: Store; readonly recorder: AuditRecorder },
+): Promise<void> {
+  const path = request.raw.url?.split('?')[0] ?? '';
+  const message =
+    err.code === 'FST_ERR_BAD_URL'
+      ? `the path ${JSON.stringify(path.slice(0, 200))} is not a valid URL: every % must start a percent-encoded byte (%XX, two hex digits)`
+      : `the path ${JSON.stringify(path.slice(0, 200))} is not accepted: ${err.message}`;
+  const mapped = new TernError('TERN_INVALID_REQUEST', message, { details: { status: 400 }, cause: err });
+  void reply.header('cache-control', 'no-store').header('x-request-id', request.id);
+  if (MUTATING_METHODS.has(request.method)) {
+    request.auditContext = newAuditContext(request);
+    request.auditContext.error = { code: mapped.code, message: mapped.message };
+    try {
+      request.principal = await principalOf(deps.store, request);
+      await deps.recorder.record(await failureEvent(deps.store, request, request.auditContext, mapped.status));
+    } catch (auditErr) {
+      request.log.error({ err: auditErr }, 'could not write the audit event');
+    }
+  }
+  request.auditContext = null; // written above; nothing else may write it again
+  await sendError(request, reply, mapped);
+}
+
+async function principalOf(store: Store, request: FastifyRequest): Promise<FastifyRequest['principal']> {
+  const secret = bearerSecret(request.headers.authorization);
+  const record = secret === null ? undefined : await store.findTokenByHash(hashSecret(secret));
+  return record && record.revokedAt === null ? { tokenId: record.id, name: record.name, role: record.role } : null;
 }
 
 /** Sends a TernError as the JSON error envelope and records it for the audit hook. */

@@ -1,9 +1,12 @@
 /**
- * Checks the schemas cannot express (URL structure, regex compilation, times), compiled once
+ * Checks the schemas cannot express (URL structure, rule regexes, times), compiled once
  * where input enters. Each throws ValidationError naming the field as a JSON path.
  */
 import { ValidationError } from '../core/errors.js';
-import type { MatchRule } from '../core/types.js';
+import { checkRulesBudget, compileRulePattern } from '../core/rule-regex.js';
+import type { WebhookPolicy } from '../control/notify/destinations.js';
+import type { MatchRule, Webhook } from '../core/types.js';
+import { redactUrl } from '../core/webhooks.js';
 
 export const MAX_RULE_REGEX = 256;
 
@@ -44,25 +47,36 @@ function parseUrl(text: string, field: string): URL {
 }
 
 /**
- * Checks match rules: exactly one of header/cookie, exactly one of equals/regex, and a regex that compiles.
- * @throws ValidationError naming the rule.
+ * Checks match rules: exactly one of header/cookie, exactly one of equals/regex, and a regex the
+ * linear-time rule engine accepts (core/rule-regex.ts), within the service's per-request budget.
+ * @throws ValidationError naming the rule (`body.rules[2].regex`) and why.
  */
 export function compileRules(rules: readonly MatchRule[], field: string): MatchRule[] {
-  return rules.map((rule, i) => {
+  const patterns: { field: string; cost: number }[] = [];
+  const out = rules.map((rule, i) => {
     const at = `${field}[${i}]`;
     if ((rule.header === undefined) === (rule.cookie === undefined))
       throw new ValidationError(at, 'give exactly one of "header" or "cookie"');
     if ((rule.equals === undefined) === (rule.regex === undefined))
       throw new ValidationError(at, 'give exactly one of "equals" or "regex"');
-    if (rule.regex !== undefined) {
-      try {
-        new RegExp(rule.regex);
-      } catch (err) {
-        throw new ValidationError(`${at}.regex`, `does not compile: ${(err as Error).message}`);
-      }
-    }
+    if (rule.regex !== undefined) patterns.push({ field: `${at}.regex`, cost: compileRulePattern(rule.regex, `${at}.regex`).cost });
     return { ...rule };
   });
+  checkRulesBudget(patterns);
+  return out;
+}
+
+/**
+ * Checks compiled webhooks against the admin's destination policy (issue 11, SSRF).
+ * @throws ValidationError naming the webhook (`body.webhooks[1].url`) and why it is refused.
+ */
+export function allowedWebhooks(webhooks: Webhook[], policy: WebhookPolicy, field: string): Webhook[] {
+  webhooks.forEach((hook, i) => {
+    const refused = policy.refusesHost(new URL(hook.url).hostname);
+    if (refused)
+      throw new ValidationError(`${field}[${i}].url`, `${hook.type} webhook ${redactUrl(hook.url)}: destination refused: ${refused}`);
+  });
+  return webhooks;
 }
 
 /**

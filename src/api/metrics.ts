@@ -9,8 +9,13 @@ import type { TernApp } from './route-config.js';
 /** Buckets span quick reads to the 60 s ceiling of a routing long-poll. */
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Registers the metrics hook and `GET /metrics` over `registry` (default: a new one); returns it. */
-export function registerMetrics(app: TernApp, registry: Registry = new Registry()): Registry {
+/**
+ * Registers the metrics hook and `GET /metrics` over `registry` (default: a new one); returns it.
+ * `/metrics` needs a token of any role (Prometheus sends one with `authorization.credentials`)
+ * unless `isPublic`: it names routes, versions and process internals an anonymous client
+ * should not read.
+ */
+export function registerMetrics(app: TernApp, registry: Registry = new Registry(), isPublic = false): Registry {
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
     name: 'tern_http_request_duration_seconds',
@@ -27,7 +32,13 @@ export function registerMetrics(app: TernApp, registry: Registry = new Registry(
   });
   app.get(
     '/metrics',
-    { config: { access: 'public' }, schema: { tags: ['health'], summary: 'Prometheus metrics (text exposition format)' } },
+    {
+      config: { access: isPublic ? 'public' : 'metrics' },
+      schema: {
+        tags: ['health'],
+        summary: 'Prometheus metrics (text exposition format); any token unless the server runs with --metrics-public',
+      },
+    },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
   );
   return registry;

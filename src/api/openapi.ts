@@ -12,6 +12,8 @@ const ACCESS_TEXT: Readonly<Record<Access, string>> = {
   release: 'Needs a token with release access (deployer or admin).',
   admin: 'Needs an admin token.',
   dataplane: 'Needs a gateway or admin token.',
+  feedback: 'Needs a feedback, deployer or admin token.',
+  metrics: 'Needs a token of any role (viewer, deployer, admin or gateway).',
 };
 
 /** Registers the generator; serve the document with `registerOpenApiRoute` after it. */

@@ -36,7 +36,7 @@ function versionJson(v: VersionSpec): { version: string; endpoints: string[] } {
   return { version: v.version, endpoints: [...v.endpoints] };
 }
 
-function analysisJson(a: AnalysisConfig) {
+export function analysisJson(a: AnalysisConfig) {
   return {
     judge: a.judge,
     onFailure: a.onFailure,
@@ -112,6 +112,8 @@ export function windowJson(w: MetricWindow) {
     latency: w.latency,
     feedbackSum: w.feedbackSum,
     feedbackCount: w.feedbackCount,
+    gatewayErrors: w.gatewayErrors ?? 0,
+    ...(w.errorUsers === undefined ? {} : { errorUsers: { ...w.errorUsers } }),
   };
 }
 

@@ -9,13 +9,15 @@ import type { Clock } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import type { AuditContext } from './audit/audit-context.js';
 import type { Principal } from './auth/access.js';
+import type { WebhookPolicy } from '../control/notify/destinations.js';
 
 /**
  * The permission a route needs. `public`: no token; `read`: viewer and up; `release`: deployer
- * and admin; `admin`: admin only; `dataplane`: gateway and admin.
+ * and admin; `admin`: admin only; `dataplane`: gateway and admin; `feedback`: feedback, deployer and admin;
+ * `metrics`: viewer, deployer, admin and gateway (the API's Prometheus `/metrics`: viewers and gateways scrape it).
  */
-export type Access = 'public' | 'read' | 'release' | 'admin' | 'dataplane';
-export const ACCESS_LEVELS: readonly Access[] = ['public', 'read', 'release', 'admin', 'dataplane'];
+export type Access = 'public' | 'read' | 'release' | 'admin' | 'dataplane' | 'feedback' | 'metrics';
+export const ACCESS_LEVELS: readonly Access[] = ['public', 'read', 'release', 'admin', 'dataplane', 'feedback', 'metrics'];
 
 /** How a mutating route's audit event is named. */
 export interface RouteAudit {
@@ -58,6 +60,8 @@ export interface ApiDeps {
   readonly clock: Clock;
   /** Called to register cleanup for long-lived requests (SSE, long-polls) when the app closes. */
   readonly closing: ClosingSignal;
+  /** Where webhooks may be configured to go (the admin's allow-list; issue 11). */
+  readonly webhookPolicy: WebhookPolicy;
 }
 
 /** Lets long-lived requests end promptly when the app closes. */

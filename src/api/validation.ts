@@ -27,6 +27,31 @@ interface RawError {
   readonly message: string;
 }
 
+/** Deepest nesting of objects and arrays a JSON body may have (Tern's own requests need under 10). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * True when `text` (JSON) nests objects/arrays deeper than `max`. A linear scan that skips
+ * strings, so it never recurses: a 5,000-deep document used to overflow the stack in the
+ * recursive validation and error formatting (issue 11).
+ */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 const PART_NAMES: Readonly<Record<string, string>> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
 /** Fastify validator compiler over TypeBox. A missing body counts as `{}` when the body schema requires nothing. */
@@ -47,6 +72,17 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
 export function schemaErrorFormatter(errors: FastifySchemaValidationError[], _dataVar: string): Error {
   const first = (errors as Partial<Problem>[])[0];
   return new Error(first?.field ? `${first.field}: ${first.message ?? 'invalid'}` : 'the request does not match what this route accepts');
+}
+
+/**
+ * The problems of `value` against `schema`, worded as the API words them (none when it is valid);
+ * fields are named from `part`, e.g. `analysis.errorRate.tolerance`. The CLI uses it to check a
+ * file before sending it.
+ */
+export function problemsOf(schema: TSchema, value: unknown, part: string): FieldProblem[] {
+  const check = Compile(schema);
+  if (check.Check(value)) return [];
+  return describeErrors(schema, value, [...check.Errors(value)] as RawError[], part).map(({ field, message }) => ({ field, message }));
 }
 
 /** Orders problems so the most specific one (deepest path) comes first; merges union alternatives. */
@@ -151,6 +187,11 @@ function kindOf(value: unknown): string {
 }
 
 function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? '[…]' : '{…}'; // only objects and arrays fail to stringify (too deep)
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

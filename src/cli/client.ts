@@ -4,10 +4,12 @@
  */
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { ApiError, UnreachableError } from './errors.js';
+import type { ReplayJson } from '../api/schemas/replay.js';
 import type { AnalysisInput } from '../core/plan.js';
 import type {
   AnalysisView,
   AuditList,
+  FeedbackAcceptedView,
   ReleaseList,
   ReleaseMetricsView,
   ReleaseView,
@@ -58,6 +60,12 @@ export interface AuditQuery {
   readonly limit?: number | undefined;
 }
 
+export interface FeedbackBody {
+  readonly score: number;
+  readonly userKey?: string;
+  readonly version?: string;
+}
+
 export interface TernClient {
   readonly url: string;
   listServices(): Promise<ServiceList>;
@@ -80,7 +88,12 @@ export interface TernClient {
   openEventStream(options: ReadOptions & { readonly lastEventId?: string | undefined }): Promise<AsyncIterable<Uint8Array>>;
   act(id: string, action: ReleaseAction, body: { readonly reason?: string; readonly full?: boolean }): Promise<ReleaseView>;
   setWeight(id: string, weight: number, reason?: string): Promise<ReleaseView>;
+  /** What-if replay of the release's stored evidence (`analysis` merged over its own settings). */
+  replayRelease(id: string, body: { readonly analysis?: AnalysisInput }): Promise<ReplayJson>;
   listAudit(query: AuditQuery): Promise<AuditList>;
+  submitFeedback(service: string, body: FeedbackBody): Promise<FeedbackAcceptedView>;
+  /** `GET /api/v1/audit/export`: the JSON-lines export as a byte stream (no overall timeout: exports can be long). */
+  openAuditExport(query: { readonly since?: string; readonly until?: string }): Promise<AsyncIterable<Buffer>>;
   createToken(name: string, role: string): Promise<TokenCreated>;
   listTokens(): Promise<TokenList>;
   revokeToken(id: string): Promise<TokenView | undefined>;
@@ -182,7 +195,24 @@ export function createClient(options: ClientOptions): TernClient {
     act: (id, action, body) => call('POST', `/api/v1/releases/${seg(id)}/${action}`, body),
     setWeight: (id, weight, reason) =>
       call('PUT', `/api/v1/releases/${seg(id)}/weight`, reason === undefined ? { weight } : { weight, reason }),
+    replayRelease: (id, body) => call('POST', `/api/v1/releases/${seg(id)}/replay`, body),
     listAudit: (q) => call('GET', `/api/v1/audit${query({ ...q })}`),
+    submitFeedback: (service, body) => call('POST', `/api/v1/services/${seg(service)}/feedback`, body),
+    openAuditExport: async (q) => {
+      let res;
+      try {
+        res = await request(`${base}/api/v1/audit/export${query({ ...q })}`, {
+          headers: headersFor('application/x-ndjson'),
+          dispatcher: agent,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (err) {
+        throw new UnreachableError(base, transportReason(err, timeoutMs), { cause: err });
+      }
+      if (res.statusCode !== 200) throw toApiError(res.statusCode, await res.body.text().catch(() => ''));
+      return res.body;
+    },
     createToken: (name, role) => call('POST', '/api/v1/tokens', { name, role }),
     listTokens: () => call('GET', '/api/v1/tokens'),
     revokeToken: (id) => call('DELETE', `/api/v1/tokens/${seg(id)}`),

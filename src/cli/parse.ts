@@ -21,6 +21,13 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** Feedback score: a whole number 1..5. @throws InvalidArgumentError */
+export function parseScore(value: string): number {
+  const n = Number(value);
+  if (!/^[1-5]$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a score; expected a whole number from 1 to 5.`);
+  return n;
+}
+
 /** Worker count: a whole number above 0, or `auto` for one per CPU the process may use. @throws InvalidArgumentError */
 export function parseWorkers(value: string, cpus: () => number = availableParallelism): number {
   if (value === 'auto') return Math.max(1, cpus());
@@ -73,4 +80,15 @@ export function parseSince(value: string, now = Date.now()): string {
   if (Number.isNaN(t))
     throw new InvalidArgumentError(`"${value}" is neither a date/time (2025-01-31T14:00:00Z) nor a duration ago (30m, 2h, 1d).`);
   return new Date(t).toISOString();
+}
+
+/** A duration (`90d`, `12h`) in milliseconds, above 0. @throws InvalidArgumentError */
+export function parseDurationFlag(value: string): number {
+  try {
+    const ms = parseDuration(value, 'duration');
+    if (ms > 0) return ms;
+  } catch (err) {
+    throw new InvalidArgumentError(isTernError(err) ? err.message : String(err));
+  }
+  throw new InvalidArgumentError(`"${value}" is not a duration above 0; expected e.g. 90d, 12h`);
 }

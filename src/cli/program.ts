@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerFeedbackCommands } from './commands/feedback.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerServerCommand } from './commands/server.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerDemoCommand(program, io);
   registerServiceCommands(program);
   registerReleaseCommands(program);
+  registerFeedbackCommands(program);
   registerAuditCommand(program);
   registerTokenCommands(program);
   // Subcommands copy exitOverride/output/help settings when created, so a bad flag anywhere exits 2.

@@ -2,6 +2,12 @@
  * The JSON shapes the REST API answers with (DESIGN §3), as the CLI reads them: weights in
  * percent, times as ISO strings. Only the fields the CLI shows are listed; the API may add more.
  */
+import type { Static } from 'typebox';
+import type { FeedbackAccepted } from '../api/schemas/audit.js';
+
+/** `POST /api/v1/services/:name/feedback`'s answer, declared once by the API's schema. */
+export type FeedbackAcceptedView = Static<typeof FeedbackAccepted>;
+import type { AnalysisSettings } from '../core/analysis-words.js';
 
 export interface ServiceSpec {
   readonly name: string;
@@ -44,7 +50,8 @@ export interface ReleaseView {
   readonly weight: number;
   readonly stepIndex: number;
   readonly steps?: readonly StepView[];
-  readonly analysis?: { readonly judge?: string; readonly onFailure?: string };
+  /** Fractions (0.2 = 20%) and milliseconds, as the API answers them. */
+  readonly analysis?: AnalysisSettings;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly createdBy?: string;
   readonly startedAt: string;

@@ -45,7 +45,7 @@ function verdict(outcome: string, over: Partial<VerdictView> = {}): VerdictView 
     judge: 'sequential',
     outcome,
     checks: [
-      { check: 'error-rate', outcome, statistic: 22.634, bound: 1.5, detail: '…' },
+      { check: 'error-rate', outcome, statistic: 22.634, bound: 1.5, detail: 'canary 4.7% (14/297) vs stable 0.67% (18/2696)' },
       { check: 'latency', outcome: 'inconclusive', statistic: null, bound: 0.406 },
       'not a check',
     ],
@@ -243,7 +243,7 @@ describe('lines for pipelines', () => {
     assert.deepEqual(
       changesBetween(a, b).map((e) => eventText(e, T0 + 5000)),
       [
-        '12:00:05Z verdict inconclusive (sequential judge, step 1): error-rate 22.63 vs 1.5: inconclusive; latency - vs 0.406: inconclusive',
+        '12:00:05Z verdict inconclusive (sequential judge, step 1): error-rate inconclusive: canary 4.7% (14/297) vs stable 0.67% (18/2696); latency inconclusive: - vs 0.406',
       ],
     );
     assert.deepEqual(changesBetween(b, b), [], 'nothing changed, nothing printed');
@@ -342,8 +342,8 @@ describe('live block', () => {
       '  Traffic   v2  canary  300 req   30 err  10% errors',
       '            v1  stable  2700 req  12 err  0.44% errors',
       '  Judge     sequential: fail (step 1, 13s ago)',
-      '            error-rate  22.63 vs 1.5  fail',
-      '            latency     - vs 0.406    inconclusive',
+      '            error-rate  fail          canary 4.7% (14/297) vs stable 0.67% (18/2696)',
+      '            latency     inconclusive  - vs 0.406',
       '  Watching  18s · times out in 9m42s · Ctrl-C stops watching (the release keeps running)',
     ]);
     const later = statusBlock(snap(release()), T0 + 61_000, { startedAt: T0, deadline: null });

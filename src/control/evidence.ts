@@ -6,8 +6,20 @@ import type { ArmWindow, EvidenceWindow } from '../analysis/evidence.js';
 import { EMPTY_ARM } from '../analysis/evidence.js';
 import type { MetricWindow, Release } from '../core/types.js';
 
-function arm(w: MetricWindow): ArmWindow {
-  return { requests: w.requests, errors: w.errors, latency: w.latency, feedbackSum: w.feedbackSum, feedbackCount: w.feedbackCount };
+/**
+ * One version's window for the judges: the requests the version itself handled (the gateway's
+ * own failures are neither its errors nor its requests) and its heavy error users when the
+ * data plane reported any.
+ */
+export function arm(w: MetricWindow): ArmWindow {
+  const base = {
+    requests: Math.max(0, w.requests - (w.gatewayErrors ?? 0)),
+    errors: w.errors,
+    latency: w.latency,
+    feedbackSum: w.feedbackSum,
+    feedbackCount: w.feedbackCount,
+  };
+  return w.errorUsers === undefined ? base : { ...base, errorUsers: w.errorUsers };
 }
 
 /**

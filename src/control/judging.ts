@@ -10,6 +10,7 @@ import type { JudgeResult } from '../analysis/verdict.js';
 import type { Release } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { stepEvidence } from './evidence.js';
+import { firstCanaryWindow } from './warmup.js';
 
 /**
  * Windows older than this are final (every gateway has pushed its share) and are folded into
@@ -33,16 +34,42 @@ interface StepCache {
 export function createJudging(store: Store): Judging {
   const lastRecorded = new Map<string, { outcome: string; at: number; step: number }>();
   const caches = new Map<string, StepCache>();
+  /** Per release: its canary's first window (warm-up start) once seen, and how far the search has read. */
+  const warmups = new Map<string, { first: number | null; readTo: number | null }>();
+
+  /** The start of the canary's first window in this release (read once, then kept); null before it served anything. */
+  async function canaryFirstSeen(release: Release): Promise<number | null> {
+    const known = warmups.get(release.id) ?? { first: null, readTo: null };
+    if (known.first !== null) return known.first;
+    const windows = await store.listMetricWindows(release.id, known.readTo === null ? {} : { since: known.readTo + 1 });
+    const first = firstCanaryWindow(release, windows);
+    const readTo = windows.reduce<number | null>((m, w) => (m === null || w.windowStart > m ? w.windowStart : m), known.readTo);
+    // A window may still grow for a few seconds, so an empty canary window is read again until it settles.
+    warmups.set(release.id, { first, readTo: readTo === null ? null : readTo - SETTLE_MS });
+    return first;
+  }
 
   /** The step's aggregates: cached settled windows plus, on a copy, the ones that may still grow. */
   async function stepAggregates(release: Release, now: number): Promise<EvidenceAccumulator> {
     const key = `${release.stepIndex}@${release.stepStartedAt}`;
     let cache = caches.get(release.id);
-    if (cache?.key !== key) caches.set(release.id, (cache = { key, acc: new EvidenceAccumulator(release.analysis.intervalMs, release.stepStartedAt) }));
+    if (cache?.key !== key) {
+      // Known, or read from the store once: a controller that took over mid-release finds it too.
+      const firstCanaryAt = await canaryFirstSeen(release);
+      const acc = new EvidenceAccumulator({
+        intervalMs: release.analysis.intervalMs,
+        origin: release.stepStartedAt,
+        warmupMs: release.analysis.warmupMs,
+        firstCanaryAt,
+      });
+      caches.set(release.id, (cache = { key, acc }));
+    }
     const since = cache.acc.lastWindow === null ? release.stepStartedAt : cache.acc.lastWindow + 1;
     const fresh = stepEvidence(release, await store.listMetricWindows(release.id, { since }));
     const settled = fresh.filter((w) => w.start <= now - SETTLE_MS);
     for (const w of settled) cache.acc.add(w);
+    // Seen in this step's windows: no store read is needed for it again.
+    if (cache.acc.firstCanaryAt !== null) warmups.set(release.id, { first: cache.acc.firstCanaryAt, readTo: null });
     if (settled.length === fresh.length) return cache.acc;
     const current = cache.acc.clone();
     for (const w of fresh.slice(settled.length)) current.add(w);
@@ -52,7 +79,8 @@ export function createJudging(store: Store): Judging {
   /** Stores a verdict when its outcome changes, and at most every 10 s otherwise; keeps alerts in step. */
   async function recordResult(release: Release, result: JudgeResult, now: number): Promise<void> {
     const last = lastRecorded.get(release.id);
-    if (last && last.outcome === result.outcome && last.step === release.stepIndex && now - last.at < 10_000 && result.outcome !== 'fail') return;
+    if (last && last.outcome === result.outcome && last.step === release.stepIndex && now - last.at < 10_000 && result.outcome !== 'fail')
+      return;
     lastRecorded.set(release.id, { outcome: result.outcome, at: now, step: release.stepIndex });
     await store.recordVerdict({
       releaseId: release.id,
@@ -66,7 +94,13 @@ export function createJudging(store: Store): Judging {
     });
     for (const check of result.checks) {
       if (check.outcome === 'fail') {
-        await store.raiseAlert({ releaseId: release.id, metric: check.check, threshold: check.bound ?? 0, observed: check.statistic ?? 0, at: now });
+        await store.raiseAlert({
+          releaseId: release.id,
+          metric: check.check,
+          threshold: check.bound ?? 0,
+          observed: check.statistic ?? 0,
+          at: now,
+        });
       } else {
         await store.resolveAlert(release.id, check.check, now);
       }
@@ -83,7 +117,7 @@ export function createJudging(store: Store): Judging {
       return result;
     },
     prune(keep) {
-      for (const map of [lastRecorded, caches]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
+      for (const map of [lastRecorded, caches, warmups]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
     },
   };
 }

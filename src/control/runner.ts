@@ -21,6 +21,7 @@ import { createJudging, summarize } from './judging.js';
 import type { ControllerMetrics } from './metrics.js';
 import { createMover, type Move } from './move.js';
 import { createPoster, type Poster } from './notify/deliver.js';
+import type { WebhookPolicy } from './notify/destinations.js';
 import { createGateKeeper, type GateKeeper } from './notify/gates.js';
 import { startNotifier, type Notifier } from './notify/notifier.js';
 
@@ -35,7 +36,9 @@ export interface ControllerOptions {
   readonly decide?: DecideOptions;
   /** Signs webhook calls (`x-tern-signature`). Default: a random secret, so receivers cannot verify — set it. */
   readonly webhookSecret?: string;
-  /** Sends webhook calls (tests); default signs with `webhookSecret`. */
+  /** Where webhook calls may go (the admin's allow-list); default: anywhere but loopback, link-local and unspecified addresses. */
+  readonly webhookPolicy?: WebhookPolicy;
+  /** Sends webhook calls (tests); default signs with `webhookSecret` and keeps to `webhookPolicy`. */
   readonly post?: Poster;
   /** Gate backoff after n failures (ms); default 1 s · 2^(n-1), at most 1 min. */
   readonly gateBackoffMs?: (failures: number) => number;
@@ -120,7 +123,6 @@ export function startController(options: ControllerOptions): Controller {
     options.metrics.observeTick(current, ended);
     lastActive = now;
   }
-
 
   async function drive(release: Release, now: number): Promise<void> {
     const { move, passGate } = parts;
@@ -229,7 +231,12 @@ export function startController(options: ControllerOptions): Controller {
 function assemble(options: ControllerOptions, clock: Clock, hooks: { isLeader: () => Promise<boolean>; wake: () => void }): Parts {
   const { store, logger } = options;
   if (!options.post && !options.webhookSecret) logger?.warn('no webhook signing secret given; webhook receivers cannot verify calls');
-  const post = options.post ?? createPoster(options.webhookSecret ?? randomBytes(32).toString('hex'));
+  const post =
+    options.post ??
+    createPoster(options.webhookSecret ?? randomBytes(32).toString('hex'), {
+      ...(options.webhookPolicy ? { policy: options.webhookPolicy } : {}),
+      logger,
+    });
   const move = createMover(store, logger);
   const gates = createGateKeeper({
     post,

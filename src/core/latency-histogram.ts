@@ -23,6 +23,11 @@ export function bucketOf(ms: number): number {
   return Math.ceil(Math.log(ms) / LOG_GAMMA);
 }
 
+/** The largest value (ms) a bucket holds: γ^bucket. */
+export function bucketUpper(bucket: number): number {
+  return Math.pow(GAMMA, bucket);
+}
+
 /** The representative value (ms) of a bucket: within α of every value the bucket holds. */
 export function bucketValue(bucket: number): number {
   return (2 * Math.pow(GAMMA, bucket)) / (GAMMA + 1);

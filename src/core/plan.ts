@@ -94,13 +94,13 @@ function fraction(value: number | undefined, fallback: number, field: string, ma
 
 /** Defaults of the practical tolerances (docs/analysis.md says why these). */
 export const ANALYSIS_DEFAULTS = {
-  errorTolerance: 0.5,
-  errorMinDifference: 0.001,
+  errorTolerance: 0.1,
+  errorMinDifference: 0.0005,
   errorMax: 0.05,
   latencyTolerance: 0.2,
   latencyMinDifferenceMs: 5,
   feedbackTolerance: 0.5,
-  warmupMs: 15_000,
+  warmupMs: 10_000,
   minRequests: 100,
 } as const;
 

@@ -4,8 +4,9 @@
  * Weights are basis points (0..10000); durations are milliseconds; times are epoch ms.
  */
 
-export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway';
-export const ROLES: readonly Role[] = ['viewer', 'deployer', 'admin', 'gateway'];
+/** Token roles; `feedback` tokens may only submit user feedback scores (src/api/auth/access.ts). */
+export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway' | 'feedback';
+export const ROLES: readonly Role[] = ['viewer', 'deployer', 'admin', 'gateway', 'feedback'];
 
 /** How a request is matched to a service: host and/or path prefix (at least one). */
 export interface ServiceMatch {
@@ -210,6 +211,14 @@ export interface MetricWindow {
   readonly latency: Readonly<Record<string, number>>;
   readonly feedbackSum: number;
   readonly feedbackCount: number;
+  /**
+   * Requests the gateway failed itself (a local resource error such as EMFILE, or its own
+   * refusal): part of `requests`, never of `errors`, because the version never saw them.
+   * Absent means 0.
+   */
+  readonly gatewayErrors?: number;
+  /** The users with the most errors in the window: user-key hash (hex) → errors; absent when none. */
+  readonly errorUsers?: Readonly<Record<string, number>>;
 }
 
 export interface Alert {

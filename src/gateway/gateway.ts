@@ -19,7 +19,9 @@
  * its table as soon as it answers (startGateway waits up to `startupWaitMs` for that answer).
  * Every applied table is persisted to `stateFile`. Metrics are served by a separate admin
  * listener (default: same host, any free port) so `/metrics` never shadows a user route.
- * Parse errors are answered 400 and never forwarded (listener.ts).
+ * Parse errors are answered 400 and never forwarded (listener.ts); connection caps and timeouts
+ * (`limits`, defaults in limits.ts) and the request screen (request-screen.ts: Host, version,
+ * header count, path normalisation) apply before any request is routed.
  */
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -35,6 +37,7 @@ import {
   type HealthCheckSettings,
   type OutlierSettings,
 } from './health.js';
+import { defaultLimits, type LimitSettings } from './limits.js';
 import { GatewayMetrics } from './metrics.js';
 import { checkOptions } from './options.js';
 import { closeServer, startProxyListener, urlOf } from './listener.js';
@@ -70,6 +73,8 @@ export interface GatewayOptions {
   readonly startupWaitMs?: number;
   /** How long close() lets requests in flight finish, ms (default 5000). */
   readonly closeGraceMs?: number;
+  /** Connection caps and timeouts of the user listener; defaults in limits.ts. */
+  readonly limits?: Partial<LimitSettings>;
 }
 
 export interface Gateway {
@@ -81,6 +86,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Version of the table in use; 0 before the first. */
   tableVersion(): number;
+  /** User connections open now, and refused so far by the connection caps. */
+  connections(): { open: number; refused: number };
   /** Compiles and swaps in `table`. @throws ValidationError when it is inconsistent (the old table stays). */
   applyTable(table: RoutingTable): void;
   close(): Promise<void>;
@@ -175,7 +182,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const initial = await startingTable(options, logger);
   if (initial) state.apply(initial);
 
-  const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool.connectTimeoutMs);
+  const limits: LimitSettings = { ...defaultLimits(), ...options.limits };
+  const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool, limits);
   const adminHost = (options.admin ? options.admin.host : undefined) ?? options.host;
   const admin =
     options.admin === false
@@ -208,6 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     id,
     metrics,
     tableVersion: () => state.current()?.version ?? 0,
+    connections: () => ({ open: proxy.gate.open, refused: proxy.gate.refused }),
     applyTable: state.apply,
     close: () => (closing ??= close()),
   };

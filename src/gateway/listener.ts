@@ -1,17 +1,22 @@
 /**
- * The gateway's user-facing node:http listener: request and upgrade handlers, the parse-error
- * answer, and a graceful close that also cuts upgraded tunnels (node:http stops tracking a
- * socket once it is upgraded, so the gateway tracks those itself).
+ * The gateway's user-facing node:http listener: request and upgrade handlers behind the
+ * connection gate and the request screen, the parse-error answer, and a graceful close that
+ * also cuts upgraded tunnels (node:http stops tracking a socket once it is upgraded, so the
+ * gateway tracks those itself).
  *
  * Request-parse errors (a bad request line, Content-Length together with Transfer-Encoding,
  * oversized headers — rejected by llhttp as RFC 9112 §6.3 and §11.2 require) are answered 400
  * and the connection is closed: such a request is never forwarded, so it cannot desynchronise
- * an upstream connection. (Node's default would answer 431 to oversized headers.)
+ * an upstream connection. (Node's default would answer 431 to oversized headers.) A request
+ * head not complete within the headers timeout is answered 408 (limits.ts); node checks
+ * timeouts every `connectionsCheckingInterval`, so that interval is kept well under them.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { replyRaw } from './failures.js';
-import { createRequestHandler, type ProxyDeps } from './proxy.js';
+import { replyRaw, replyText } from './failures.js';
+import { ConnectionGate, refuseConnection, type LimitSettings } from './limits.js';
+import { createRequestHandler, hasRequestBody, type ProxyDeps } from './proxy.js';
+import { refuseRaw, screen } from './request-screen.js';
 import { createUpgradeHandler } from './upgrade.js';
 
 export interface ListenerOptions {
@@ -23,6 +28,8 @@ export interface ListenerOptions {
 export interface ProxyListener {
   readonly server: Server;
   readonly port: number;
+  /** Counts open user connections and refusals. */
+  readonly gate: ConnectionGate;
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
   close(graceMs: number): Promise<void>;
 }
@@ -32,13 +39,82 @@ export function urlOf(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** Sockets refused by the gate: whatever they carry is ignored until they close. */
+const refused = new WeakSet<Socket>();
+
+/** The response node is writing on `socket`, if any (node:http's own field). */
+function responseOn(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // A reset, a refused socket, or an answer already under way: nothing more can be said.
+  if (err.code === 'ECONNRESET' || !socket.writable || refused.has(socket) || responseOn(socket)?.headersSent === true) {
     socket.destroy();
     return;
   }
-  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  replyRaw(socket, status, status === 408 ? 'request timed out' : 'malformed request');
+  const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  // A connection that never sent a byte has no request to answer: close it, cheaply.
+  if (timedOut && socket.bytesRead === 0) return void socket.destroy();
+  replyRaw(socket, timedOut ? 408 : 400, timedOut ? 'request timed out' : 'malformed request');
+  lingerThenDestroy(socket);
+}
+
+/**
+ * After an answer and a FIN, a client that never closes its side would keep the descriptor
+ * forever (node:http sockets allow half-open): give it a second to read the answer, then cut.
+ */
+function lingerThenDestroy(socket: Socket): void {
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+/** A request body stopped flowing: 408 if nothing was answered yet, then the connection goes. */
+function bodyStalled(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  if (res.headersSent || !socket.writable) return void socket.destroy();
+  // Raw, not through `res`: the proxy still owns `res`. Closing the socket makes the proxy
+  // abort the upstream request as a client that left, which is not counted as a version error.
+  replyRaw(socket, 408, 'request body timed out');
+  lingerThenDestroy(socket);
+}
+
+function screened(
+  limits: LimitSettings,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (refused.has(req.socket)) return;
+    const refusal = screen(req, limits.maxHeaderCount);
+    if (refusal !== null) return replyText(res, refusal.status, refusal.reason, { connection: 'close' });
+    if (limits.bodyIdleTimeoutMs > 0 && hasRequestBody(req)) {
+      req.setTimeout(limits.bodyIdleTimeoutMs, () => bodyStalled(req, res));
+      // Body received: the answer may take as long as the upstream needs (SSE, long polls).
+      req.once('end', () => (res.writableFinished ? undefined : req.socket.setTimeout(0)));
+    }
+    handler(req, res);
+  };
+}
+
+function screenedUpgrade(
+  limits: LimitSettings,
+  handler: (req: IncomingMessage, socket: Socket, head: Buffer) => void,
+): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
+  return (req, socket, head) => {
+    if (refused.has(socket)) return void socket.destroy();
+    const refusal = screen(req, limits.maxHeaderCount);
+    if (refusal !== null) {
+      socket.on('error', () => socket.destroy());
+      refuseRaw(socket, refusal);
+      return lingerThenDestroy(socket);
+    }
+    handler(req, socket, head);
+  };
+}
+
+/** How often node looks for expired header/request timeouts: a fifth of the shortest, 0.1–1 s. */
+function checkingInterval(limits: LimitSettings): number {
+  const positive = [limits.headersTimeoutMs, limits.requestTimeoutMs].filter((t) => t > 0);
+  return positive.length === 0 ? 1_000 : Math.min(1_000, Math.max(100, Math.floor(Math.min(...positive) / 5)));
 }
 
 async function listen(server: Server, port: number, host: string): Promise<number> {
@@ -62,7 +138,12 @@ export async function closeServer(server: Server, graceMs: number): Promise<void
 }
 
 /** Starts the proxy listener. @throws when the port cannot be bound. */
-export async function startProxyListener(options: ListenerOptions, deps: ProxyDeps, connectTimeoutMs: number): Promise<ProxyListener> {
+export async function startProxyListener(
+  options: ListenerOptions,
+  deps: ProxyDeps,
+  upstream: { readonly connectTimeoutMs: number; readonly headersTimeoutMs: number },
+  limits: LimitSettings,
+): Promise<ProxyListener> {
   const tunnels = new Set<Socket>();
   const track = (...sockets: Socket[]): void => {
     for (const s of sockets) {
@@ -70,15 +151,34 @@ export async function startProxyListener(options: ListenerOptions, deps: ProxyDe
       s.once('close', () => tunnels.delete(s));
     }
   };
-  // requestTimeout 0: a large upload may take longer than node's 300 s default; the headers
-  // timeout (60 s) still bounds slow-header clients.
-  const server = createServer({ maxHeaderSize: options.maxHeaderSize ?? 16_384, requestTimeout: 0 }, createRequestHandler(deps));
-  server.on('upgrade', createUpgradeHandler({ ...deps, connectTimeoutMs, track }));
+  const server = createServer(
+    {
+      maxHeaderSize: options.maxHeaderSize ?? 16_384,
+      // node refuses a headers timeout above the request timeout; the whole request bounds its head anyway.
+      headersTimeout:
+        limits.requestTimeoutMs > 0 ? Math.min(limits.headersTimeoutMs || Infinity, limits.requestTimeoutMs) : limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(limits),
+    },
+    screened(limits, createRequestHandler(deps)),
+  );
+  // One more than the cap, so the screen sees a request that exceeds it (node drops the rest silently).
+  server.maxHeadersCount = limits.maxHeaderCount + 1;
+  const gate = new ConnectionGate(limits.maxConnections, limits.maxConnectionsPerClient);
+  // Before node's own listener, so a refused socket is marked before any request is parsed.
+  server.prependListener('connection', (socket: Socket) => {
+    if (gate.admit(socket)) return;
+    refused.add(socket);
+    refuseConnection(socket);
+  });
+  server.on('upgrade', screenedUpgrade(limits, createUpgradeHandler({ ...deps, ...upstream, track })));
   server.on('clientError', onClientError);
   const port = await listen(server, options.port, options.host);
   return {
     server,
     port,
+    gate,
     async close(graceMs) {
       await closeServer(server, graceMs);
       for (const s of tunnels) s.destroy();

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { quantile, totalCount } from '../core/latency-histogram.js';
+import { MAX_USERS_PER_WINDOW, userHash } from './error-users.js';
 import { GatewayMetrics, MAX_CLOSED_WINDOWS } from './metrics.js';
 
 describe('GatewayMetrics windows', () => {
@@ -71,5 +72,47 @@ describe('GatewayMetrics windows', () => {
     assert.match(text, /tern_gateway_request_duration_seconds_count\{service="s",version="v1"\} 3/);
     assert.match(text, /tern_gateway_request_duration_seconds_sum\{service="s",version="v1"\} 20.033/);
     assert.match(text, /tern_gateway_requests_total\{service="s",version="v1",class="5xx"\} 1/);
+  });
+
+  it('reports the top 8 users by errors per window, tallying at most 1,000 distinct users', () => {
+    let now = 5_000;
+    const m = new GatewayMetrics(() => now);
+    // 1,000 users with one error each fill the tally; then 10 heavy users, 7 of them already tallied.
+    for (let u = 0; u < MAX_USERS_PER_WINDOW; u++) m.observe('s', 'v2', 'r1', 500, 1, `u${u}`);
+    for (let u = 0; u < 10; u++) for (let i = 0; i < 10 + u; i++) m.observe('s', 'v2', 'r1', 502, 1, u < 7 ? `u${u}` : `new${u}`);
+    m.observe('s', 'v2', 'r1', 200, 1, null);
+    now = 6_000;
+    const [w] = m.drainWindows();
+    assert.equal(w?.errors, MAX_USERS_PER_WINDOW + 10 * 10 + 45);
+    // Tallied users u0..u6 have 1 + 10 + u errors; new7..new9 came after the tally was full and
+    // are not attributed; the eighth place goes to the first of the one-error users by hash order.
+    assert.deepEqual(w?.errorUsers, { u6: 17, u5: 16, u4: 15, u3: 14, u2: 13, u1: 12, u0: 11, u10: 1 });
+    assert.equal(w?.gatewayErrors, undefined);
+  });
+
+  it('counts gateway errors apart: in requests and on /metrics, never in errors or the latency', async () => {
+    let now = 5_000;
+    const m = new GatewayMetrics(() => now);
+    m.observe('s', 'v2', 'r1', 200, 3);
+    m.gatewayError('s', 'v2', 'r1', 503, 1);
+    m.gatewayError('s', 'v2', 'r1', 503, 1);
+    now = 6_000;
+    const [w] = m.drainWindows();
+    assert.deepEqual([w?.requests, w?.errors, w?.gatewayErrors, totalCount(w!.latency)], [3, 0, 2, 1]);
+    assert.equal(w?.errorUsers, undefined);
+    const text = await m.prometheus();
+    assert.match(text, /tern_gateway_gateway_errors_total\{service="s",version="v2"\} 2/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",version="v2",class="5xx"\} 2/);
+    assert.deepEqual(
+      m.totals().map((t) => [t.requests, t.errors, t.gatewayErrors]),
+      [[3, 0, 2]],
+    );
+  });
+
+  it('hashes user keys to 8 hex digits, the same on every replica, different per release salt', () => {
+    assert.match(userHash('salt-1', 'alice'), /^[0-9a-f]{8}$/);
+    assert.equal(userHash('salt-1', 'alice'), userHash('salt-1', 'alice'));
+    assert.notEqual(userHash('salt-1', 'alice'), userHash('salt-2', 'alice'));
+    assert.notEqual(userHash('salt-1', 'alice'), userHash('salt-1', 'bob'));
   });
 });

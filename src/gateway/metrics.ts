@@ -1,6 +1,10 @@
 /**
- * Gateway metrics per (service, version): requests, errors (5xx, including the gateway's own
- * 502/503/504 for upstream failures), 4xx, and latency (request start to response end).
+ * Gateway metrics per (service, version): requests, errors (5xx answers of the version, and the
+ * gateway's 502/503/504 when its upstream failed: refused, reset, timed out), gateway errors
+ * (requests the gateway failed itself — out of file descriptors, ports or memory, or refused
+ * by its own choice — counted apart and never as the version's errors: issue 11 saw a healthy
+ * canary rolled back for the gateway's own EMFILE), 4xx, and latency (request start to
+ * response end; gateway errors are left out of it too).
  *
  * Two outputs:
  * - Prometheus text (prom-client, on a registry of its own so several gateways can share a
@@ -17,6 +21,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import { bucketOf, fromBucketCounts } from '../core/latency-histogram.js';
 import type { MetricWindow } from '../core/types.js';
+import { countUserError, topUsers, TOP_USERS_PER_WINDOW } from './error-users.js';
 import { DURATION_BUCKETS, registerEndpointGauges, registerRequestMetrics, type EndpointView, type ScrapedSeries } from './prometheus.js';
 
 const WINDOW_MS = 1_000;
@@ -31,7 +36,10 @@ interface Window {
   start: number;
   requests: number;
   errors: number;
+  gatewayErrors: number;
   clientErrors: number;
+  /** Errors by user-key hash (error-users.ts), created at the window's first attributed error. */
+  errorUsers: Map<string, number> | null;
   /** Latency bucket (core/latency-histogram.ts) → count; a Map keyed by number, not a string-keyed object, on the request path. */
   latency: Map<number, number>;
 }
@@ -39,7 +47,7 @@ interface Window {
 interface Series extends ScrapedSeries {
   readonly releaseId: string | null;
   window: Window;
-  readonly totals: { requests: number; errors: number; clientErrors: number };
+  readonly totals: { requests: number; errors: number; gatewayErrors: number; clientErrors: number };
 }
 
 /** A canary-unavailable event reported to the control plane. */
@@ -58,11 +66,12 @@ export interface SeriesTotals {
   readonly releaseId: string | null;
   readonly requests: number;
   readonly errors: number;
+  readonly gatewayErrors: number;
   readonly clientErrors: number;
 }
 
 function emptyWindow(start: number): Window {
-  return { start, requests: 0, errors: 0, clientErrors: 0, latency: new Map() };
+  return { start, requests: 0, errors: 0, gatewayErrors: 0, clientErrors: 0, errorUsers: null, latency: new Map() };
 }
 
 /** Per-gateway metrics; `clock` is injectable for tests. */
@@ -78,6 +87,7 @@ export class GatewayMetrics {
   readonly #fallbackCounter: Counter<'service'>;
   readonly #unmatched: Counter;
   readonly #aborted: Counter<'service' | 'version'>;
+  readonly #gatewayErrors: Counter<'service' | 'version'>;
   readonly tableVersion: Gauge;
 
   constructor(clock: () => number = Date.now) {
@@ -103,6 +113,12 @@ export class GatewayMetrics {
       labelNames: ['service', 'version'],
       registers,
     });
+    this.#gatewayErrors = new Counter({
+      name: 'tern_gateway_gateway_errors_total',
+      help: "Requests the gateway failed itself (local resource errors such as EMFILE, its own refusals); never counted as the version's errors",
+      labelNames: ['service', 'version'],
+      registers,
+    });
     this.tableVersion = new Gauge({ name: 'tern_gateway_routing_table_version', help: 'Version of the routing table in use', registers });
   }
 
@@ -111,8 +127,12 @@ export class GatewayMetrics {
     registerEndpointGauges(this.registry, this.#clock, source);
   }
 
-  /** Records one finished request. `status` is what the client got (the gateway's own 5xx included). */
-  observe(service: string, version: string, releaseId: string | null, status: number, ms: number): void {
+  /**
+   * Records one finished request. `status` is what the client got (the gateway's own 5xx
+   * included). `errorUser` is the hash (error-users.ts) of the user who got a 5xx, or null;
+   * callers hash only for errors of a release. Gateway errors go through gatewayError().
+   */
+  observe(service: string, version: string, releaseId: string | null, status: number, ms: number, errorUser: string | null = null): void {
     const s = this.#seriesFor(service, version, releaseId);
     const w = this.#windowOf(s);
     w.requests++;
@@ -120,18 +140,30 @@ export class GatewayMetrics {
     if (status >= 500) {
       w.errors++;
       s.totals.errors++;
+      if (errorUser !== null) countUserError((w.errorUsers ??= new Map<string, number>()), errorUser);
     } else if (status >= 400) {
       w.clientErrors++;
       s.totals.clientErrors++;
     }
     const bucket = bucketOf(ms);
     w.latency.set(bucket, (w.latency.get(bucket) ?? 0) + 1);
-    s.classCounts[Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1]!++;
-    const seconds = ms / 1000;
-    s.durationSum += seconds;
-    let le = 0;
-    while (le < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[le]!) le++;
-    s.durationCounts[le]!++;
+    scrapeCounts(s, status, ms);
+  }
+
+  /**
+   * Records one request the gateway failed itself with `status` (the client got it): a request
+   * of the version and a 5xx class on /metrics, but a gateway error in the window, never one
+   * of the version's errors, and left out of the window's latency (not of /metrics' durations).
+   */
+  gatewayError(service: string, version: string, releaseId: string | null, status: number, ms: number): void {
+    const s = this.#seriesFor(service, version, releaseId);
+    const w = this.#windowOf(s);
+    w.requests++;
+    w.gatewayErrors++;
+    s.totals.requests++;
+    s.totals.gatewayErrors++;
+    this.#gatewayErrors.labels(service, version).inc();
+    scrapeCounts(s, status, ms);
   }
 
   upstreamError(service: string, version: string, kind: 'connect' | 'reset' | 'timeout' | 'other'): void {
@@ -204,6 +236,8 @@ export class GatewayMetrics {
         latency: fromBucketCounts(w.latency),
         feedbackSum: 0,
         feedbackCount: 0,
+        ...(w.gatewayErrors > 0 ? { gatewayErrors: w.gatewayErrors } : {}),
+        ...errorUsersOf(w),
       });
       // Drop in batches so a full buffer does not shift the whole array on every close.
       if (this.#closed.length > MAX_CLOSED_WINDOWS) this.#closed.splice(0, this.#closed.length - MAX_CLOSED_WINDOWS + 1_000);
@@ -227,7 +261,7 @@ export class GatewayMetrics {
         version,
         releaseId,
         window: emptyWindow(this.#second()),
-        totals: { requests: 0, errors: 0, clientErrors: 0 },
+        totals: { requests: 0, errors: 0, gatewayErrors: 0, clientErrors: 0 },
         classCounts: [0, 0, 0, 0, 0],
         durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
         durationSum: 0,
@@ -237,4 +271,19 @@ export class GatewayMetrics {
     }
     return s;
   }
+}
+
+function errorUsersOf(w: Window): { errorUsers?: Record<string, number> } {
+  const top = w.errorUsers === null ? undefined : topUsers(w.errorUsers, TOP_USERS_PER_WINDOW);
+  return top === undefined ? {} : { errorUsers: top };
+}
+
+/** The counts /metrics reads at scrape time (prometheus.ts): status class and duration. */
+function scrapeCounts(s: Series, status: number, ms: number): void {
+  s.classCounts[Math.min(Math.max(Math.floor(status / 100), 1), 5) - 1]!++;
+  const seconds = ms / 1000;
+  s.durationSum += seconds;
+  let le = 0;
+  while (le < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[le]!) le++;
+  s.durationCounts[le]!++;
 }

@@ -15,6 +15,7 @@ export interface CheckedOptions {
   readonly maxHeaderSize?: number;
   readonly startupWaitMs?: number;
   readonly closeGraceMs?: number;
+  readonly limits?: Readonly<Record<string, unknown>>;
 }
 
 function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -58,4 +59,17 @@ export function checkOptions(o: CheckedOptions): void {
   integer(o.maxHeaderSize, 'maxHeaderSize', 1_024);
   integer(o.startupWaitMs, 'startupWaitMs', 0);
   integer(o.closeGraceMs, 'closeGraceMs', 0);
+  checkLimits(o.limits);
+}
+
+function checkLimits(limits: CheckedOptions['limits']): void {
+  if (limits === undefined) return;
+  numbers(limits, 'limits', { headersTimeoutMs: 0, requestTimeoutMs: 0, bodyIdleTimeoutMs: 0, keepAliveTimeoutMs: 1 });
+  numbers(limits, 'limits', { maxConnections: 1, maxConnectionsPerClient: 1 });
+  // node:http keeps at most 2,000 header lines by default; the screen needs to see one more than the cap.
+  integer(limits.maxHeaderCount, 'limits.maxHeaderCount', 1, 1_999);
+  const { headersTimeoutMs: headers, requestTimeoutMs: request } = limits;
+  if (typeof headers === 'number' && typeof request === 'number' && headers > 0 && request > 0 && headers > request) {
+    throw new ValidationError('limits.headersTimeoutMs', `must not exceed limits.requestTimeoutMs (${request} ms), got ${headers} ms`);
+  }
 }

@@ -11,18 +11,23 @@
  * bodiless requests — also when the connection dropped before any response byte (a keep-alive
  * race or an endpoint dying mid-request): re-sending an idempotent request is what §9.2.2
  * allows. Timeouts are not retried: that would double the wait of a slow upstream.
+ *
+ * Whose error: an upstream 5xx and an upstream that refused, reset or timed out count as the
+ * version's errors, with the (hashed) user who got them; the gateway's own failures (out of
+ * descriptors or ports, a request it cannot relay) count as gateway errors (failures.ts).
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { place, pickEndpoint, type Placement } from './balancer.js';
 import type { Endpoint } from './endpoints.js';
-import { classify, isConnectFailure, replyText, statusFor, type FailureKind } from './failures.js';
+import { userHash } from './error-users.js';
+import { classify, isConnectFailure, isGatewayFailure, replyText, statusFor, type FailureKind } from './failures.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { recordFailure, recordSuccess, type OutlierSettings } from './health.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { CompiledTable } from './route-table.js';
-import { decide, stickyCookieHeader } from './split.js';
+import { decide, stickyCookieHeader, userKeyOf } from './split.js';
 
 export interface ProxyDeps {
   /** The current compiled table (read once per request), or null before the first one. */
@@ -59,7 +64,26 @@ function finish(f: Flight, status: number): void {
   if (f.done) return;
   f.done = true;
   const p = f.placement;
-  f.deps.metrics.observe(p.route.service, p.version.label, p.releaseId, status, performance.now() - f.started);
+  const user = status >= 500 ? errorUser(p, f.req, f.issuedKey) : null;
+  f.deps.metrics.observe(p.route.service, p.version.label, p.releaseId, status, performance.now() - f.started, user);
+}
+
+/** The gateway failed this request itself: a gateway error, not one of the version's. */
+function finishAsGateway(f: Flight, status: number): void {
+  if (f.done) return;
+  f.done = true;
+  const p = f.placement;
+  f.deps.metrics.gatewayError(p.route.service, p.version.label, p.releaseId, status, performance.now() - f.started);
+}
+
+/**
+ * The hash of the sticky user key of a request that got a 5xx (split.ts's key: header, cookie,
+ * else client IP; `issuedKey` when the gateway minted the cookie for this very request), or
+ * null outside a release. Runs on errors only.
+ */
+function errorUser(p: Placement, req: IncomingMessage, issuedKey: string | null): string | null {
+  if (p.releaseId === null) return null;
+  return userHash(p.route.canary?.salt ?? '', issuedKey ?? userKeyOf(p.route, req, false).key);
 }
 
 function finishAborted(f: Flight): void {
@@ -97,11 +121,35 @@ function metricKind(kind: FailureKind): 'connect' | 'reset' | 'timeout' | 'other
   return kind === 'reset' ? 'reset' : 'other';
 }
 
+/** When the last local-resource warning was logged, and how many failures it has not told of since. */
+const localWarnings = { at: -Infinity, unlogged: 0 };
+
+/** At most one warning a second: an exhausted gateway must not also flood its log, one line per request. */
+function warnLocalFailure(deps: ProxyDeps, err: unknown, service: string): void {
+  const now = deps.now();
+  if (now - localWarnings.at < 1_000) {
+    localWarnings.unlogged++;
+    return;
+  }
+  deps.logger.warn(
+    { err, service, alsoSince: localWarnings.unlogged },
+    'gateway out of local resources (file descriptors, ports, memory): request answered 503, counted as a gateway error',
+  );
+  localWarnings.at = now;
+  localWarnings.unlogged = 0;
+}
+
 function onFailure(f: Flight, endpoint: Endpoint, err: unknown): void {
   const { deps } = f;
   const kind = classify(err);
   if (kind === 'aborted' || f.aborted) return finishAborted(f);
   const { route, version } = f.placement;
+  if (isGatewayFailure(kind)) {
+    // Not the endpoint's fault: no ejection, no upstream error, no retry (it would fail alike).
+    warnLocalFailure(deps, err, route.service);
+    replyText(f.res, statusFor(kind), 'gateway overloaded');
+    return finishAsGateway(f, statusFor(kind));
+  }
   if (kind !== 'client' && kind !== 'other') {
     if (recordFailure(endpoint, deps.now(), deps.outlier)) {
       deps.logger.warn({ endpoint: endpoint.url, service: route.service, until: endpoint.health.ejectedUntil }, 'endpoint ejected');
@@ -173,6 +221,8 @@ class Flight implements Dispatcher.DispatchHandler {
     readonly hasBody: boolean,
     readonly started: number,
     readonly setCookie: string | null,
+    /** The user key minted for this request (the issued cookie's value), or null. */
+    readonly issuedKey: string | null,
   ) {
     this.endpoint = placement.endpoint!;
   }
@@ -277,7 +327,7 @@ function launch(f: Flight, endpoint: Endpoint, isRetry: boolean): void {
   } catch (err) {
     f.deps.logger.error({ err, endpoint: endpoint.url, service: f.placement.route.service }, 'proxying failed');
     replyText(f.res, 502, 'upstream answer could not be relayed');
-    finish(f, 502);
+    finishAsGateway(f, 502);
   }
 }
 
@@ -299,10 +349,11 @@ export function createRequestHandler(deps: ProxyDeps): (req: IncomingMessage, re
       decision.issueCookie === null || route.stickyCookie === null ? null : stickyCookieHeader(route.stickyCookie, decision.issueCookie);
     if (placement.endpoint === null) {
       replyText(res, 503, 'no healthy endpoint for this service', setCookie === null ? undefined : { 'set-cookie': setCookie });
-      deps.metrics.observe(route.service, placement.version.label, placement.releaseId, 503, performance.now() - started);
+      const user = errorUser(placement, req, decision.issueCookie);
+      deps.metrics.observe(route.service, placement.version.label, placement.releaseId, 503, performance.now() - started, user);
       return;
     }
-    const f = new Flight(deps, req, res, placement, target.path, hasRequestBody(req), started, setCookie);
+    const f = new Flight(deps, req, res, placement, target.path, hasRequestBody(req), started, setCookie, decision.issueCookie);
     // A client that leaves before the response ends takes the upstream request with it. One
     // shared listener finds its flight on the response. A bodiless request emits no errors
     // without a listener (node:http); a body's errors also reach undici, which reads it.

@@ -1,7 +1,8 @@
 /**
  * Compiles a RoutingTable once per table version into what the hot path needs: a host map of
  * path-prefix maps (host exact match first, then host-less routes; longest prefix wins, on
- * path-segment boundaries), match-rule regexes compiled, endpoints resolved to their pools.
+ * path-segment boundaries), match-rule regexes compiled (linear-time engine, core/rule-regex.ts),
+ * endpoints resolved to their pools.
  *
  * The gateway holds the compiled table in one reference and swaps it in one assignment; a
  * request reads that reference once, so it finishes on the table and endpoint it started with.
@@ -9,6 +10,7 @@
  * so a bad table never half-applies.
  */
 import { ValidationError } from '../core/errors.js';
+import { checkRulesBudget, compileRulePattern } from '../core/rule-regex.js';
 import type { MatchRule, RouteEntry, RoutingTable } from '../core/types.js';
 import { parseEndpointUrl, type Endpoint, type EndpointRegistry } from './endpoints.js';
 
@@ -20,6 +22,8 @@ export interface CompiledRule {
   readonly name: string;
   readonly test: (value: string) => boolean;
   readonly target: 'canary' | 'stable';
+  /** Per-character matching cost (RE2 instructions); 0 for equals and presence rules. */
+  readonly cost: number;
 }
 
 export interface CompiledVersion {
@@ -84,21 +88,17 @@ function compileRule(rule: MatchRule, field: string): CompiledRule {
   if (rule.target !== 'canary' && rule.target !== 'stable') throw new ValidationError(`${field}.target`, 'expected "canary" or "stable"');
   const name = source === 'header' ? rule.header!.toLowerCase() : rule.cookie!;
   let test: (value: string) => boolean;
+  let cost = 0;
   if (rule.equals !== undefined) {
     const expected = rule.equals;
     test = (v) => v === expected;
   } else if (rule.regex !== undefined) {
-    let re: RegExp;
-    try {
-      re = new RegExp(rule.regex);
-    } catch (err) {
-      throw new ValidationError(`${field}.regex`, `not a valid regular expression: ${rule.regex}`, 'TERN_INVALID_REQUEST', { cause: err });
-    }
-    test = (v) => re.test(v);
+    // Linear-time engine, bounded input (core/rule-regex.ts): a client-chosen value never costs more than the budget.
+    ({ test, cost } = compileRulePattern(rule.regex, `${field}.regex`));
   } else {
     test = () => true; // presence alone: the operator wrote it, so it is allowed to pick.
   }
-  return { source, name, test, target: rule.target };
+  return { source, name, test, target: rule.target, cost };
 }
 
 function checkEndpoints(entry: RouteEntry, field: string): void {
@@ -144,7 +144,9 @@ export function validateTable(table: RoutingTable): void {
     if (seen.has(key)) throw new ValidationError(`${field}.match`, `another service already matches ${key.trim() || '/'}`);
     seen.add(key);
     checkEndpoints(entry, field);
-    entry.rules.forEach((r, j) => compileRule(r, `${field}.rules[${j}]`));
+    checkRulesBudget(
+      entry.rules.map((r, j) => ({ field: `${field}.rules[${j}].regex`, cost: compileRule(r, `${field}.rules[${j}]`).cost })),
+    );
   });
 }
 

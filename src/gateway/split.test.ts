@@ -63,4 +63,32 @@ describe('split', () => {
     const r = compile({ ...base, canary: null });
     assert.equal(decide(r, req({ 'x-tester': '1' }), true).target, 'stable');
   });
+
+  it('a ReDoS rule (^(a+)+$) costs at most 1 ms per request on a 16 KiB adversarial header (issue 11)', () => {
+    const r = compile({
+      ...base,
+      canary: { ...base.canary!, weight: 0 },
+      rules: [{ header: 'x-name', regex: '^(a+)+$', target: 'canary' }],
+    });
+    assert.equal(decide(r, req({ 'x-name': 'aaaa' }), true).target, 'canary');
+    for (const value of ['a'.repeat(30) + '!', 'a'.repeat(255) + '!', 'a'.repeat(16 * 1024 - 1) + '!']) {
+      const hostile = req({ 'x-name': value });
+      assert.equal(decide(r, hostile, true).target, 'stable');
+      const times: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const start = performance.now();
+        decide(r, hostile, true);
+        times.push(performance.now() - start);
+      }
+      const median = times.sort((a, b) => a - b)[10]!;
+      assert.ok(median <= 1, `${value.length} characters: ${median.toFixed(3)} ms`);
+    }
+  });
+
+  it('refuses a table whose rule the linear-time engine cannot run, naming the rule', () => {
+    assert.throws(
+      () => compile({ ...base, rules: [{ header: 'x', regex: '^(?!guest)', target: 'canary' }] }),
+      /rules\[0\]\.regex: lookahead/,
+    );
+  });
 });

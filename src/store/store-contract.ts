@@ -7,6 +7,7 @@ import { alertsContract } from './contract/alerts.contract.js';
 import { auditContract } from './contract/audit.contract.js';
 import { deployWebhooksContract } from './contract/deploy-webhooks.contract.js';
 import { evidenceContract } from './contract/evidence.contract.js';
+import { feedbackAuditContract } from './contract/feedback-audit.contract.js';
 import { freshStorePerTest, suite } from './contract/harness.js';
 import type { OpenStore } from './contract/harness.js';
 import { leasesContract } from './contract/leases.contract.js';
@@ -27,6 +28,7 @@ export function storeContract(name: string, open: OpenStore): void {
     releasesContract(ctx);
     routingContract(ctx);
     evidenceContract(ctx);
+    feedbackAuditContract(ctx);
     alertsContract(ctx);
     verdictsContract(ctx);
     auditContract(ctx);

@@ -43,6 +43,13 @@ export interface AuditFilter {
   readonly limit?: number;
 }
 
+export interface AuditExportRange {
+  readonly afterId?: number;
+  readonly since?: number;
+  readonly until?: number;
+  readonly limit?: number;
+}
+
 export interface TokenRecord extends TokenInfo {
   readonly secretHash: string;
 }
@@ -131,7 +138,22 @@ export interface Store {
   // evidence
   appendMetricWindows(windows: readonly MetricWindow[]): Promise<void>;
   listMetricWindows(releaseId: string, options?: { readonly since?: number; readonly limit?: number }): Promise<MetricWindow[]>;
+  /**
+   * Stores a score and joins it to its version's evidence (the metric window of its second).
+   * Its audit event is not written one per score: `audit` is added, in the same transaction, to
+   * the open aggregate of (service, minute of `feedback.at`, `audit.actor`), which
+   * `flushFeedbackAudit` writes as one event once the minute is over.
+   * @throws NotFoundError TERN_SERVICE_NOT_FOUND, TERN_RELEASE_NOT_FOUND (a release of another service)
+   */
   addFeedback(feedback: Feedback, audit: AuditInput): Promise<void>;
+  /**
+   * Writes each feedback aggregate whose minute ended at or before `closedBy` (epoch ms; pass
+   * `Number.MAX_SAFE_INTEGER` to write the open ones too, e.g. on shutdown) as one audit event
+   * (its first `action` and `target`, detail: count, sum, mean, byVersion, unattributed,
+   * releases, sources) and removes it; each aggregate is written once, however many
+   * processes flush at the same time. Returns how many events it wrote.
+   */
+  flushFeedbackAudit(closedBy: number): Promise<number>;
   /** Oldest first, resolved ones included. */
   listAlerts(releaseId: string): Promise<Alert[]>;
   /**
@@ -169,6 +191,14 @@ export interface Store {
   appendAudit(event: AuditInput): Promise<AuditEvent>;
   /** Newest first; default limit 100, at most 1000. */
   listAudit(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** Oldest first, for export: events with id above `afterId` and `at` in [since, until); default limit 100, at most 1000. */
+  listAuditForExport(range: AuditExportRange): Promise<AuditEvent[]>;
+  /** The highest event id a complete export has covered (0 when none). */
+  auditExportMark(): Promise<number>;
+  /** Moves the export mark up to `throughId` (never down); returns the mark now. */
+  markAuditExported(throughId: number): Promise<number>;
+  /** Deletes events older than `before` (ms) that the export mark has passed; returns how many. */
+  pruneAudit(before: number): Promise<number>;
 
   // tokens
   createToken(

@@ -4,7 +4,7 @@
  * — a 401 also tells the session it ended, a network failure says the control plane is down.
  */
 
-export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway';
+export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway' | 'feedback';
 export type Access = 'read' | 'release' | 'admin' | 'dataplane';
 
 export interface WhoAmI {
@@ -39,6 +39,25 @@ export interface Step {
   readonly analysis: boolean;
 }
 
+/** A release's analysis settings with defaults filled: fractions (0.2 = 20%) and milliseconds. */
+export interface AnalysisConfig {
+  readonly judge: 'sequential' | 'threshold' | 'mann-whitney';
+  readonly onFailure: 'rollback' | 'pause';
+  readonly interval: string;
+  readonly intervalMs: number;
+  /** `threshold` judge: failed intervals before the release fails. */
+  readonly threshold: number;
+  readonly minRequests: number;
+  readonly warmup: string;
+  readonly warmupMs: number;
+  /** Fails above (1 + tolerance) × stable's rate and stable's rate + minDifference; `max` is a ceiling. */
+  readonly errorRate: { readonly tolerance: number; readonly minDifference: number; readonly max: number | null };
+  /** Fails when slower by more than `tolerance` (relative) and `minDifferenceMs`; `p99MaxMs` is a ceiling. */
+  readonly latency: { readonly tolerance: number; readonly minDifferenceMs: number; readonly p99MaxMs: number | null };
+  /** Fails when the canary's mean score is `tolerance` points below stable's, or below `minScore`; null: not checked. */
+  readonly feedback: { readonly tolerance: number; readonly minScore: number | null } | null;
+}
+
 export interface Release {
   readonly id: string;
   readonly service: string;
@@ -49,15 +68,7 @@ export interface Release {
   readonly weight: number;
   readonly stepIndex: number;
   readonly steps: readonly Step[];
-  readonly analysis: {
-    readonly judge: string;
-    readonly onFailure: string;
-    readonly interval: string;
-    readonly intervalMs: number;
-    readonly errorRate: { readonly tolerance: number; readonly max: number | null };
-    readonly latency: { readonly tolerance: number; readonly p99MaxMs: number | null };
-    readonly feedback: { readonly minScore: number } | null;
-  };
+  readonly analysis: AnalysisConfig;
   readonly metadata: Readonly<Record<string, string>>;
   readonly createdBy: string;
   readonly startedAt: string;

@@ -20,7 +20,7 @@ export function mannWhitneyP(a: readonly number[], b: readonly number[]): number
   const all = [...a.map((v) => ({ v, g: 0 })), ...b.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v);
   const ranks = new Array<number>(all.length);
   let tieTerm = 0;
-  for (let i = 0; i < all.length; ) {
+  for (let i = 0; i < all.length;) {
     let j = i;
     while (j + 1 < all.length && all[j + 1]!.v === all[i]!.v) j++;
     for (let k = i; k <= j; k++) ranks[k] = (i + j) / 2 + 1;
@@ -52,12 +52,22 @@ function median(values: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function compare(name: 'error-rate' | 'latency', stable: number[], canary: number[], horizon: boolean, samples: { stableSamples: number; canarySamples: number }): CheckVerdict {
+function compare(
+  name: 'error-rate' | 'latency',
+  stable: number[],
+  canary: number[],
+  horizon: boolean,
+  samples: { stableSamples: number; canarySamples: number },
+  minDifference: number,
+): CheckVerdict {
   const enough = stable.length >= MIN_INTERVALS && canary.length >= MIN_INTERVALS;
   const p = enough ? mannWhitneyP(canary, stable) : null;
   const ms = enough ? median(stable) : 0;
   const ratio = enough ? (ms > 0 ? median(canary) / ms : median(canary) > 0 ? Number.POSITIVE_INFINITY : 1) : null;
-  const worse = p !== null && ratio !== null && p < 1 - CONFIDENCE && ratio > 1 + TOLERANCE;
+  // The practical tolerance's absolute part (a rate for errors, ms for latency): a significant
+  // ratio over 1.25 still passes when the medians are closer than that.
+  const apart = enough && median(canary) - ms > minDifference;
+  const worse = p !== null && ratio !== null && p < 1 - CONFIDENCE && ratio > 1 + TOLERANCE && apart;
   const outcome: Outcome = !horizon || !enough ? 'inconclusive' : worse ? 'fail' : 'pass';
   return {
     check: name,
@@ -67,7 +77,7 @@ function compare(name: 'error-rate' | 'latency', stable: number[], canary: numbe
     bound: 1 + TOLERANCE,
     ...samples,
     detail: enough
-      ? `median per-interval ${name} canary/stable ${round(ratio!, 3)}, Mann-Whitney p = ${round(p!, 3)} (fails when p < ${round(1 - CONFIDENCE, 2)} and the ratio > ${1 + TOLERANCE})${horizon ? '' : '; decides at the end of the step'}`
+      ? `median per-interval ${name} canary/stable ${round(ratio!, 3)}, Mann-Whitney p = ${round(p!, 3)} (fails when p < ${round(1 - CONFIDENCE, 2)}, the ratio > ${1 + TOLERANCE} and the medians differ by more than ${round(minDifference, 3)}${name === 'latency' ? ' ms' : ''})${horizon ? '' : '; decides at the end of the step'}`
       : `${Math.min(stable.length, canary.length)} intervals with traffic so far; needs ${MIN_INTERVALS}`,
   };
 }
@@ -79,9 +89,35 @@ export function mannWhitneyJudge(config: AnalysisConfig, a: Aggregates, timing: 
   const canary = complete.map((i) => i.canary).filter((t) => t.requests > 0);
   const samples = { stableSamples: a.stable.requests, canarySamples: a.canary.requests };
   const checks = [
-    compare('error-rate', stable.map((t) => t.errors / t.requests), canary.map((t) => t.errors / t.requests), horizon, samples),
-    compare('latency', stable.map((t) => quantile(t.latency, 0.5) ?? 0), canary.map((t) => quantile(t.latency, 0.5) ?? 0), horizon, samples),
+    compare(
+      'error-rate',
+      stable.map((t) => t.errors / t.requests),
+      canary.map((t) => t.errors / t.requests),
+      horizon,
+      samples,
+      config.errorRate.minDifference,
+    ),
+    compare(
+      'latency',
+      stable.map((t) => quantile(t.latency, 0.5) ?? 0),
+      canary.map((t) => quantile(t.latency, 0.5) ?? 0),
+      horizon,
+      samples,
+      config.latency.minDifferenceMs,
+    ),
   ];
-  const outcome: Outcome = checks.some((c) => c.outcome === 'fail') ? 'fail' : checks.every((c) => c.outcome === 'pass') ? 'pass' : 'inconclusive';
-  return { judge: 'mann-whitney', outcome, sufficient: checks.every((c) => c.sufficient), checks, at: timing.now, windowFrom: a.windowFrom, windowTo: a.windowTo };
+  const outcome: Outcome = checks.some((c) => c.outcome === 'fail')
+    ? 'fail'
+    : checks.every((c) => c.outcome === 'pass')
+      ? 'pass'
+      : 'inconclusive';
+  return {
+    judge: 'mann-whitney',
+    outcome,
+    sufficient: checks.every((c) => c.sufficient),
+    checks,
+    at: timing.now,
+    windowFrom: a.windowFrom,
+    windowTo: a.windowTo,
+  };
 }

@@ -1,8 +1,9 @@
 /**
  * Audits every mutating request. Successes are written by the store together with their
  * change (handlers pass `auditInput(...)`); this hook writes the rest — denied, rejected and
- * failed requests — with `store.appendAudit` in `onSend`, i.e. before the answer leaves, so a
- * client that reads the audit log right after its refused call finds the event.
+ * failed requests — through the AuditRecorder in `onSend`, i.e. before the answer leaves, so a
+ * client that reads the audit log right after its refused call finds the event (anonymous and
+ * denied ones are aggregated per client and minute: audit-recorder.ts).
  */
 import type { FastifyRequest } from 'fastify';
 import type { AuditInput } from '../../core/types.js';
@@ -10,39 +11,57 @@ import type { Store } from '../../store/store.js';
 import { actorOf } from '../auth/access.js';
 import type { TernApp } from '../route-config.js';
 import { type AuditContext, MUTATING_METHODS, failureOutcome } from './audit-context.js';
+import type { AuditRecorder } from './audit-recorder.js';
 
 const MAX_TARGET_PART = 128;
 
 /** Installs the audit hooks; register before the authentication hook so refusals are audited too. */
-export function registerAuditHooks(app: TernApp, store: Store): void {
+export function registerAuditHooks(app: TernApp, store: Store, recorder: AuditRecorder): void {
   app.decorateRequest('auditContext', null);
   app.addHook('onRequest', (request, _reply, done) => {
-    if (!MUTATING_METHODS.has(request.method)) return done();
-    const audit = request.routeOptions.config.audit;
-    request.auditContext = {
-      action: audit?.action ?? 'route.unknown',
-      target: audit ? fillTarget(audit.target, request.params) : `path/${request.url.split('?')[0]!.slice(0, MAX_TARGET_PART)}`,
-      // Every route with a `:name` parameter is scoped to that service.
-      service: short((request.params as Record<string, unknown> | undefined)?.name),
-      reason: null,
-      failuresOnly: audit?.failuresOnly ?? false,
-      recorded: false,
-      error: null,
-    };
+    if (MUTATING_METHODS.has(request.method)) request.auditContext = newAuditContext(request);
     done();
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const ctx = request.auditContext;
     if (!ctx) return payload;
     try {
-      if (reply.statusCode >= 400) await store.appendAudit(await failureEvent(store, request, ctx, reply.statusCode));
-      else if (!ctx.recorded && !ctx.failuresOnly) await store.appendAudit({ ...baseEvent(request, ctx), outcome: 'success' });
+      if (reply.statusCode >= 400) await recorder.record(await failureEvent(store, request, ctx, reply.statusCode));
+      else if (!ctx.recorded && !ctx.failuresOnly) await recorder.record({ ...baseEvent(request, ctx), outcome: 'success' });
     } catch (err) {
       // The answer is already decided; losing its audit record is logged loudly, not turned into a 500.
       request.log.error({ err, action: ctx.action }, 'could not write the audit event');
     }
     return payload;
   });
+}
+
+/** The audit context of a mutating request (`route.unknown` with the path as target when no route matched). */
+export function newAuditContext(request: FastifyRequest): AuditContext {
+  const audit = request.routeOptions.config?.audit;
+  return {
+    action: audit?.action ?? 'route.unknown',
+    target: audit ? fillTarget(audit.target, request.params) : `path/${request.url.split('?')[0]!.slice(0, MAX_TARGET_PART)}`,
+    // Every route with a `:name` parameter is scoped to that service.
+    service: short((request.params as Record<string, unknown> | undefined)?.name),
+    reason: null,
+    failuresOnly: audit?.failuresOnly ?? false,
+    recorded: false,
+    error: null,
+  };
+}
+
+/** The audit event of a refused or failed request (written by the hook, or by the bad-URL handler). */
+export async function failureEvent(store: Store, request: FastifyRequest, ctx: AuditContext, status: number): Promise<AuditInput> {
+  const base = baseEvent(request, ctx);
+  const bodyReason = bodyField(request.body, 'reason');
+  return {
+    ...base,
+    service: base.service ?? (await serviceOfTarget(store, base.target)),
+    outcome: failureOutcome(status),
+    reason: ctx.error?.message ?? `answered HTTP ${status}`,
+    detail: { status, code: ctx.error?.code ?? null, ...(bodyReason === null ? {} : { requestReason: bodyReason }) },
+  };
 }
 
 function baseEvent(request: FastifyRequest, ctx: AuditContext): Omit<AuditInput, 'outcome'> {
@@ -54,18 +73,6 @@ function baseEvent(request: FastifyRequest, ctx: AuditContext): Omit<AuditInput,
     service: ctx.service,
     reason: ctx.reason,
     detail: null,
-  };
-}
-
-async function failureEvent(store: Store, request: FastifyRequest, ctx: AuditContext, status: number): Promise<AuditInput> {
-  const base = baseEvent(request, ctx);
-  const bodyReason = bodyField(request.body, 'reason');
-  return {
-    ...base,
-    service: base.service ?? (await serviceOfTarget(store, base.target)),
-    outcome: failureOutcome(status),
-    reason: ctx.error?.message ?? `answered HTTP ${status}`,
-    detail: { status, code: ctx.error?.code ?? null, ...(bodyReason === null ? {} : { requestReason: bodyReason }) },
   };
 }
 

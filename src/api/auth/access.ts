@@ -1,7 +1,9 @@
 /**
  * Roles to permissions (the RBAC table). A route declares one `Access` level; a role either
  * has it or not. `gateway` tokens reach only the data-plane routes, so a leaked gateway token
- * can neither read release plans nor change anything.
+ * can neither read release plans nor change anything; `feedback` tokens (held by the services
+ * that collect user scores) reach only `POST /api/v1/services/:name/feedback`, so a leaked one can
+ * skew scores at worst, never read or move a release.
  */
 import type { Role } from '../../core/types.js';
 import type { Access } from '../route-config.js';
@@ -15,10 +17,11 @@ export interface Principal {
 
 /** What each role may do; `public` routes need no role at all. */
 export const ROLE_ACCESS: Readonly<Record<Role, readonly Access[]>> = {
-  viewer: ['read'],
-  deployer: ['read', 'release'],
-  admin: ['read', 'release', 'admin', 'dataplane'],
-  gateway: ['dataplane'],
+  viewer: ['read', 'metrics'],
+  deployer: ['read', 'release', 'feedback', 'metrics'],
+  admin: ['read', 'release', 'admin', 'dataplane', 'feedback', 'metrics'],
+  gateway: ['dataplane', 'metrics'],
+  feedback: ['feedback'],
 };
 
 /** True when `role` may use a route that needs `access`. */

@@ -1,8 +1,16 @@
 /**
  * The one authentication and authorization hook: resolves the bearer token, checks the route's
- * `config.access` against the token's role, and rate-limits failed authentications per source
- * address. Runs in `onRequest`, before the body is read, so unauthenticated clients cannot make
- * the server parse (or audit the contents of) their bodies.
+ * `config.access` against the token's role, and rate-limits failed authentications per client
+ * address group (addressGroup: IPv4 address or IPv6 /64). Runs in `onRequest`, before the body
+ * is read, so unauthenticated clients cannot make the server parse (or audit the contents of)
+ * their bodies.
+ *
+ * The token is checked BEFORE the address limit: a valid token is never refused by it. Many
+ * callers share an address (the built-in gateway, every local CLI and a local TLS proxy all
+ * come from 127.0.0.1), so refusing by address alone let anyone's bad guesses cut the control
+ * plane's own data-plane channel (issue 11). Checking first costs one SHA-256 and one indexed
+ * lookup per request (tokens.ts: secrets have 256 bits, so a fast hash is right), and guessing
+ * gains nothing from interleaving with valid calls: a guess is worth 2^-256 either way.
  */
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../../core/errors.js';
@@ -10,6 +18,7 @@ import type { Clock, Role } from '../../core/types.js';
 import type { Store, TokenRecord } from '../../store/store.js';
 import type { Access, TernApp } from '../route-config.js';
 import { ROLE_ACCESS, canAccess } from './access.js';
+import { addressGroup } from './client-address.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { bearerSecret, hashSecret } from './tokens.js';
 
@@ -45,17 +54,18 @@ export function registerAuthentication(app: TernApp, deps: AuthDeps): void {
 }
 
 async function authenticate(request: FastifyRequest, { store, clock, limiter }: AuthDeps): Promise<TokenRecord> {
-  const waitMs = limiter.blockedFor(request.ip);
-  if (waitMs > 0) {
-    const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
-    throw new AuthError('TERN_RATE_LIMITED', `too many failed authentications from ${request.ip}; try again in ${retryAfterSeconds}s`, {
-      details: { retryAfterSeconds },
-    });
-  }
   const secret = bearerSecret(request.headers.authorization);
   const record = secret === null ? undefined : await store.findTokenByHash(hashSecret(secret));
   if (!record || record.revokedAt !== null) {
-    limiter.recordFailure(request.ip);
+    const group = addressGroup(request.ip);
+    const waitMs = limiter.blockedFor(group);
+    if (waitMs > 0) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+      throw new AuthError('TERN_RATE_LIMITED', `too many failed authentications from ${group}; try again in ${retryAfterSeconds}s`, {
+        details: { retryAfterSeconds },
+      });
+    }
+    limiter.recordFailure(group);
     throw new AuthError(
       'TERN_UNAUTHENTICATED',
       secret === null ? 'missing bearer token; send "authorization: Bearer <token>"' : 'unknown or revoked token',

@@ -1,9 +1,9 @@
 /**
- * Per-source-address limit on FAILED authentications (missing, unknown or revoked token).
- * Hand-written rather than @fastify/rate-limit because that plugin counts every request,
- * while here only failures count and, once an address is over the limit, even a correct
- * token from it is refused until its window passes (so guessing cannot be interleaved with
- * valid calls). Fixed window per address, started by its first failure.
+ * Per-client limit on FAILED authentications (missing, unknown or revoked token), keyed by the
+ * caller's address group (client-address.ts). Hand-written rather than @fastify/rate-limit
+ * because that plugin counts every request, while here only failures count, and a request
+ * with a valid token is never refused (authenticate.ts checks the token first). Fixed window
+ * per address, started by its first failure.
  */
 import type { Clock } from '../../core/types.js';
 

@@ -6,9 +6,9 @@
 import { Type } from 'typebox';
 import { ValidationError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import type { MetricWindow } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
 import { actorOf } from '../auth/access.js';
+import { checkPush } from '../dataplane-push.js';
 import { routingJson } from '../present.js';
 import type { ApiDeps, ClosingSignal, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES } from '../schemas/common.js';
@@ -25,7 +25,7 @@ export const MAX_WAIT_MS = 60_000;
 const TAGS = ['data plane'];
 
 /** Registers the data-plane routes. */
-export function registerDataplaneRoutes(app: TernApp, { store, closing }: ApiDeps): void {
+export function registerDataplaneRoutes(app: TernApp, { store, clock, closing }: ApiDeps): void {
   app.get(
     '/api/v1/dataplane/routing',
     {
@@ -63,23 +63,20 @@ export function registerDataplaneRoutes(app: TernApp, { store, closing }: ApiDep
       config: { access: 'dataplane', audit: { action: 'metrics.push', target: 'gateway/{body.gateway}', failuresOnly: true } },
       schema: {
         tags: TAGS,
-        summary: "Push a gateway's per-second metric windows",
+        summary:
+          "Push a gateway's per-second metric windows: only of releases active in the routing table, their canary and stable versions, counts that add up, not ahead of the server's clock (422 otherwise, nothing stored); windows of ended releases or older than 10 min are ignored",
         body: MetricsPush,
         response: { 202: MetricsPushAccepted, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
-      const windows: MetricWindow[] = request.body.windows.map((w, i) => {
-        if (w.errors > w.requests)
-          throw new ValidationError(
-            `body.windows[${i}].errors`,
-            `${w.errors} errors in ${w.requests} requests; errors cannot exceed requests`,
-          );
-        return { ...w, feedbackSum: w.feedbackSum ?? 0, feedbackCount: w.feedbackCount ?? 0 };
-      });
+      const { body } = request;
+      const context = { now: clock(), table: await store.routingTable(), release: (id: string) => store.getRelease(id) };
+      const { windows, events, ignored } = await checkPush(context, body.windows, body.events ?? []);
+      if (ignored > 0) request.log.info({ gateway: body.gateway, ignored }, 'metrics of ended releases or older than 10 min ignored');
       if (windows.length > 0) await store.appendMetricWindows(windows);
       // Canary outages a gateway routed around go into the audit log, so the release's timeline shows them.
-      for (const e of request.body.events ?? []) {
+      for (const e of events) {
         await store.appendAudit({
           actor: actorOf(request.principal),
           source: request.ip,
@@ -91,7 +88,7 @@ export function registerDataplaneRoutes(app: TernApp, { store, closing }: ApiDep
           detail: { gateway: request.body.gateway, windowStart: e.windowStart, count: e.count },
         });
       }
-      return reply.code(202).send({ accepted: windows.length });
+      return reply.code(202).send({ accepted: windows.length, ignored });
     },
   );
 }

@@ -106,7 +106,7 @@ function groupByVersion(release: Release, windows: readonly MetricWindow[]) {
  * The audit events whose target is this release. The store filters by service, not by target,
  * so this pages back through the service's events (at most MAX_AUDIT_PAGES pages).
  */
-async function releaseEvents(store: Store, release: Release): Promise<AuditEvent[]> {
+export async function releaseEvents(store: Store, release: Release): Promise<AuditEvent[]> {
   const target = `release/${release.id}`;
   const found: AuditEvent[] = [];
   let before: number | undefined;

@@ -6,6 +6,7 @@ import { percentToBps } from '../../core/weight.js';
 import type { Store } from '../../store/store.js';
 import { auditInput } from '../audit/audit-context.js';
 import { actorOf } from '../auth/access.js';
+import { allowedWebhooks } from '../input.js';
 import { releaseJson } from '../present.js';
 import { type ReleaseAction, applyAction } from '../release-moves.js';
 import { buildRelease } from '../release-start.js';
@@ -45,6 +46,7 @@ export function registerReleaseRoutes(app: TernApp, deps: ApiDeps): void {
       // The service's pre-rollout webhooks decide whether the release may start at once.
       const service = await store.getService(name);
       const input = buildRelease(name, request.body, actorOf(request.principal), clock, service?.webhooks);
+      allowedWebhooks([...(input.webhooks ?? [])], deps.webhookPolicy, 'body.webhooks');
       const audit = auditInput(request, {
         target: `release/${input.id}`,
         reason: request.body.reason ?? null,

@@ -6,7 +6,7 @@ import type { Release, Service, ServiceMatch, Stickiness } from '../../core/type
 import { compileWebhooks } from '../../core/webhooks.js';
 import type { ServicePatch } from '../../store/store.js';
 import { auditInput } from '../audit/audit-context.js';
-import { compileEndpoints, compileRules } from '../input.js';
+import { allowedWebhooks, compileEndpoints, compileRules } from '../input.js';
 import { serviceJson } from '../present.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES, NameParams } from '../schemas/common.js';
@@ -16,7 +16,7 @@ const TAGS = ['services'];
 export const DEFAULT_STICKY_COOKIE = 'tern_uid';
 
 /** Registers the service routes. */
-export function registerServiceRoutes(app: TernApp, { store }: ApiDeps): void {
+export function registerServiceRoutes(app: TernApp, { store, webhookPolicy }: ApiDeps): void {
   const activeOf = async (name: string): Promise<Release | undefined> =>
     (await store.listReleases({ service: name, active: true, limit: 1 }))[0];
 
@@ -35,7 +35,7 @@ export function registerServiceRoutes(app: TernApp, { store }: ApiDeps): void {
         stickiness: stickinessOf(b.stickiness),
         stable: { version: b.stable.version, endpoints: compileEndpoints(b.stable.endpoints, 'body.stable.endpoints') },
         rules: compileRules(b.rules ?? [], 'body.rules'),
-        webhooks: compileWebhooks(b.webhooks, 'body.webhooks'),
+        webhooks: allowedWebhooks(compileWebhooks(b.webhooks, 'body.webhooks'), webhookPolicy, 'body.webhooks'),
         deploy: compileDeploy(b.deploy, 'body.deploy'),
       };
       const created = await store.createService(input, audit);
@@ -84,7 +84,7 @@ export function registerServiceRoutes(app: TernApp, { store }: ApiDeps): void {
       if (b.stickiness) patch.stickiness = stickinessOf(b.stickiness);
       if (b.stable) patch.stable = { version: b.stable.version, endpoints: compileEndpoints(b.stable.endpoints, 'body.stable.endpoints') };
       if (b.rules) patch.rules = compileRules(b.rules, 'body.rules');
-      if (b.webhooks) patch.webhooks = compileWebhooks(b.webhooks, 'body.webhooks');
+      if (b.webhooks) patch.webhooks = allowedWebhooks(compileWebhooks(b.webhooks, 'body.webhooks'), webhookPolicy, 'body.webhooks');
       if (b.deploy) patch.deploy = compileDeploy(b.deploy, 'body.deploy');
       const updated = await store.updateService(
         request.params.name,

@@ -20,8 +20,8 @@ import { ERROR_RESPONSES } from '../schemas/common.js';
 
 const WhoAmI = Type.Object({
   name: Type.String({ description: 'the token name' }),
-  role: Type.String({ description: 'viewer, deployer or admin (gateway tokens cannot read)' }),
-  access: Type.Array(Type.String(), { description: 'the access levels this role has: read, release, admin, dataplane' }),
+  role: Type.String({ description: 'viewer, deployer or admin (gateway and feedback tokens cannot read)' }),
+  access: Type.Array(Type.String(), { description: 'the access levels this role has: read, release, admin, dataplane, feedback' }),
 });
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {

@@ -13,6 +13,14 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const AuditExportQuery = Type.Object(
+  {
+    since: Type.Optional(Since),
+    until: Type.Optional(Type.String({ maxLength: 40, description: 'export events before this time (ISO 8601 or epoch ms); default now' })),
+  },
+  { additionalProperties: false },
+);
+
 export const AuditEventResponse = Type.Object({
   id: Type.Integer(),
   at: IsoTime,
@@ -41,6 +49,10 @@ const WindowOut = Type.Object({
   latency: Type.Record(Type.String(), Type.Number(), { description: 'sparse log-bucketed latency histogram: bucket index -> count' }),
   feedbackSum: Type.Number(),
   feedbackCount: Type.Integer(),
+  gatewayErrors: Type.Integer({ description: 'requests the gateway failed itself (part of requests, never of errors)' }),
+  errorUsers: Type.Optional(
+    Type.Record(Type.String(), Type.Integer(), { description: 'the users with the most errors: hash of the user key -> errors' }),
+  ),
 });
 
 export const ReleaseMetricsResponse = Type.Object({

@@ -47,10 +47,29 @@ export const MetricWindowInput = Type.Object(
   {
     releaseId: Id,
     version: VersionLabel,
-    windowStart: Type.Integer({ minimum: 0, description: 'epoch milliseconds' }),
-    windowMs: Type.Integer({ minimum: 1, maximum: 3_600_000 }),
+    windowStart: Type.Integer({ minimum: 0, description: "epoch milliseconds; at most 10 min behind and 5 s ahead of the server's clock" }),
+    windowMs: Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'must be 1000: gateways report one-second windows' }),
     requests: Count,
-    errors: Count,
+    errors: Type.Integer({
+      minimum: 0,
+      maximum: 1e12,
+      description: "the version's errors: its 5xx answers and failed upstream connections",
+    }),
+    gatewayErrors: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1e12,
+        description:
+          'requests the gateway failed itself (e.g. out of file descriptors): part of requests, never of errors; errors + gatewayErrors ≤ requests',
+      }),
+    ),
+    errorUsers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[0-9a-f]{1,16}$' }), Count, {
+        maxProperties: 16,
+        additionalProperties: false,
+        description: 'the users with the most errors: hash of the user key (hex) -> their errors, each at most errors',
+      }),
+    ),
     latency: Type.Record(Type.String({ pattern: '^-?[0-9]{1,6}$' }), Count, {
       maxProperties: 4096,
       additionalProperties: false,
@@ -83,4 +102,7 @@ export const MetricsPush = Type.Object(
   { additionalProperties: false },
 );
 
-export const MetricsPushAccepted = Type.Object({ accepted: Type.Integer() });
+export const MetricsPushAccepted = Type.Object({
+  accepted: Type.Integer({ description: 'windows stored' }),
+  ignored: Type.Integer({ description: 'windows and events left out: of a release that has ended, or older than 10 min' }),
+});

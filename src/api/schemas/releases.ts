@@ -136,7 +136,7 @@ const StepOut = Type.Object({
   holdMs: Type.Integer(),
   analysis: Type.Boolean(),
 });
-const AnalysisOut = Type.Object({
+export const AnalysisOut = Type.Object({
   judge: Type.String(),
   onFailure: Type.String(),
   interval: Type.String(),

@@ -1,6 +1,7 @@
 /** Schemas of the service routes: what a service is made of, as the API accepts and answers it. */
 import { Type } from 'typebox';
 import { Endpoints, IsoTime, ServiceName, VersionLabel } from './common.js';
+import { MAX_RULE_VALUE } from '../../core/rule-regex.js';
 import { MAX_RULE_REGEX } from '../input.js';
 import { DeployIn, DeployOut } from './deploy.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
@@ -50,7 +51,7 @@ export const Rule = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: MAX_RULE_REGEX,
-        description: `a JavaScript regular expression of at most ${MAX_RULE_REGEX} characters`,
+        description: `a regular expression of at most ${MAX_RULE_REGEX} characters, RE2 syntax (matched in linear time: no backreferences or lookaround); a header or cookie value longer than ${MAX_RULE_VALUE} characters matches no regex rule`,
       }),
     ),
     target: Type.Enum(['canary', 'stable']),

@@ -1,5 +1,6 @@
 /** Schemas of the token routes. */
 import { Type } from 'typebox';
+import { ROLES } from '../../core/types.js';
 import { IsoTime, NullableIsoTime } from './common.js';
 
 export const TokenName = Type.String({
@@ -9,7 +10,7 @@ export const TokenName = Type.String({
 });
 
 export const TokenCreate = Type.Object(
-  { name: TokenName, role: Type.Enum(['viewer', 'deployer', 'admin', 'gateway'], { description: 'viewer, deployer, admin or gateway' }) },
+  { name: TokenName, role: Type.Enum([...ROLES], { description: `one of ${ROLES.join(', ')}` }) },
   { additionalProperties: false },
 );
 

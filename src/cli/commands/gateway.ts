@@ -12,8 +12,9 @@ import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.j
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parsePort, parseWorkers } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
+import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
-interface GatewayFlags {
+interface GatewayFlags extends LimitFlags {
   readonly controlPlane?: string;
   readonly host: string;
   readonly port: number;
@@ -28,7 +29,7 @@ interface GatewayFlags {
 
 /** Registers `tern gateway` on the program. */
 export function registerGatewayCommand(program: Command, io: Io = processIo): void {
-  program
+  const command = program
     .command('gateway')
     .description("run one more gateway replica that routes user traffic by the control plane's table")
     .option('--control-plane <url>', "the control plane's API URL (default: --url / TERN_URL)")
@@ -40,7 +41,8 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
     .option('--health-path <path>', 'actively check every endpoint at this path')
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
     .addOption(logLevelOption())
-    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
+  addLimitOptions(command)
     .addHelpText('after', '\nThe token (--token / TERN_TOKEN) must have the gateway role: tern token create edge-1 --role gateway')
     .action(async (flags: GatewayFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ url?: string; token?: string; output: OutputFormat }>();
@@ -64,6 +66,7 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
     exposeVersionHeader: flags.exposeVersionHeader,
     admin: { host: flags.host, port: flags.adminPort },
     ...(flags.healthPath ? { healthCheck: { path: flags.healthPath } } : {}),
+    limits: limitsFrom(flags),
     logger: logger.child({ component: 'gateway', worker: worker || undefined }),
   }).catch((err: unknown) => {
     const e = err as { code?: string; message?: string };

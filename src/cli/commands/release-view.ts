@@ -2,6 +2,7 @@
  * How releases read in a terminal: the detail block for `release status`, the table for
  * `release list`, and the one-line summaries the action commands print.
  */
+import { describeChecks, judgeWords } from '../../core/analysis-words.js';
 import { formatDuration } from '../../core/duration.js';
 import { formatAge, formatPercent, formatTime, orDash, renderDetails, renderTable } from '../output.js';
 import type { ReleaseView, StepView } from '../views.js';
@@ -20,7 +21,7 @@ export function renderRelease(r: ReleaseView): string {
     ['Reason', orDash(r.reason)],
     ['Started by', orDash(r.createdBy)],
     ['Endpoints', r.endpoints?.length ? r.endpoints.join('\n') : '-'],
-    ['Analysis', r.analysis ? `${orDash(r.analysis.judge)} judge; on failure: ${orDash(r.analysis.onFailure)}` : '-'],
+    ['Analysis', r.analysis ? [judgeWords(r.analysis), ...describeChecks(r.analysis)].join('\n') : '-'],
     ['Metadata', metadataLines(r.metadata)],
   ]);
   if (!r.steps?.length) return details;

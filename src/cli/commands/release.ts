@@ -10,6 +10,7 @@ import { processTerminal, watchRelease, type WatchOptions } from '../watch/watch
 import { addAnalysisOptions, analysisFromFlags, type AnalysisFlags } from '../analysis-flags.js';
 import { collect, collectKeyValue, parsePercent, parsePositiveInt } from '../parse.js';
 import type { ReleaseView } from '../views.js';
+import { registerReplayCommand } from './release-replay.js';
 import { releaseLine, renderRelease, renderReleaseTable } from './release-view.js';
 
 interface StartOptions extends AnalysisFlags {
@@ -121,6 +122,8 @@ export function registerReleaseCommands(program: Command): void {
       }),
     );
   }
+
+  registerReplayCommand(release);
 
   release
     .command('weight')

@@ -5,12 +5,14 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { compileWebhookPolicy } from '../../control/notify/destinations.js';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { parsePort } from '../parse.js';
+import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
+import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
-interface ServerFlags {
+interface ServerFlags extends LimitFlags {
   readonly dataDir: string;
   readonly store?: string;
   readonly host: string;
@@ -19,6 +21,10 @@ interface ServerFlags {
   readonly exposeVersionHeader: boolean;
   readonly logLevel: string;
   readonly logFile?: string;
+  readonly trustedProxy?: string[];
+  readonly metricsPublic: boolean;
+  readonly auditRetention?: number;
+  readonly webhookAllow?: string[];
 }
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
@@ -26,9 +32,11 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Registers `tern server` on the program. */
 export function registerServerCommand(program: Command, io: Io = processIo): void {
-  program
+  const command = program
     .command('server')
-    .description('run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)')
+    .description(
+      'run the all-in-one server: API, release controller and one built-in gateway, on embedded SQLite or a shared PostgreSQL (--store)',
+    )
     .option('--data-dir <dir>', 'where the database (unless --store) and the secrets live', './.tern')
     .option(
       '--store <url>',
@@ -38,11 +46,28 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
+    .option(
+      '--trusted-proxy <cidr>',
+      'believe X-Forwarded-For only from this proxy address or CIDR (repeatable), e.g. 127.0.0.1 for a local TLS proxy',
+      collect,
+    )
+    .option('--metrics-public', "serve the API's /metrics without a token (default: a viewer or gateway token)", false)
+    .option(
+      '--audit-retention <duration>',
+      'prune audit events older than this once exported, e.g. 90d (default: keep forever)',
+      parseDurationFlag,
+    )
+    .option(
+      '--webhook-allow <host-or-cidr>',
+      'let webhooks call this host name (*.example.com for subdomains), IP or CIDR; repeatable; once given, only listed destinations are called (loopback and link-local only when listed)',
+      (value: string, list: string[] | undefined) => [...(list ?? []), value],
+    )
     .addOption(logLevelOption())
-    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
+  addLimitOptions(command)
     .addHelpText(
       'after',
-      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_LOG_LEVEL        same as --log-level',
+      '\nEnvironment:\n  TERN_ADMIN_TOKEN      use this secret as the admin token instead of generating one\n  TERN_STORE_URL        same as --store (keeps a database password off the command line)\n  TERN_WEBHOOK_SECRET   sign webhooks with this secret (give every server sharing a database the same one)\n  TERN_WEBHOOK_ALLOW    same as --webhook-allow, entries separated by commas or spaces (the flags win when both are given)\n  TERN_LOG_LEVEL        same as --log-level',
     )
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
@@ -56,7 +81,12 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         apiPort: flags.apiPort,
         gatewayPort: flags.gatewayPort,
         exposeVersionHeader: flags.exposeVersionHeader,
+        trustedProxies: flags.trustedProxy ?? [],
+        metricsPublic: flags.metricsPublic,
+        ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
+        gatewayLimits: limitsFrom(flags),
         adminToken: process.env.TERN_ADMIN_TOKEN,
+        webhookAllow: webhookAllowOf(flags),
         logger,
       }).catch((err: unknown) => {
         throw explainStartFailure(err, flags);
@@ -121,6 +151,18 @@ function announce(
   }
   io.out(`Data directory: ${path.resolve(dataDir)}${server.store === 'postgres' ? ' (state in PostgreSQL)' : ''}`);
   io.out('Press Ctrl+C to stop.');
+}
+
+/** The allow-list from --webhook-allow, else TERN_WEBHOOK_ALLOW; a bad entry fails here, naming where it came from. */
+function webhookAllowOf(flags: ServerFlags): string[] {
+  const fromFlags = flags.webhookAllow !== undefined;
+  const list = flags.webhookAllow ?? (process.env.TERN_WEBHOOK_ALLOW ?? '').split(/[\s,]+/).filter(Boolean);
+  try {
+    compileWebhookPolicy(list, fromFlags ? '--webhook-allow' : 'TERN_WEBHOOK_ALLOW');
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  return list;
 }
 
 /** Turns the usual startup failures into one actionable line. */

@@ -12,6 +12,8 @@ export interface CheckSummary {
   readonly outcome: string;
   readonly statistic: number | null;
   readonly bound: number | null;
+  /** The judge's sentence: what it saw and what is missing. */
+  readonly detail: string;
 }
 
 /** One line of output. JSON lines carry these fields plus `at` and `releaseId`. */
@@ -112,9 +114,12 @@ export function eventJson(e: WatchEvent, at: number, releaseId: string): string 
   return JSON.stringify({ at: new Date(at).toISOString(), releaseId, ...e });
 }
 
-/** `error-rate 20.1 vs 1.5: fail`; `-` for a statistic not known yet. */
+/**
+ * `error-rate fail: canary 4.7% (14/297) vs stable 0.67% (18/2696); …` — the judge's own
+ * sentence; the bare numbers (`20.1 vs 1.5`) only when an older server sent none.
+ */
 export function checkText(c: CheckSummary): string {
-  return `${c.check} ${num(c.statistic)} vs ${num(c.bound)}: ${c.outcome}`;
+  return `${c.check} ${c.outcome}: ${c.detail || `${num(c.statistic)} vs ${num(c.bound)}`}`;
 }
 
 /** The checks of a verdict, read defensively (the API does not type them). */
@@ -128,6 +133,7 @@ export function checksOf(v: VerdictView): CheckSummary[] {
         outcome: typeof c.outcome === 'string' ? c.outcome : '?',
         statistic: typeof c.statistic === 'number' ? c.statistic : null,
         bound: typeof c.bound === 'number' ? c.bound : null,
+        detail: typeof c.detail === 'string' ? c.detail : '',
       },
     ];
   });

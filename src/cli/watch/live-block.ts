@@ -68,7 +68,7 @@ function judgeLines(s: Snapshot, now: number): string {
   if (!v) return 'no verdict yet';
   const age = Math.max(0, now - Date.parse(v.at));
   const head = `${v.judge}: ${v.outcome} (step ${v.stepIndex + 1}, ${formatDuration(Math.floor(age / 1000) * 1000)} ago)`;
-  const checks = checksOf(v).map((c) => [c.check, `${num(c.statistic)} vs ${num(c.bound)}`, c.outcome]);
+  const checks = checksOf(v).map((c) => [c.check, c.outcome, c.detail || `${num(c.statistic)} vs ${num(c.bound)}`]);
   return checks.length ? `${head}\n${columns(checks)}` : head;
 }
 

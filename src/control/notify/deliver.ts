@@ -1,10 +1,18 @@
 /**
  * One signed webhook call: POST of a JSON body with `x-tern-signature`, `x-tern-event` and a
  * unique `x-tern-delivery`, under a hard timeout (connect, headers and body together), never
- * following redirects. The answer is summarised for reasons and logs, never thrown.
+ * following redirects, and only to a destination the admin's policy allows (destinations.ts),
+ * checked against the address the socket actually connects to. The answer is summarised for
+ * reasons and logs, never thrown. The summary holds the status code and a fixed phrase, never
+ * the receiver's body or the address a name resolved to: release reasons are read by viewers,
+ * and an echoed body would turn a webhook into a way to read internal services (issue 11).
+ * The body goes to the server's log at debug level, truncated.
  */
 import { randomBytes } from 'node:crypto';
-import { request } from 'undici';
+import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
+import { redactUrl } from '../../core/webhooks.js';
+import { compileWebhookPolicy, DestinationRefused, guardedLookup, type Resolver, type WebhookPolicy } from './destinations.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signBody } from './signature.js';
 
 export interface Call {
@@ -19,7 +27,7 @@ export interface Answer {
   /** True for a 2xx answer within the timeout. */
   readonly ok: boolean;
   readonly status: number | null;
-  /** e.g. `HTTP 503: maintenance window`, `timed out after 5s`, `connect ECONNREFUSED 127.0.0.1:9`. */
+  /** e.g. `HTTP 503 (not a 2xx answer)`, `timed out after 5s`, `could not connect (ECONNREFUSED)`, `destination refused: …`. */
   readonly detail: string;
   readonly delivery: string;
 }
@@ -27,17 +35,33 @@ export interface Answer {
 /** Sends one call; resolves with its answer (failures included). */
 export type Poster = (call: Call) => Promise<Answer>;
 
-const MAX_ANSWER_CHARS = 200;
+/** Characters of a receiver's body kept for the debug log. */
+const MAX_LOGGED_BODY = 200;
+
+export interface PosterOptions {
+  /** Where calls may go; default: no allow-list (loopback, link-local and unspecified refused). */
+  readonly policy?: WebhookPolicy;
+  /** Receives answers' bodies at debug level and refused destinations at warn. */
+  readonly logger?: Logger | undefined;
+  /** Name resolution (tests); default dns.lookup. */
+  readonly resolve?: Resolver;
+}
 
 /** A new delivery id: `dlv_` + 24 hex characters. */
 export function newDeliveryId(): string {
   return `dlv_${randomBytes(12).toString('hex')}`;
 }
 
-/** The poster that signs with `secret`. */
-export function createPoster(secret: string): Poster {
+/** The poster that signs with `secret` and calls only where `options.policy` allows. */
+export function createPoster(secret: string, options: PosterOptions = {}): Poster {
+  const policy = options.policy ?? compileWebhookPolicy([]);
+  const dispatcher = new Agent({ connect: { lookup: guardedLookup(policy, options.resolve) } });
   return async (call) => {
     const delivery = newDeliveryId();
+    // IP literals are never looked up, and the allow-list may have changed since the hook was configured.
+    const host = new URL(call.url).hostname;
+    const refused = policy.refusesHost(host);
+    if (refused) return refuse(call, delivery, refused, options.logger);
     const raw = JSON.stringify(call.body);
     const signal = AbortSignal.timeout(call.timeoutMs);
     try {
@@ -45,6 +69,7 @@ export function createPoster(secret: string): Poster {
         method: 'POST',
         body: raw,
         signal,
+        dispatcher,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'tern-webhooks/1',
@@ -53,14 +78,29 @@ export function createPoster(secret: string): Poster {
           [DELIVERY_HEADER]: delivery,
         },
       });
-      const text = (await readSome(res.body, 4096)).replace(/\s+/g, ' ').trim().slice(0, MAX_ANSWER_CHARS);
+      const text = (await readSome(res.body, 4096)).replace(/\s+/g, ' ').trim().slice(0, MAX_LOGGED_BODY);
       const ok = res.statusCode >= 200 && res.statusCode < 300;
-      return { ok, status: res.statusCode, detail: `HTTP ${res.statusCode}${text ? `: ${text}` : ''}`, delivery };
+      options.logger?.debug({ hook: redactUrl(call.url), status: res.statusCode, body: text, delivery }, 'webhook answer');
+      return { ok, status: res.statusCode, detail: ok ? `HTTP ${res.statusCode}` : `HTTP ${res.statusCode} (not a 2xx answer)`, delivery };
     } catch (err) {
+      if (err instanceof DestinationRefused || (err as { cause?: unknown }).cause instanceof DestinationRefused) {
+        return refuse(
+          call,
+          delivery,
+          (err instanceof DestinationRefused ? err : (err as { cause: Error }).cause).message.replace(/^destination refused: /, ''),
+          options.logger,
+        );
+      }
+      options.logger?.debug({ err, hook: redactUrl(call.url), delivery }, 'webhook call failed');
       const detail = signal.aborted ? `timed out after ${call.timeoutMs / 1000}s` : describe(err);
       return { ok: false, status: null, detail, delivery };
     }
   };
+}
+
+function refuse(call: Call, delivery: string, why: string, logger: Logger | undefined): Answer {
+  logger?.warn({ hook: redactUrl(call.url), event: call.event, why, delivery }, 'webhook destination refused');
+  return { ok: false, status: null, detail: `destination refused: ${why}`, delivery };
 }
 
 /** The first `max` bytes of an answer as text; the rest is not read (a receiver may send a lot). */
@@ -76,9 +116,11 @@ async function readSome(body: AsyncIterable<Buffer> & { destroy(): unknown }, ma
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
+/** A fixed phrase and the error code: messages can carry addresses, which viewers should not learn. */
 function describe(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  return [e.code ?? e.cause?.code, e.message ?? e.cause?.message].filter(Boolean).join(' ') || 'request failed';
+  const e = err as { code?: string; cause?: { code?: string } };
+  const code = e.cause?.code ?? e.code;
+  return code ? `could not connect or read the answer (${code})` : 'request failed';
 }
 
 /** Calls `post` up to `1 + retries` times until one answer is ok, waiting `delayMs(attempt)` between. */

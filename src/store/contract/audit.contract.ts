@@ -71,5 +71,39 @@ export function auditContract(ctx: StoreContext): void {
         ['service.delete', 'release.rolled_back', 'release.rolling_back'],
       );
     });
+
+    test('listAuditForExport is oldest first, pages by id and filters by time', async () => {
+      const add = (at: number) => ctx.store.appendAudit(auditOf('export.test', 'x', { at }));
+      const a = await add(100);
+      const b = await add(200);
+      const c = await add(300);
+      const ids = async (range: Parameters<typeof ctx.store.listAuditForExport>[0]) =>
+        (await ctx.store.listAuditForExport(range)).map((e) => e.id);
+      assert.deepEqual(await ids({}), [a.id, b.id, c.id]);
+      assert.deepEqual(await ids({ afterId: a.id, limit: 1 }), [b.id]);
+      assert.deepEqual(await ids({ since: 200 }), [b.id, c.id]);
+      assert.deepEqual(await ids({ until: 300 }), [a.id, b.id]);
+    });
+
+    test('pruneAudit removes only old events that an export has covered; the mark never goes back', async () => {
+      const add = (at: number) => ctx.store.appendAudit(auditOf('prune.test', 'x', { at }));
+      const a = await add(100);
+      const b = await add(200);
+      const c = await add(300);
+      assert.equal(await ctx.store.auditExportMark(), 0);
+      assert.equal(await ctx.store.pruneAudit(1_000), 0, 'nothing exported, nothing pruned');
+      assert.equal(await ctx.store.markAuditExported(b.id), b.id);
+      assert.equal(await ctx.store.markAuditExported(a.id), b.id, 'the mark never moves back');
+      assert.equal(await ctx.store.pruneAudit(150), 1, 'only events older than the retention');
+      assert.deepEqual(
+        (await ctx.store.listAudit({})).map((e) => e.id),
+        [c.id, b.id],
+      );
+      assert.equal(await ctx.store.pruneAudit(1_000), 1, 'c has not been exported');
+      assert.deepEqual(
+        (await ctx.store.listAudit({})).map((e) => e.id),
+        [c.id],
+      );
+    });
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Contract: evidence — metric windows from several gateways merge (never overwrite), windows
- * list in time order, feedback is recorded with its audit event and joins the evidence.
+ * list in time order, feedback joins the evidence of its version.
  */
 import assert from 'node:assert/strict';
 import { auditCount, auditOf, createServiceWith, metricWindow, startRelease } from './fixtures.js';
@@ -25,6 +25,34 @@ export function evidenceContract(ctx: StoreContext): void {
         metricWindow(id, 'v1', T, { requests: 7, errors: 0, latency: { '9': 7 } }),
         metricWindow(id, 'v2', T, { requests: 16, errors: 3, latency: { '10': 6, '12': 5, '20': 5 } }),
       ]);
+    });
+
+    test('heavy error users add up per user across gateways, the 16 heaviest kept; gateway errors add up', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      const users = (from: number, to: number, errors: (i: number) => number): Record<string, number> =>
+        Object.fromEntries(Array.from({ length: to - from }, (_, k) => [(from + k).toString(16).padStart(8, '0'), errors(from + k)]));
+      // Gateway A saw users 1..8, gateway B users 5..12 (5..8 on both), gateway C users 13..20 with one error each.
+      await ctx.store.appendMetricWindows([
+        metricWindow(id, 'v2', T, { requests: 100, errors: 40, gatewayErrors: 3, errorUsers: users(1, 9, (i) => i) }),
+      ]);
+      await ctx.store.appendMetricWindows([
+        metricWindow(id, 'v2', T, { requests: 100, errors: 60, errorUsers: users(5, 13, () => 2) }),
+        metricWindow(id, 'v2', T, { requests: 50, errors: 8, gatewayErrors: 4, errorUsers: users(13, 21, () => 1) }),
+      ]);
+      const [window] = await ctx.store.listMetricWindows(id);
+      assert.deepEqual([window?.requests, window?.errors, window?.gatewayErrors], [250, 108, 7]);
+      assert.deepEqual(window?.errorUsers, {
+        ...users(5, 9, (i) => i + 2), // on both gateways: summed
+        ...users(1, 5, (i) => i),
+        ...users(9, 13, () => 2),
+        ...users(13, 17, () => 1), // of the eight one-error users, the first four by hash fill the 16
+      });
+      assert.equal(Object.keys(window?.errorUsers ?? {}).length, 16);
+      await ctx.store.appendMetricWindows([metricWindow(id, 'v1', T, { requests: 10, errors: 0 })]);
+      const stable = (await ctx.store.listMetricWindows(id)).find((w) => w.version === 'v1');
+      assert.equal(stable?.errorUsers, undefined, 'a window without heavy users reads back without them');
+      assert.equal(stable?.gatewayErrors, undefined);
     });
 
     test('concurrent pushes from several gateways all count', async () => {
@@ -64,25 +92,29 @@ export function evidenceContract(ctx: StoreContext): void {
       await ctx.store.appendMetricWindows([]);
     });
 
-    test('addFeedback records feedback with its audit event and joins the evidence of its version', async () => {
+    test('addFeedback joins the evidence of its version, stable and canary alike; an unattributed score joins neither', async () => {
       await createServiceWith(ctx.store, 'checkout');
       const { id } = await startRelease(ctx.store, 'checkout');
       const at = T + 1500;
-      await ctx.store.addFeedback(
-        { service: 'checkout', score: 4, userKey: 'u1', version: 'v2', releaseId: id, at },
-        auditOf('feedback.create', 'service/checkout'),
+      const add = (score: number, version: string | null, releaseId: string | null, when = at): Promise<void> =>
+        ctx.store.addFeedback(
+          { service: 'checkout', score, userKey: null, version, releaseId, at: when },
+          auditOf('feedback.submitted', 'service/checkout'),
+        );
+      await add(4, 'v2', id);
+      await add(2, 'v2', id, at + 100);
+      await add(5, 'v1', id);
+      await add(3, null, id);
+      await add(5, null, null);
+      const windows = await ctx.store.listMetricWindows(id);
+      assert.deepEqual(
+        windows.map((w) => [w.version, w.windowStart, w.feedbackSum, w.feedbackCount, w.requests]),
+        [
+          ['v1', T + 1000, 5, 1, 0],
+          ['v2', T + 1000, 6, 2, 0],
+        ],
       );
-      await ctx.store.addFeedback(
-        { service: 'checkout', score: 2, userKey: 'u2', version: 'v2', releaseId: id, at: at + 100 },
-        auditOf('feedback.create', 'service/checkout'),
-      );
-      await ctx.store.addFeedback(
-        { service: 'checkout', score: 5, userKey: null, version: null, releaseId: null, at },
-        auditOf('feedback.create', 'service/checkout'),
-      );
-      const [window] = await ctx.store.listMetricWindows(id);
-      assert.deepEqual([window?.windowStart, window?.feedbackSum, window?.feedbackCount, window?.requests], [T + 1000, 6, 2, 0]);
-      assert.equal(await auditCount(ctx.store, { action: 'feedback.create', service: 'checkout' }), 3);
+      assert.equal(await auditCount(ctx.store, { service: 'checkout', action: 'feedback.submitted' }), 0, 'audited in aggregate, later');
     });
 
     test('addFeedback refuses an unknown service or a release of another service', async () => {
@@ -98,6 +130,7 @@ export function evidenceContract(ctx: StoreContext): void {
         ctx.store.addFeedback({ ...feedback, service: 'checkout', releaseId: id }, auditOf('feedback.create', 'service/checkout')),
         'TERN_RELEASE_NOT_FOUND',
       );
+      assert.equal(await ctx.store.flushFeedbackAudit(Number.MAX_SAFE_INTEGER), 0, 'a refused score leaves nothing to audit');
       assert.equal(await auditCount(ctx.store, { action: 'feedback.create' }), 0);
       assert.deepEqual(await ctx.store.listMetricWindows(id), []);
     });

@@ -1,13 +1,14 @@
 /**
  * Store methods for release evidence: metric windows pushed by the data plane (merged, never
- * overwritten) and user feedback.
+ * overwritten) and user feedback (audited in aggregate, see feedback-audit.ts).
  */
 import type { Kysely } from 'kysely';
 import { NotFoundError } from '../../core/errors.js';
 import type { MetricWindow } from '../../core/types.js';
 import type { Store } from '../store.js';
 import { addWindows, mergeBatch } from './metric-merge.js';
-import { findRelease, findService, lockFor, recordChange, withLock } from './queries.js';
+import { addToFeedbackAudit } from './feedback-audit.js';
+import { findRelease, findService, lockFor, withLock } from './queries.js';
 import type { RowLock } from './queries.js';
 import { metricWindowRow, toJson, toMetricWindow } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
@@ -52,6 +53,8 @@ async function mergeWindow(trx: Kysely<Database>, w: MetricWindow, lock: RowLock
       latency: toJson(sum.latency),
       feedback_sum: sum.feedbackSum,
       feedback_count: sum.feedbackCount,
+      gateway_errors: sum.gatewayErrors ?? 0,
+      error_users: sum.errorUsers === undefined ? null : toJson(sum.errorUsers),
     })
     .where('release_id', '=', w.releaseId)
     .where('version', '=', w.version)
@@ -128,8 +131,9 @@ export function evidenceOperations(rt: StoreRuntime): EvidenceOperations {
           };
           await mergeWindow(trx, w, lockFor(rt, 'no key update'));
         }
-        const change = await recordChange(trx, rt, { kind: 'service', id: service, service, audit, routing: false });
-        return { value: undefined, change };
+        // Audited in aggregate (one event per service, minute and actor), not one event per score.
+        await addToFeedbackAudit(trx, lockFor(rt, 'no key update'), feedback, audit);
+        return { value: undefined };
       }),
   };
 }

@@ -8,6 +8,7 @@ import { alertOperations } from './alerts.js';
 import { auditOperations } from './audit.js';
 import type { StoreDialect } from './dialect.js';
 import { evidenceOperations } from './evidence.js';
+import { feedbackAuditOperations } from './feedback-audit.js';
 import { leaseOperations } from './leases.js';
 import { releaseOperations } from './releases.js';
 import { routingOperations } from './routing.js';
@@ -28,6 +29,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: StoreDialect, o
     ...releaseOperations(rt),
     ...routingOperations(rt),
     ...evidenceOperations(rt),
+    ...feedbackAuditOperations(rt),
     ...alertOperations(rt),
     ...verdictOperations(rt),
     ...auditOperations(rt),

@@ -1,21 +1,49 @@
 /**
  * Merging metric windows. Several gateways report the same (release, version, second); their
  * counts add up and their latency histograms add bucket by bucket (the histogram is
- * mergeable by construction), so no report ever overwrites another.
+ * mergeable by construction), so no report ever overwrites another. Heavy error users add up
+ * per user-key hash (every gateway hashes a user alike), and the heaviest 16 are kept.
  */
 import type { MetricWindow } from '../../core/types.js';
+
+/** Heavy error users kept per stored window, after adding up every gateway's report. */
+export const MAX_ERROR_USERS = 16;
+
+/**
+ * Adds two reports of heavy error users (user-key hash → errors) key by key and keeps the
+ * `MAX_ERROR_USERS` with the most errors (ties by hash, so the result does not depend on the
+ * order the reports came in); undefined when neither has any.
+ */
+export function addErrorUsers(
+  a: Readonly<Record<string, number>> | undefined,
+  b: Readonly<Record<string, number>> | undefined,
+): Record<string, number> | undefined {
+  if (a === undefined && b === undefined) return undefined;
+  const sum = new Map<string, number>(Object.entries(a ?? {}));
+  for (const [user, n] of Object.entries(b ?? {})) sum.set(user, (sum.get(user) ?? 0) + n);
+  const top = [...sum]
+    .filter(([, n]) => n > 0)
+    .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+    .slice(0, MAX_ERROR_USERS);
+  return top.length === 0 ? undefined : Object.fromEntries(top);
+}
 
 /** The window holding both reports; `windowMs` is kept from the first. */
 export function addWindows(a: MetricWindow, b: MetricWindow): MetricWindow {
   const latency: Record<string, number> = { ...a.latency };
   for (const [bucket, count] of Object.entries(b.latency)) latency[bucket] = (latency[bucket] ?? 0) + count;
+  const gatewayErrors = (a.gatewayErrors ?? 0) + (b.gatewayErrors ?? 0);
+  const errorUsers = addErrorUsers(a.errorUsers, b.errorUsers);
+  const { gatewayErrors: _g, errorUsers: _u, ...rest } = a;
   return {
-    ...a,
+    ...rest,
     requests: a.requests + b.requests,
     errors: a.errors + b.errors,
     latency,
     feedbackSum: a.feedbackSum + b.feedbackSum,
     feedbackCount: a.feedbackCount + b.feedbackCount,
+    ...(gatewayErrors > 0 ? { gatewayErrors } : {}),
+    ...(errorUsers === undefined ? {} : { errorUsers }),
   };
 }
 

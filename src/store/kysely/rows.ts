@@ -123,6 +123,8 @@ export function toMetricWindow(row: Selectable<MetricWindowsTable>): MetricWindo
     latency: parse(row.latency),
     feedbackSum: Number(row.feedback_sum),
     feedbackCount: Number(row.feedback_count),
+    ...(Number(row.gateway_errors) > 0 ? { gatewayErrors: Number(row.gateway_errors) } : {}),
+    ...(row.error_users === null ? {} : { errorUsers: parse(row.error_users) }),
   };
 }
 
@@ -137,6 +139,8 @@ export function metricWindowRow(w: MetricWindow): Insertable<MetricWindowsTable>
     latency: json(w.latency),
     feedback_sum: w.feedbackSum,
     feedback_count: w.feedbackCount,
+    gateway_errors: w.gatewayErrors ?? 0,
+    error_users: w.errorUsers === undefined ? null : json(w.errorUsers),
   };
 }
 

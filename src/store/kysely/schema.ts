@@ -77,6 +77,10 @@ export interface MetricWindowsTable {
   latency: string;
   feedback_sum: number;
   feedback_count: number;
+  /** Requests the gateway failed itself (migration 5; 0 before). */
+  gateway_errors: number;
+  /** JSON user-key hash -> errors, the heaviest users only; null when none (and before migration 5). */
+  error_users: string | null;
 }
 
 export interface FeedbackTable {
@@ -87,6 +91,19 @@ export interface FeedbackTable {
   version: string | null;
   release_id: string | null;
   at: number;
+}
+
+/** An open bucket of accepted feedback for the audit log: one per (service, minute start, actor). */
+export interface FeedbackAuditTable {
+  service: string;
+  minute: number;
+  actor: string;
+  action: string;
+  target: string;
+  first_at: number;
+  last_at: number;
+  /** JSON FeedbackTally (src/store/kysely/feedback-audit.ts). */
+  tally: string;
 }
 
 export interface AlertsTable {
@@ -151,6 +168,7 @@ export interface Database {
   releases: ReleasesTable;
   metric_windows: MetricWindowsTable;
   feedback: FeedbackTable;
+  feedback_audit: FeedbackAuditTable;
   alerts: AlertsTable;
   audit_events: AuditEventsTable;
   tokens: TokensTable;

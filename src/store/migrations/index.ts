@@ -6,6 +6,9 @@ import { initial } from './001-initial.js';
 import { verdicts } from './002-verdicts.js';
 import { leases } from './003-leases.js';
 import { deployWebhooks } from './004-deploy-webhooks.js';
+import { errorAttribution } from './005-error-attribution.js';
+import { auditRetention } from './006-audit-retention.js';
+import { feedbackAudit } from './007-feedback-audit.js';
 import type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [initial, verdicts, leases, deployWebhooks];
+export const MIGRATIONS: readonly Migration[] = [initial, verdicts, leases, deployWebhooks, errorAttribution, auditRetention, feedbackAudit];

@@ -60,7 +60,7 @@ describe('SqliteStore (SQLite only)', () => {
         MIGRATIONS.map((m) => m.version),
       );
       const next = {
-        version: MIGRATIONS.length + 1,
+        version: (MIGRATIONS.at(-1)?.version ?? 0) + 1,
         name: 'test-extra',
         up: (k: Kysely<unknown>) => sql`create table extra (x integer)`.execute(k).then(() => undefined),
       };
@@ -100,6 +100,10 @@ describe('SqliteStore (SQLite only)', () => {
       assert.throws(() => raw.prepare("update audit_events set actor = 'mallory'").run(), /append-only/);
       assert.throws(() => raw.prepare('delete from audit_events').run(), /append-only/);
       assert.equal((raw.prepare('select count(*) n from audit_events').get() as { n: number }).n, 2);
+      // Retention (migration 6): once the export mark passes an event, and only then, it may be deleted.
+      raw.prepare("update meta set value = '1' where key = 'audit_exported_through'").run();
+      assert.equal(raw.prepare('delete from audit_events where id = 1').run().changes, 1);
+      assert.throws(() => raw.prepare('delete from audit_events where id = 2').run(), /append-only/);
       const columns = Object.keys(raw.prepare('select * from releases').get() as object);
       const copy = `insert into releases (${columns.join(', ')}) select ${columns.map((c) => (c === 'id' ? "'other'" : c)).join(', ')} from releases`;
       assert.throws(

@@ -1,7 +1,9 @@
 /**
  * Start a release: a form mirroring `POST /api/v1/services/:name/releases`. Values are sent as
- * typed and the API validates them; each problem it reports (`details.errors[].field`, a JSON
- * path like `body.steps[1].weight`) is shown next to the field it names.
+ * typed (percents and percentage points turned into the API's fractions) and the API validates
+ * them; each problem it reports (`details.errors[].field`, a JSON path like
+ * `body.steps[1].weight`) is shown next to the field it names. Empty analysis fields keep the
+ * server's defaults, shown as placeholders.
  */
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { ApiError, type FieldProblem, type Release, type Service, enc } from '../api';
@@ -17,10 +19,17 @@ const FIELDS = [
   'analysis.judge',
   'analysis.onFailure',
   'analysis.interval',
+  'analysis.minRequests',
+  'analysis.warmup',
   'analysis.errorRate.tolerance',
+  'analysis.errorRate.minDifference',
   'analysis.errorRate.max',
   'analysis.latency.tolerance',
+  'analysis.latency.minDifferenceMs',
   'analysis.latency.p99MaxMs',
+  'analysis.feedback.tolerance',
+  'analysis.feedback.minScore',
+  'analysis.feedback',
   'analysis',
   'metadata',
   'reason',
@@ -46,6 +55,22 @@ function numberOrText(text: string): number | string | undefined {
   return Number.isFinite(n) ? n : t;
 }
 
+/** A percent as typed (`20` or `20%`) to the API's fraction (0.2); text that is no number goes as typed. */
+function fractionOrText(text: string): number | string | undefined {
+  const v = numberOrText(text.trim().replace(/%$/, ''));
+  return typeof v === 'number' ? Number((v / 100).toPrecision(12)) : v;
+}
+
+/** A ceiling: `none` turns it off (null); otherwise as `convert` reads it. */
+function ceiling(text: string, convert: (t: string) => number | string | undefined): number | string | null | undefined {
+  return text.trim().toLowerCase() === 'none' ? null : convert(text);
+}
+
+/** Sets `obj[key]` when the value was given (an empty field keeps the server's default). */
+function put(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) obj[key] = value;
+}
+
 export function NewReleasePage({ service }: { service: string }) {
   useTitle(`New release of ${service}`);
   const { api, can } = useSession();
@@ -57,13 +82,20 @@ export function NewReleasePage({ service }: { service: string }) {
     judge: 'sequential',
     onFailure: 'rollback',
     interval: '',
+    minRequests: '',
+    warmup: '',
     errTolerance: '',
+    errMinPp: '',
     errMax: '',
     latTolerance: '',
+    latMinMs: '',
     p99MaxMs: '',
+    feedbackTolerance: '',
+    feedbackMin: '',
     metadata: '',
     reason: '',
   });
+  const [feedbackOn, setFeedbackOn] = useState(false);
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string[]>>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -86,14 +118,24 @@ export function NewReleasePage({ service }: { service: string }) {
     if (v.steps.trim()) out.steps = v.steps.trim();
     const analysis: Record<string, unknown> = { judge: v.judge, onFailure: v.onFailure };
     if (v.interval.trim()) analysis.interval = v.interval.trim();
+    if (v.warmup.trim()) analysis.warmup = v.warmup.trim() === '0' ? 0 : v.warmup.trim();
+    put(analysis, 'minRequests', numberOrText(v.minRequests));
     const errorRate: Record<string, unknown> = {};
-    if (numberOrText(v.errTolerance) !== undefined) errorRate.tolerance = numberOrText(v.errTolerance);
-    if (numberOrText(v.errMax) !== undefined) errorRate.max = numberOrText(v.errMax);
+    put(errorRate, 'tolerance', fractionOrText(v.errTolerance));
+    put(errorRate, 'minDifference', fractionOrText(v.errMinPp.replace(/\s*pp$/, '')));
+    put(errorRate, 'max', ceiling(v.errMax, fractionOrText));
     if (Object.keys(errorRate).length) analysis.errorRate = errorRate;
     const latency: Record<string, unknown> = {};
-    if (numberOrText(v.latTolerance) !== undefined) latency.tolerance = numberOrText(v.latTolerance);
-    if (numberOrText(v.p99MaxMs) !== undefined) latency.p99MaxMs = numberOrText(v.p99MaxMs);
+    put(latency, 'tolerance', fractionOrText(v.latTolerance));
+    put(latency, 'minDifferenceMs', numberOrText(v.latMinMs.replace(/\s*ms$/, '')));
+    put(latency, 'p99MaxMs', ceiling(v.p99MaxMs.replace(/\s*ms$/, ''), numberOrText));
     if (Object.keys(latency).length) analysis.latency = latency;
+    if (feedbackOn) {
+      const feedback: Record<string, unknown> = {};
+      put(feedback, 'tolerance', numberOrText(v.feedbackTolerance));
+      put(feedback, 'minScore', numberOrText(v.feedbackMin));
+      analysis.feedback = feedback;
+    }
     out.analysis = analysis;
     const metadata: Record<string, string> = {};
     v.metadata
@@ -263,30 +305,94 @@ export function NewReleasePage({ service }: { service: string }) {
                 <option value="pause">pause</option>
               </select>
             ))}
-            {field('analysis.interval', 'Interval', input('analysis.interval', 'interval', { placeholder: 'default' }))}
             {field(
-              'analysis.errorRate.tolerance',
-              'Error-rate tolerance',
-              input('analysis.errorRate.tolerance', 'errTolerance', { inputMode: 'decimal', placeholder: 'e.g. 0.5' }),
-              'Relative: 0.5 = canary may be 50% worse.',
+              'analysis.interval',
+              'Interval',
+              input('analysis.interval', 'interval', { placeholder: '1s (others: 1m)' }),
+              'How often the judge looks.',
             )}
-            {field(
-              'analysis.errorRate.max',
-              'Error-rate ceiling',
-              input('analysis.errorRate.max', 'errMax', { inputMode: 'decimal', placeholder: 'e.g. 0.05' }),
-              'Absolute share of requests, 0..1.',
-            )}
+          </div>
+          <p className="help">
+            A check fails only when the canary is shown worse than stable by more than <em>both</em> parts of its tolerance. Empty fields
+            keep the defaults shown.
+          </p>
+          <div className="grid-3">
             {field(
               'analysis.latency.tolerance',
-              'Latency tolerance',
-              input('analysis.latency.tolerance', 'latTolerance', { inputMode: 'decimal', placeholder: 'e.g. 0.2' }),
+              'Latency tolerance (%)',
+              input('analysis.latency.tolerance', 'latTolerance', { inputMode: 'decimal', placeholder: '20' }),
+              'Slower than stable by more than this share…',
+            )}
+            {field(
+              'analysis.latency.minDifferenceMs',
+              'Latency tolerance (ms)',
+              input('analysis.latency.minDifferenceMs', 'latMinMs', { inputMode: 'decimal', placeholder: '5' }),
+              '…and by more than this many ms.',
             )}
             {field(
               'analysis.latency.p99MaxMs',
               'p99 ceiling (ms)',
-              input('analysis.latency.p99MaxMs', 'p99MaxMs', { inputMode: 'decimal', placeholder: 'e.g. 500' }),
+              input('analysis.latency.p99MaxMs', 'p99MaxMs', { inputMode: 'decimal', placeholder: 'none' }),
+              'Fails above it; "none" for no ceiling.',
+            )}
+            {field(
+              'analysis.warmup',
+              'Warm-up',
+              input('analysis.warmup', 'warmup', { placeholder: '10s' }),
+              'The canary’s first seconds are not compared for latency; 0 for none.',
+            )}
+            {field(
+              'analysis.errorRate.tolerance',
+              'Error tolerance (%)',
+              input('analysis.errorRate.tolerance', 'errTolerance', { inputMode: 'decimal', placeholder: '50' }),
+              'Above stable’s rate by more than this share (10 = 1.1×)…',
+            )}
+            {field(
+              'analysis.errorRate.minDifference',
+              'Error tolerance (pp)',
+              input('analysis.errorRate.minDifference', 'errMinPp', { inputMode: 'decimal', placeholder: '0.1' }),
+              '…and by more than this many percentage points.',
+            )}
+            {field(
+              'analysis.errorRate.max',
+              'Error-rate ceiling (%)',
+              input('analysis.errorRate.max', 'errMax', { inputMode: 'decimal', placeholder: '5' }),
+              'Counts from the first request; "none" for no ceiling.',
+            )}
+            {field(
+              'analysis.minRequests',
+              'Minimum requests',
+              input('analysis.minRequests', 'minRequests', { inputMode: 'numeric', placeholder: '100' }),
+              'Per version and step, before the evidence counts.',
             )}
           </div>
+          <div className={`field${errors['analysis.feedback'] ? ' field-invalid' : ''}`} data-field="analysis.feedback">
+            <label className="check">
+              <input type="checkbox" name="analysis.feedback" checked={feedbackOn} onChange={(e) => setFeedbackOn(e.target.checked)} />{' '}
+              Compare user feedback with stable’s
+            </label>
+            {errors['analysis.feedback'] && (
+              <p className="field-error" data-error-for="analysis.feedback">
+                {errors['analysis.feedback'].join(' ')}
+              </p>
+            )}
+          </div>
+          {feedbackOn && (
+            <div className="grid-3">
+              {field(
+                'analysis.feedback.tolerance',
+                'Feedback tolerance (points)',
+                input('analysis.feedback.tolerance', 'feedbackTolerance', { inputMode: 'decimal', placeholder: '0.5' }),
+                'Fails when the canary’s mean score is this far below stable’s.',
+              )}
+              {field(
+                'analysis.feedback.minScore',
+                'Minimum score (optional)',
+                input('analysis.feedback.minScore', 'feedbackMin', { inputMode: 'decimal', placeholder: 'none' }),
+                'Also fails below this mean score, 1–5.',
+              )}
+            </div>
+          )}
           {errors.analysis && (
             <p className="field-error" data-error-for="analysis">
               {errors.analysis.join(' ')}

@@ -1,18 +1,21 @@
 /**
  * A release: the plan as a step timeline (current step, remaining hold), the live weight,
  * stable-vs-canary charts, the judges' verdicts with statistic and bound per check, alerts
- * (release-evidence.tsx), the event timeline and the metadata. Release changes arrive over the event stream; metric
+ * (release-evidence.tsx), the what-if replay panel (release-replay.tsx), the event timeline, and the metadata with the analysis settings in plain words. Release changes arrive over the event stream; metric
  * windows and verdicts (not store changes) are polled every 2 s while the release runs.
  */
 import { useState } from 'react';
 import { type AnalysisResponse, type AuditEvent, FINAL_STATUSES, type MetricsResponse, type Release, enc } from '../api';
 import { type ActionResult, ReleaseActions } from '../components/actions';
 import { Empty, ErrorState, Loading, StaleBanner, StatusBadge } from '../components/states';
-import { duration, isHttpUrl, ms, pct, ratioPct, statusLabel, time } from '../format';
+// Shared with `tern release status`, so both say the settings in the same words.
+import { describeChecks, judgeWords } from '../../../src/core/analysis-words';
+import { duration, isHttpUrl, ms, pct, statusLabel, time } from '../format';
 import { useInterval, useNow, useResource } from '../hooks';
 import { Link, useTitle } from '../router';
 import { useLiveEvents, useSession } from '../session';
 import { Alerts, CheckTable, Evidence, Verdicts } from './release-evidence';
+import { WhatIf } from './release-replay';
 
 /** Charts show at most this much history (the API keeps every window). */
 const CHART_SPAN_MS = 15 * 60_000;
@@ -107,6 +110,7 @@ export function ReleasePage({ id }: { id: string }) {
       <PlanTimeline release={r} />
       <Evidence metrics={metrics.data} error={metrics.error} loading={metrics.loading} />
       <Verdicts analysis={analysis.data} error={analysis.error} release={r} />
+      <WhatIf release={r} />
       <div className="two-col">
         <Timeline events={events.data?.events} error={events.error} />
         <div className="side-stack">
@@ -277,11 +281,13 @@ function Metadata({ release }: { release: Release }) {
         </div>
         <div className="kv-row">
           <dt>analysis</dt>
-          <dd>
-            {a.judge} judge every {a.interval}, on failure {a.onFailure}; error rate tolerance {a.errorRate.tolerance}
-            {a.errorRate.max !== null ? `, ceiling ${ratioPct(a.errorRate.max)}` : ''}; latency tolerance {a.latency.tolerance}
-            {a.latency.p99MaxMs !== null ? `, p99 ceiling ${a.latency.p99MaxMs} ms` : ''}
-            {a.feedback ? `; feedback ≥ ${a.feedback.minScore}` : ''}
+          <dd data-testid="analysis-settings">
+            {judgeWords(a)}
+            <ul className="plain-list">
+              {describeChecks(a).map((line) => (
+                <li key={line}>{line}</li>
+              ))}
+            </ul>
           </dd>
         </div>
         <div className="kv-row">

@@ -26,7 +26,7 @@ export function SignIn({ message, onSignedIn }: { message: string | null; onSign
       if (err instanceof ApiError && err.status === 401) setError('That token is unknown or revoked.');
       else if (err instanceof ApiError && err.status === 403)
         setError(
-          `This token cannot read releases (${err.message}). Gateway tokens are for the data plane only; use a viewer, deployer or admin token.`,
+          `This token cannot read releases (${err.message}). Gateway tokens are for the data plane and feedback tokens only submit scores; use a viewer, deployer or admin token.`,
         );
       else if (err instanceof ApiError && err.status === 429) setError(err.message);
       else setError(err instanceof Error ? err.message : String(err));
