@@ -49,7 +49,7 @@ describe('tern release replay', () => {
   it('prints, per step, what happened and when and why the replay would have failed', async () => {
     const { code, out, err } = await tern('release', 'replay', 'rel-1', '--latency-tolerance', '2%,0ms');
     assert.equal(code, 0, err);
-    assert.match(out, /^Replay of rel-1 \(checkout v2\) with sequential judge, latency 2%,0ms, errors 50%,0\.1pp/);
+    assert.match(out, /^Replay of rel-1 \(checkout v2\) with sequential judge, latency 2%,0ms, errors 10%,0\.05pp/);
     assert.match(out, /Would have rolled back at step \d [\d.]+ s after the release started; really it was promoted/);
     const rows = out.split('\n').filter((l) => /^\d\s/.test(l));
     assert.equal(rows.length, 3, out);

@@ -149,7 +149,7 @@ describe('dashboard in a real browser', { skip, timeout: 240_000 }, () => {
     const settings = await page.locator('[data-testid=analysis-settings]').innerText();
     for (const words of [
       'latency: fails when 30% and 10 ms slower; no p99 ceiling',
-      'errors: above 1.5× stable and +0.5 pp; ceiling 8%',
+      'errors: above 1.1× stable and +0.5 pp; ceiling 8%',
       'warm-up 20 s',
       'feedback: fails when 0.5 points below stable or below 3',
     ]) {

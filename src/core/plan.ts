@@ -108,8 +108,8 @@ export const ANALYSIS_DEFAULTS = {
  * Compiles analysis settings with defaults: sequential judge, roll back on failure, a 1s interval
  * for the sequential judge and 1m for the interval-based ones (Flagger's and Kayenta's habit),
  * 5 failed intervals for the threshold judge, 100 requests per version as enough evidence,
- * error rate: fails only above 1.5× stable's rate and 0.1 percentage points over it, ceiling 5%;
- * latency: fails only when 20% and 5 ms slower at some quantile, no p99 ceiling; a 15 s latency
+ * error rate: fails only above 1.1× stable's rate and 0.05 percentage points over it, ceiling 5%;
+ * latency: fails only when 20% and 5 ms slower at some quantile, no p99 ceiling; a 10 s latency
  * warm-up; no feedback check (when on: 0.5 points below stable's mean, no absolute minimum).
  */
 export function compileAnalysis(input: AnalysisInput | undefined, field = 'analysis'): AnalysisConfig {
