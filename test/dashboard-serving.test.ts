@@ -46,9 +46,9 @@ describe('dashboard serving', () => {
 
   it('tells each reading role who it is and what it may do; gateway tokens cannot read', async () => {
     const expected = {
-      viewer: ['read'],
-      deployer: ['read', 'release'],
-      admin: ['read', 'release', 'admin', 'dataplane'],
+      viewer: ['read', 'metrics'],
+      deployer: ['read', 'release', 'feedback', 'metrics'],
+      admin: ['read', 'release', 'admin', 'dataplane', 'feedback', 'metrics'],
     } as const;
     for (const [role, access] of Object.entries(expected)) {
       const res = await h.call('GET', '/api/v1/whoami', { token: h.tokens[role as keyof typeof expected] });
