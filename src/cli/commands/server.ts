@@ -25,6 +25,7 @@ interface ServerFlags extends LimitFlags {
   readonly metricsPublic: boolean;
   readonly auditRetention?: number;
   readonly webhookAllow?: string[];
+  readonly alertmanagerUrl?: string;
 }
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
@@ -62,6 +63,10 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       'let webhooks call this host name (*.example.com for subdomains), IP or CIDR; repeatable; once given, only listed destinations are called (loopback and link-local only when listed)',
       (value: string, list: string[] | undefined) => [...(list ?? []), value],
     )
+    .option(
+      '--alertmanager-url <url>',
+      "post Tern's alerts (a failing check, a rollback) to this Alertmanager's v2 API, e.g. http://127.0.0.1:9093",
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
@@ -87,6 +92,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         gatewayLimits: limitsFrom(flags),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
+        alertmanagerUrl: flags.alertmanagerUrl,
         logger,
       }).catch((err: unknown) => {
         throw explainStartFailure(err, flags);
