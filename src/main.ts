@@ -10,6 +10,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { ADMIN_TOKEN_FILE, ensureAdminToken, ensureGatewayToken } from './api/bootstrap.js';
+import { parseAlertmanagerUrl, startAlertmanagerNotifier, type AlertmanagerNotifier } from './control/notify/alertmanager.js';
 import { compileWebhookPolicy } from './control/notify/destinations.js';
 import { loadWebhookSecret } from './control/notify/secret.js';
 import { Registry } from 'prom-client';
@@ -57,6 +58,8 @@ export interface ServerOptions {
   readonly webhookAllow?: readonly string[];
   /** Serve the API (dashboard included) and the built-in gateway over HTTPS with this certificate and key. */
   readonly tls?: TlsFiles | undefined;
+  /** Post Tern's alerts to this Alertmanager (`--alertmanager-url`); default none. */
+  readonly alertmanagerUrl?: string | undefined;
 }
 
 export interface RunningServer {
@@ -104,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let controller: Controller | undefined;
   let gateway: Gateway | undefined;
+  let alertmanager: AlertmanagerNotifier | undefined;
   try {
     const envToken = options.adminToken === '' ? undefined : options.adminToken;
     const token = await ensureAdminToken(store, { dataDir, envToken });
@@ -139,6 +143,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = baseUrl(options.host, port, tls !== undefined);
+    if (options.alertmanagerUrl !== undefined) {
+      const tickMs = options.controllerTickMs ?? 1000;
+      alertmanager = startAlertmanagerNotifier({
+        url: options.alertmanagerUrl,
+        store,
+        externalUrl: apiUrl,
+        // The controller's lease (runner.ts): only the leading controller posts.
+        isLeader: () => store.acquireLease('release-controller', `controller-${process.pid}`, Math.max(3 * tickMs, 3000)),
+        logger: logger.child({ component: 'alertmanager' }),
+      });
+    }
     logger.info({ apiUrl, dataDir, store: shared ? 'postgres' : 'sqlite' }, 'Tern API listening');
     if (tls) logger.info(certificateLog(tls.material), 'serving TLS');
     gateway = await startGateway({
@@ -167,10 +182,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       generatedAdminToken: token.created ? token.secret : null,
       store: shared ? 'postgres' : 'sqlite',
       reloadTls: tls ? () => tls.reload() : null,
-      close: once(() => shutdown(gateway, app, controller, store, logger)),
+      close: once(() => shutdown(gateway, app, controller, store, logger, alertmanager)),
     };
   } catch (err) {
-    await shutdown(gateway, app, controller, store, logger).catch((closeErr: unknown) =>
+    await shutdown(gateway, app, controller, store, logger, alertmanager).catch((closeErr: unknown) =>
       logger.warn({ err: closeErr }, 'cleanup after failed start also failed'),
     );
     throw err;
@@ -183,8 +198,10 @@ async function shutdown(
   controller: Controller | undefined,
   store: { close(): Promise<void> },
   logger: Logger,
+  alertmanager?: AlertmanagerNotifier,
 ): Promise<void> {
   try {
+    await alertmanager?.stop();
     // User traffic first: the gateway stops accepting and lets requests in flight finish.
     await gateway?.close();
     // The controller finishes its current tick, so no release move is cut in half.
@@ -210,6 +227,7 @@ async function prepareDataDir(dataDir: string, logger: Logger): Promise<void> {
 }
 
 function checkOptions(o: ServerOptions): void {
+  if (o.alertmanagerUrl !== undefined) parseAlertmanagerUrl(o.alertmanagerUrl);
   if (!o.dataDir) throw new ValidationError('dataDir', 'a data directory is required');
   if (!o.host) throw new ValidationError('host', 'a host to listen on is required, e.g. 127.0.0.1');
   for (const [field, port] of [

@@ -167,7 +167,7 @@ describe('gateway: its own failures are not the version’s errors', () => {
       totals.map((t) => [t.version, t.errors, t.gatewayErrors]),
       [['v2', 0, 2]],
     );
-    assert.match(prometheus, /tern_gateway_gateway_errors_total\{service="app",version="v2"\} 2/);
+    assert.match(prometheus, /tern_gateway_gateway_errors_total\{service="app",role="canary"\} 2/);
     assert.doesNotMatch(prometheus, /tern_gateway_upstream_errors_total\{/, 'the endpoint was not blamed either');
   });
 });

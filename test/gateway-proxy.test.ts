@@ -149,7 +149,7 @@ describe('gateway proxy', () => {
     await until(() => slow.seen.length > seen);
     controller.abort();
     await assert.rejects(gone);
-    await until(async () => /tern_gateway_client_aborts_total\{service="timeout",version="v1"\} 1/.test(await gw.metrics.prometheus()));
+    await until(async () => /tern_gateway_client_aborts_total\{service="timeout",role="stable"\} 1/.test(await gw.metrics.prometheus()));
   });
 
   it('answers 502 when the only endpoint refuses connections', async () => {
@@ -173,7 +173,7 @@ describe('gateway proxy', () => {
       const garbage = await http.get(`${gw.url}/garbage`);
       assert.equal(garbage.status, 502);
       await assert.rejects(http.get(`${gw.url}/truncated`));
-      assert.match(await gw.metrics.prometheus(), /tern_gateway_upstream_errors_total\{service="raw",version="v1",kind="reset"\} 1/);
+      assert.match(await gw.metrics.prometheus(), /tern_gateway_upstream_errors_total\{service="raw",role="stable",kind="reset"\} 1/);
     } finally {
       raw.close();
     }
@@ -190,7 +190,7 @@ describe('gateway proxy', () => {
   it('retries a failed connect once on another endpoint for idempotent methods only', async () => {
     for (let i = 0; i < 10; i++) assert.equal((await http.get(`${gw.url}/retry/${i}`)).text, 'A');
     const errors = await gw.metrics.prometheus();
-    assert.match(errors, /tern_gateway_upstream_errors_total\{service="retry",version="v1",kind="connect"\} [1-9]/);
+    assert.match(errors, /tern_gateway_upstream_errors_total\{service="retry",role="stable",kind="connect"\} [1-9]/);
     gw.applyTable(table(2, route({ service: 'retry', pathPrefix: '/retry', stable: [dead, a.url] })));
     // A fresh table starts its round-robin at the dead endpoint: a POST must not be replayed.
     const post = await rawGet(`${gw.url}/retry/once`, {}, 'POST');
@@ -227,7 +227,7 @@ describe('gateway proxy', () => {
     assert.ok(gw.adminUrl);
     const res = await http.get(`${gw.adminUrl}/metrics`);
     assert.equal(res.status, 200);
-    assert.match(res.text, /tern_gateway_requests_total\{service="api",version="b1",class="2xx"\} \d+/);
+    assert.match(res.text, /tern_gateway_requests_total\{service="api",role="stable",class="2xx"\} \d+/);
     assert.match(res.text, /tern_gateway_request_duration_seconds_bucket/);
     assert.match(res.text, /tern_gateway_routing_table_version 11/);
     assert.match(res.text, new RegExp(`tern_gateway_endpoint_available\\{endpoint="${a.url}"\\} 1`));

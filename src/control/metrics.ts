@@ -42,6 +42,13 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
     buckets: [30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21_600, 86_400],
     registers,
   });
+  // Only the leader ticks, so the newest timestamp across controllers says a leader is alive.
+  const lastTick = new Gauge({
+    name: 'tern_controller_last_tick_timestamp_seconds',
+    help: 'When this controller last ran a tick as the leader (Unix seconds); 0 if never.',
+    registers,
+  });
+  lastTick.set(0);
   const verdicts = new Counter({
     name: 'tern_verdicts_total',
     help: 'Judge evaluations, by judge and outcome.',
@@ -50,6 +57,7 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
   });
   return {
     observeTick(active, ended) {
+      lastTick.set(Date.now() / 1000);
       status.reset();
       weight.reset();
       step.reset();

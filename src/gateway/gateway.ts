@@ -127,6 +127,7 @@ function routingState(registry: EndpointRegistry, metrics: GatewayMetrics, state
     apply: (table) => {
       current = compileTable(table, registry); // throws before the swap when invalid
       metrics.tableVersion.set(table.version);
+      metrics.noteTable(table);
       writer?.save(table);
       logger.info({ version: table.version, routes: table.routes.length }, 'routing table applied');
     },

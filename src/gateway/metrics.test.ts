@@ -2,7 +2,25 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { quantile, totalCount } from '../core/latency-histogram.js';
 import { MAX_USERS_PER_WINDOW, userHash } from './error-users.js';
+import type { RoutingTable } from '../core/types.js';
 import { GatewayMetrics, MAX_CLOSED_WINDOWS } from './metrics.js';
+
+/** A one-route table for service `s`: `stable` plus `canary` of release `releaseId`. */
+function tableWithCanary(stable: string, canary: string, releaseId: string): RoutingTable {
+  return {
+    version: 1,
+    routes: [
+      {
+        service: 's',
+        match: { pathPrefix: '/' },
+        stickiness: { cookie: 'tern_uid' },
+        rules: [],
+        stable: { version: stable, endpoints: ['http://127.0.0.1:1'] },
+        canary: { version: canary, endpoints: ['http://127.0.0.1:2'], weight: 500, salt: 'x', releaseId },
+      },
+    ],
+  };
+}
 
 describe('GatewayMetrics windows', () => {
   it('closes one-second windows aligned to the second, per version, with histograms', () => {
@@ -53,7 +71,7 @@ describe('GatewayMetrics windows', () => {
     m.observe('s', 'v1', null, 200, 1);
     m.canaryFallback('s', 'r');
     const text = await m.prometheus();
-    assert.match(text, /tern_gateway_requests_total\{service="s",version="v1",class="2xx"\} 1/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="stable",class="2xx"\} 1/);
     assert.match(text, /tern_gateway_canary_fallback_total\{service="s"\} 1/);
   });
 
@@ -64,14 +82,14 @@ describe('GatewayMetrics windows', () => {
     m.observe('s', 'v1', 'r1', 200, 20_000); // beyond the last bound
     const text = await m.prometheus();
     assert.match(text, /# TYPE tern_gateway_request_duration_seconds histogram/);
-    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="0.0025"\} 0/);
-    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="0.005"\} 1/);
-    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="0.05"\} 2/);
-    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="10"\} 2/);
-    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",version="v1",le="\+Inf"\} 3/);
-    assert.match(text, /tern_gateway_request_duration_seconds_count\{service="s",version="v1"\} 3/);
-    assert.match(text, /tern_gateway_request_duration_seconds_sum\{service="s",version="v1"\} 20.033/);
-    assert.match(text, /tern_gateway_requests_total\{service="s",version="v1",class="5xx"\} 1/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",role="stable",le="0.0025"\} 0/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",role="stable",le="0.005"\} 1/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",role="stable",le="0.05"\} 2/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",role="stable",le="10"\} 2/);
+    assert.match(text, /tern_gateway_request_duration_seconds_bucket\{service="s",role="stable",le="\+Inf"\} 3/);
+    assert.match(text, /tern_gateway_request_duration_seconds_count\{service="s",role="stable"\} 3/);
+    assert.match(text, /tern_gateway_request_duration_seconds_sum\{service="s",role="stable"\} 20.033/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="stable",class="5xx"\} 1/);
   });
 
   it('reports the top 8 users by errors per window, tallying at most 1,000 distinct users', () => {
@@ -93,6 +111,7 @@ describe('GatewayMetrics windows', () => {
   it('counts gateway errors apart: in requests and on /metrics, never in errors or the latency', async () => {
     let now = 5_000;
     const m = new GatewayMetrics(() => now);
+    m.noteTable(tableWithCanary('v1', 'v2', 'r1'));
     m.observe('s', 'v2', 'r1', 200, 3);
     m.gatewayError('s', 'v2', 'r1', 503, 1);
     m.gatewayError('s', 'v2', 'r1', 503, 1);
@@ -101,8 +120,8 @@ describe('GatewayMetrics windows', () => {
     assert.deepEqual([w?.requests, w?.errors, w?.gatewayErrors, totalCount(w!.latency)], [3, 0, 2, 1]);
     assert.equal(w?.errorUsers, undefined);
     const text = await m.prometheus();
-    assert.match(text, /tern_gateway_gateway_errors_total\{service="s",version="v2"\} 2/);
-    assert.match(text, /tern_gateway_requests_total\{service="s",version="v2",class="5xx"\} 2/);
+    assert.match(text, /tern_gateway_gateway_errors_total\{service="s",role="canary"\} 2/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="canary",class="5xx"\} 2/);
     assert.deepEqual(
       m.totals().map((t) => [t.requests, t.errors, t.gatewayErrors]),
       [[3, 0, 2]],
@@ -114,5 +133,26 @@ describe('GatewayMetrics windows', () => {
     assert.equal(userHash('salt-1', 'alice'), userHash('salt-1', 'alice'));
     assert.notEqual(userHash('salt-1', 'alice'), userHash('salt-2', 'alice'));
     assert.notEqual(userHash('salt-1', 'alice'), userHash('salt-1', 'bob'));
+  });
+
+  it('labels series by role, not version: one series per role across releases, the version as info', async () => {
+    const m = new GatewayMetrics();
+    m.noteTable(tableWithCanary('v1', 'v2', 'r1'));
+    m.observe('s', 'v1', 'r1', 200, 1);
+    m.observe('s', 'v2', 'r1', 500, 1);
+    let text = await m.prometheus();
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="stable",class="2xx"\} 1/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="canary",class="5xx"\} 1/);
+    assert.match(text, /tern_gateway_version_info\{service="s",role="canary",version="v2"\} 1/);
+    // v2 rolled back; the next release's canary v3 adds to the same canary series.
+    m.noteTable(tableWithCanary('v1', 'v3', 'r2'));
+    m.observe('s', 'v3', 'r2', 500, 1);
+    m.observe('s', 'v1', null, 200, 1);
+    text = await m.prometheus();
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="canary",class="5xx"\} 2/);
+    assert.match(text, /tern_gateway_requests_total\{service="s",role="stable",class="2xx"\} 2/);
+    assert.match(text, /tern_gateway_version_info\{service="s",role="canary",version="v3"\} 1/);
+    assert.doesNotMatch(text, /version="v2"/, 'a past version leaves no series behind');
+    assert.doesNotMatch(text, /tern_gateway_requests_total\{[^}]*version=/);
   });
 });

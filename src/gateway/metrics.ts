@@ -20,9 +20,18 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { bucketOf, fromBucketCounts } from '../core/latency-histogram.js';
-import type { MetricWindow } from '../core/types.js';
+import type { MetricWindow, RoutingTable } from '../core/types.js';
 import { countUserError, topUsers, TOP_USERS_PER_WINDOW } from './error-users.js';
-import { DURATION_BUCKETS, registerEndpointGauges, registerRequestMetrics, type EndpointView, type ScrapedSeries } from './prometheus.js';
+import {
+  DURATION_BUCKETS,
+  registerEndpointGauges,
+  registerRequestMetrics,
+  registerVersionInfo,
+  type EndpointView,
+  type Role,
+  type ScrapedSeries,
+  type VersionView,
+} from './prometheus.js';
 
 const WINDOW_MS = 1_000;
 /**
@@ -83,11 +92,14 @@ export class GatewayMetrics {
   readonly #index = new Map<string, Map<string, Map<string, Series>>>();
   readonly #closed: MetricWindow[] = [];
   readonly #fallbacks = new Map<string, FallbackEvent>();
-  readonly #upstreamErrors: Counter<'service' | 'version' | 'kind'>;
+  /** Per service, the canary version of the table in use (role labels on /metrics). */
+  #canaries = new Map<string, string>();
+  #versions: VersionView[] = [];
+  readonly #upstreamErrors: Counter<'service' | 'role' | 'kind'>;
   readonly #fallbackCounter: Counter<'service'>;
   readonly #unmatched: Counter;
-  readonly #aborted: Counter<'service' | 'version'>;
-  readonly #gatewayErrors: Counter<'service' | 'version'>;
+  readonly #aborted: Counter<'service' | 'role'>;
+  readonly #gatewayErrors: Counter<'service' | 'role'>;
   readonly tableVersion: Gauge;
 
   constructor(clock: () => number = Date.now) {
@@ -97,7 +109,7 @@ export class GatewayMetrics {
     this.#upstreamErrors = new Counter({
       name: 'tern_gateway_upstream_errors_total',
       help: 'Upstream failures (connect, reset, timeout)',
-      labelNames: ['service', 'version', 'kind'],
+      labelNames: ['service', 'role', 'kind'],
       registers,
     });
     this.#fallbackCounter = new Counter({
@@ -110,16 +122,31 @@ export class GatewayMetrics {
     this.#aborted = new Counter({
       name: 'tern_gateway_client_aborts_total',
       help: 'Requests the client abandoned before the response ended',
-      labelNames: ['service', 'version'],
+      labelNames: ['service', 'role'],
       registers,
     });
     this.#gatewayErrors = new Counter({
       name: 'tern_gateway_gateway_errors_total',
       help: "Requests the gateway failed itself (local resource errors such as EMFILE, its own refusals); never counted as the version's errors",
-      labelNames: ['service', 'version'],
+      labelNames: ['service', 'role'],
       registers,
     });
     this.tableVersion = new Gauge({ name: 'tern_gateway_routing_table_version', help: 'Version of the routing table in use', registers });
+    registerVersionInfo(this.registry, () => this.#versions);
+  }
+
+  /** Notes the table in use: which version is each service's canary (the `role` label) and the version info series. */
+  noteTable(table: RoutingTable): void {
+    this.#canaries = new Map(table.routes.flatMap((r) => (r.canary ? [[r.service, r.canary.version] as const] : [])));
+    this.#versions = table.routes.flatMap((r) => [
+      { service: r.service, role: 'stable' as const, version: r.stable.version },
+      ...(r.canary ? [{ service: r.service, role: 'canary' as const, version: r.canary.version }] : []),
+    ]);
+  }
+
+  /** The role `version` plays in `service` under the table in use. */
+  roleOf(service: string, version: string): Role {
+    return this.#canaries.get(service) === version ? 'canary' : 'stable';
   }
 
   /** Exposes each endpoint's availability (1/0) and ejection count, read at scrape time. */
@@ -162,16 +189,16 @@ export class GatewayMetrics {
     w.gatewayErrors++;
     s.totals.requests++;
     s.totals.gatewayErrors++;
-    this.#gatewayErrors.labels(service, version).inc();
+    this.#gatewayErrors.labels(service, s.role).inc();
     scrapeCounts(s, status, ms);
   }
 
   upstreamError(service: string, version: string, kind: 'connect' | 'reset' | 'timeout' | 'other'): void {
-    this.#upstreamErrors.labels(service, version, kind).inc();
+    this.#upstreamErrors.labels(service, this.roleOf(service, version), kind).inc();
   }
 
   clientAborted(service: string, version: string): void {
-    this.#aborted.labels(service, version).inc();
+    this.#aborted.labels(service, this.roleOf(service, version)).inc();
   }
 
   unmatched(): void {
@@ -259,6 +286,7 @@ export class GatewayMetrics {
       s = {
         service,
         version,
+        role: releaseId === null ? 'stable' : this.roleOf(service, version),
         releaseId,
         window: emptyWindow(this.#second()),
         totals: { requests: 0, errors: 0, gatewayErrors: 0, clientErrors: 0 },

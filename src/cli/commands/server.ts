@@ -27,6 +27,7 @@ interface ServerFlags extends LimitFlags, TlsFlags {
   readonly metricsPublic: boolean;
   readonly auditRetention?: number;
   readonly webhookAllow?: string[];
+  readonly alertmanagerUrl?: string;
 }
 
 /** How long a graceful shutdown may take before the process gives up and exits 1. */
@@ -66,6 +67,10 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     )
     .addOption(tlsCertOption('the API, the dashboard and the built-in gateway'))
     .addOption(tlsKeyOption())
+    .option(
+      '--alertmanager-url <url>',
+      "post Tern's alerts (a failing check, a rollback) to this Alertmanager's v2 API, e.g. http://127.0.0.1:9093",
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
@@ -92,6 +97,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         gatewayLimits: limitsFrom(flags),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
+        alertmanagerUrl: flags.alertmanagerUrl,
         logger,
         tls,
       }).catch((err: unknown) => {
