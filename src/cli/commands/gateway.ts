@@ -49,7 +49,7 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
       const token = globals.token ?? process.env.TERN_TOKEN;
       if (!token)
         throw new UsageError('a gateway token is needed: --token or TERN_TOKEN (create one with: tern token create NAME --role gateway)');
-      if (cluster.isPrimary && flags.workers > 1) return supervise(flags, io);
+      if (cluster.isPrimary && flags.workers > 1) return supervise(flags, io, globals.output);
       await runGateway(flags, { url: flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL, token }, io, globals.output);
     });
 }
@@ -72,7 +72,9 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
     const e = err as { code?: string; message?: string };
     throw e.code === 'EADDRINUSE' ? new CliError(`${e.message ?? 'address in use'}: pick another --port or --admin-port`) : err;
   });
-  if (!cluster.isWorker) {
+  // The primary of --workers N prints where the workers really listen (--port 0: a port the OS picked).
+  if (cluster.isWorker) process.send?.({ tern: 'gateway-listening', url: gateway.url, adminUrl: gateway.adminUrl } satisfies Listening);
+  else {
     if (output === 'json')
       io.out(JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url }));
     else {
@@ -88,9 +90,27 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
   if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
 }
 
-/** The cluster primary: forks the workers, restarts one that dies, stops them all on a signal. */
-async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
+/** What a worker tells the primary once it listens. */
+interface Listening {
+  readonly tern: 'gateway-listening';
+  readonly url: string;
+  readonly adminUrl: string | null;
+}
+
+/**
+ * The cluster primary: forks the workers, prints where the first one listens (all share its
+ * port), restarts one that dies, stops them all on a signal.
+ */
+async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat): Promise<void> {
   let stopping = false;
+  let announced = false;
+  cluster.on('message', (_worker, message: Partial<Listening> | null) => {
+    if (announced || message?.tern !== 'gateway-listening') return;
+    announced = true;
+    if (output === 'json') return io.out(JSON.stringify({ gatewayUrl: message.url, adminUrl: message.adminUrl, workers: flags.workers }));
+    io.out(`Tern gateway listening on ${message.url} with ${flags.workers} workers (metrics: ${message.adminUrl ?? 'off'}/metrics)`);
+    io.out('Press Ctrl+C to stop.');
+  });
   const fork = (): void => {
     cluster.fork();
   };
@@ -100,7 +120,6 @@ async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
     setTimeout(fork, 500);
   });
   for (let i = 0; i < flags.workers; i++) fork();
-  io.out(`Tern gateway: ${flags.workers} workers sharing ${flags.host}:${flags.port}; press Ctrl+C to stop.`);
   await nextShutdownSignal(io);
   stopping = true;
   const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
@@ -113,5 +132,5 @@ async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
         }),
     ),
   );
-  io.out('Tern gateway stopped.');
+  if (output === 'table') io.out('Tern gateway stopped.');
 }
