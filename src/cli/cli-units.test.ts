@@ -125,3 +125,14 @@ describe('unknown commands', () => {
     assert.match(help.out, /Usage: tern release status/);
   });
 });
+
+describe('tern demo', () => {
+  it('refuses -o json and a bad --rps before starting anything (exit 2, saying what is accepted)', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (s: string) => void err.push(s) };
+    assert.equal(await runCli(['demo', '-o', 'json', '--data-dir', '/nonexistent/tern-demo-never'], io), EXIT.usage);
+    assert.match(err.join('\n'), /guided tour written for people and has no --output json; script the same steps/);
+    assert.equal(await runCli(['demo', '--rps', 'lots'], io), EXIT.usage);
+    assert.match(err.join('\n'), /expected a whole number above 0/);
+  });
+});
