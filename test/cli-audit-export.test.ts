@@ -48,6 +48,9 @@ describe('tern audit export / verify', { timeout: 60_000 }, () => {
       const ok = await tern(['audit', 'verify', file, '--head', head]);
       assert.equal(ok.code, 0, ok.stderr);
       assert.match(ok.stdout, new RegExp(`OK: ${count} events, chain head ${head}`));
+      const json = await tern(['audit', 'verify', file, '-o', 'json']);
+      assert.equal(json.code, 0, json.stderr);
+      assert.deepEqual(JSON.parse(json.stdout), { ok: true, file, count, head });
 
       const edited = path.join(dir, 'edited.jsonl');
       await writeFile(edited, (await readFile(file, 'utf8')).replace('service/alpha', 'service/omega'));

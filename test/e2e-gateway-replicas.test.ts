@@ -5,22 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { BIN, cleanEnv, killAll, startNode, startTernServer, startVersionApp, type TernServer } from './support/processes.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function versionsOf(url: string, users: readonly string[]): Promise<string[]> {
   const pool = new Pool(url, { connections: 8 });
@@ -58,10 +48,9 @@ describe('gateway replicas agree user by user', { timeout: 90_000 }, () => {
     await api('POST', '/api/v1/services', { name: 'shop', match: { pathPrefix: '/' }, stickiness: { header: 'x-user-id' }, stable: { version: 'v1', endpoints: [v1.url] } });
     const release = await api('POST', '/api/v1/services/shop/releases', { version: 'v2', endpoints: [v2.url], steps: [{ weight: 50, hold: '1h', analysis: false }, { weight: 100 }] });
     const token = (await api('POST', '/api/v1/tokens', { name: 'edge', role: 'gateway' })).secret!;
-    const port = await freePort();
-    const edge = startNode([BIN, 'gateway', '--control-plane', server.apiUrl, '--port', String(port), '--workers', '2', '--state-file', path.join(dataDir, 'edge.json'), '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: token }));
-    await edge.waitFor(/2 workers sharing/);
-    const edgeUrl = `http://127.0.0.1:${port}`;
+    // --port 0: the primary prints the port its workers really share.
+    const edge = startNode([BIN, 'gateway', '--control-plane', server.apiUrl, '--port', '0', '--workers', '2', '--state-file', path.join(dataDir, 'edge.json'), '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: token }));
+    const edgeUrl = (await edge.waitFor(/^Tern gateway listening on (http:\/\/127\.0\.0\.1:[1-9]\d*) with 2 workers/m))[1]!;
     const users = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
     let viaEdge: string[] = [];
     for (let i = 0; i < 40 && new Set(viaEdge).size < 2; i++, await sleep(250)) viaEdge = await versionsOf(edgeUrl, users).catch(() => []);

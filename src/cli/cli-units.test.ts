@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { ApiError, CliError, describeError, EXIT, exitCodeFor, UnreachableError, UsageError } from './errors.js';
+import { runCli } from './program.js';
 import { formatAge, formatPercent, renderDetails, renderTable } from './output.js';
 import { collect, collectKeyValue, parsePercent, parsePort, parseSince, parseWorkers } from './parse.js';
 
@@ -97,5 +98,41 @@ describe('table output', () => {
     assert.equal(formatPercent(0.1 + 0.2), '0.3%');
     assert.equal(formatAge('2025-01-31T11:58:30Z', Date.parse('2025-01-31T12:00:00Z')), '1m30s ago');
     assert.equal(formatAge(null), '-');
+  });
+});
+
+describe('unknown commands', () => {
+  async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(argv, { out: (s) => void out.push(s), err: (s) => void err.push(s) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  it('exits 2 naming the accepted commands, even with --help (no help printed for the parent)', async () => {
+    const agent = await run('agent', 'haproxy', '--help');
+    assert.equal(agent.code, EXIT.usage);
+    assert.equal(agent.out, '');
+    assert.match(agent.err, /unknown command 'agent' for tern; expected one of: server, gateway, demo, service, release/);
+    const nested = await run('--url', 'http://127.0.0.1:1', '-o', 'json', 'service', 'frob', '-h');
+    assert.equal(nested.code, EXIT.usage);
+    assert.match(nested.err, /unknown command 'frob' for tern service; expected one of: create, list, get/);
+  });
+
+  it('still shows the help of a real command (exit 0)', async () => {
+    const help = await run('release', 'status', '--help');
+    assert.equal(help.code, EXIT.ok);
+    assert.match(help.out, /Usage: tern release status/);
+  });
+});
+
+describe('tern demo', () => {
+  it('refuses -o json and a bad --rps before starting anything (exit 2, saying what is accepted)', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (s: string) => void err.push(s) };
+    assert.equal(await runCli(['demo', '-o', 'json', '--data-dir', '/nonexistent/tern-demo-never'], io), EXIT.usage);
+    assert.match(err.join('\n'), /guided tour written for people and has no --output json; script the same steps/);
+    assert.equal(await runCli(['demo', '--rps', 'lots'], io), EXIT.usage);
+    assert.match(err.join('\n'), /expected a whole number above 0/);
   });
 });

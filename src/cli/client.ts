@@ -12,9 +12,11 @@ import type {
   AuditList,
   FeedbackAcceptedView,
   ReleaseList,
+  ReleaseLogsView,
   ReleaseMetricsView,
   ReleaseView,
   ServiceList,
+  ServicePatchBody,
   ServiceSpec,
   ServiceView,
   TokenCreated,
@@ -74,6 +76,8 @@ export interface TernClient {
   listServices(): Promise<ServiceList>;
   getService(name: string): Promise<ServiceView>;
   createService(spec: ServiceSpec): Promise<ServiceView>;
+  /** `PATCH`: each field given replaces the old value. */
+  updateService(name: string, patch: ServicePatchBody): Promise<ServiceView>;
   deleteService(name: string): Promise<void>;
   startRelease(service: string, body: ReleaseStartBody): Promise<ReleaseView>;
   listReleases(service: string, query?: { readonly limit?: number | undefined }): Promise<ReleaseList>;
@@ -83,6 +87,8 @@ export interface TernClient {
   getReleaseAnalysis(id: string, options?: ReadOptions): Promise<AnalysisView>;
   /** Audit events about one release, newest first. */
   listReleaseEvents(id: string, options?: ReadOptions): Promise<AuditList>;
+  /** The last `lines` lines (server default 100) of each instance a deploy driver started. */
+  getReleaseLogs(id: string, lines?: number): Promise<ReleaseLogsView>;
   /**
    * Opens `GET /api/v1/events` (Server-Sent Events) and resolves with the raw body once the
    * server answered 200; `lastEventId` resumes after that event. The body errors when the
@@ -171,6 +177,7 @@ export function createClient(options: ClientOptions): TernClient {
     listServices: () => call('GET', '/api/v1/services'),
     getService: (name) => call('GET', `/api/v1/services/${seg(name)}`),
     createService: (spec) => call('POST', '/api/v1/services', spec),
+    updateService: (name, patch) => call('PATCH', `/api/v1/services/${seg(name)}`, patch),
     deleteService: (name) => call('DELETE', `/api/v1/services/${seg(name)}`),
     startRelease: (service, body) => call('POST', `/api/v1/services/${seg(service)}/releases`, body),
     listReleases: (service, q = {}) => call('GET', `/api/v1/services/${seg(service)}/releases${query(q)}`),
@@ -178,6 +185,7 @@ export function createClient(options: ClientOptions): TernClient {
     getReleaseMetrics: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}/metrics${query({ since: o.since })}`, undefined, o.signal),
     getReleaseAnalysis: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}/analysis`, undefined, o.signal),
     listReleaseEvents: (id, o = {}) => call('GET', `/api/v1/releases/${seg(id)}/events`, undefined, o.signal),
+    getReleaseLogs: (id, lines) => call('GET', `/api/v1/releases/${seg(id)}/logs${query({ lines })}`),
     openEventStream: async (o) => {
       const headers = headersFor('text/event-stream');
       if (o.lastEventId !== undefined) headers['last-event-id'] = o.lastEventId;

@@ -60,6 +60,12 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     io.out(packageVersion());
     return EXIT.ok;
   }
+  const unknown = unknownCommand(program, argv);
+  if (unknown) {
+    io.err(`error: ${unknown}`);
+    io.err('(run with --help for usage)');
+    return EXIT.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
@@ -69,6 +75,50 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     for (const line of describeError(err, Boolean(process.env.TERN_DEBUG))) io.err(line);
     return exitCodeFor(err);
   }
+}
+
+/**
+ * The first word of `argv` that should name a subcommand but names none, as a message listing
+ * the accepted ones; null when every command word is known. Commander shows the parent's help
+ * (exit 0) for `tern agent haproxy --help` before it looks at `agent`, so this runs first.
+ */
+export function unknownCommand(program: Command, argv: readonly string[]): string | null {
+  let cmd = program;
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === '--') return null;
+    if (word.startsWith('-')) {
+      // Skip the value of an option that takes one (`--url http://…`, `-o json`), unless given as `--url=…`.
+      const option = findOption(cmd, word);
+      if (option && (option.required || option.optional) && !word.includes('=')) i++;
+      continue;
+    }
+    if (cmd.commands.length === 0) return null;
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (sub) {
+      cmd = sub;
+      continue;
+    }
+    if (word === 'help' || cmd.registeredArguments.length > 0) return null;
+    const where = cmd === program ? 'tern' : `tern ${commandPath(cmd)}`;
+    return `unknown command '${word}' for ${where}; expected one of: ${cmd.commands.map((c) => c.name()).join(', ')}`;
+  }
+  return null;
+}
+
+function findOption(cmd: Command, flag: string): Option | undefined {
+  const name = flag.split('=')[0];
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const found = c.options.find((o) => o.long === name || o.short === name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 function packageVersion(): string {

@@ -4,9 +4,17 @@
  */
 import type { Static } from 'typebox';
 import type { FeedbackAccepted } from '../api/schemas/audit.js';
+import type { ReleaseLogs } from '../api/schemas/releases.js';
+import type { Rule, ServicePatch } from '../api/schemas/services.js';
 
 /** `POST /api/v1/services/:name/feedback`'s answer, declared once by the API's schema. */
 export type FeedbackAcceptedView = Static<typeof FeedbackAccepted>;
+/** `GET /api/v1/releases/:id/logs`: the last lines of each started instance. */
+export type ReleaseLogsView = Static<typeof ReleaseLogs>;
+/** `PATCH /api/v1/services/:name`'s body: each given field replaces the old value. */
+export type ServicePatchBody = Static<typeof ServicePatch>;
+/** One match rule as the API accepts it (a header or a cookie, equals or regex, a target). */
+export type RuleSpec = Static<typeof Rule>;
 import type { AnalysisSettings } from '../core/analysis-words.js';
 
 export interface ServiceSpec {
@@ -24,7 +32,7 @@ export interface ServiceView {
   readonly match: { readonly host?: string; readonly pathPrefix?: string };
   readonly stickiness: { readonly header?: string; readonly cookie?: string };
   readonly stable: { readonly version: string; readonly endpoints: readonly string[] };
-  readonly rules?: readonly unknown[];
+  readonly rules?: readonly RuleSpec[];
   /** The release in progress, if any (weight in percent). */
   readonly activeRelease?: { readonly id: string; readonly status: string; readonly weight: number } | null;
   readonly createdAt?: string;

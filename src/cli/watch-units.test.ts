@@ -11,6 +11,8 @@ import type { AuditView, ReleaseMetricsView, ReleaseView, VerdictView } from './
 import { changesBetween, eventJson, eventText } from './watch/events.js';
 import { follow, type Snapshot } from './watch/follow.js';
 import { createLiveBlock, statusBlock } from './watch/live-block.js';
+import { watchRelease } from './watch/watch-release.js';
+import { renderRelease, renderReleaseTable } from './commands/release-view.js';
 import { causeOf, finalLine, nextSteps, OUTCOME_EXIT, outcomeOf } from './watch/outcome.js';
 import { createSseParser, followEventStream, type SseMessage } from './watch/sse.js';
 import { createTrafficTally, LATE_WINDOW_MS } from './watch/traffic.js';
@@ -362,5 +364,62 @@ describe('live block', () => {
     out = '';
     block.draw(['b']);
     assert.equal(out, '\x1b[2F\x1b[Jb\n');
+  });
+});
+
+describe('an ended release', () => {
+  const ended = release({
+    status: 'rolled_back',
+    stepIndex: 0,
+    weight: 0,
+    endedAt: new Date(T0 + 90_000).toISOString(),
+    reason: 'judge failed',
+  });
+  const oldVerdict = verdict('fail', { at: new Date(T0 + 60_000).toISOString() });
+
+  it('is announced with its end and its last verdict at the time the judge gave it, not now', () => {
+    const now = T0 + 3_600_000;
+    const events = changesBetween(null, snap(ended, oldVerdict), 'watching');
+    const lines = events.map((e) => eventText(e, now));
+    assert.equal(
+      lines[0],
+      'Release rel_1 (checkout v2 replacing v1) had already ended at 2025-01-31 12:01:30Z: rolled_back, step 1/2, weight 0%',
+    );
+    assert.match(lines[1] ?? '', /^12:01:00Z verdict fail \(sequential judge, step 1\)/);
+    const json = JSON.parse(eventJson(events[1]!, now, 'rel_1')) as { at: string };
+    assert.equal(json.at, '2025-01-31T12:01:00.000Z');
+  });
+
+  it('watch prints its final state as lines, even on a live terminal that reports 0 columns', async () => {
+    const out: string[] = [];
+    const drawn: string[] = [];
+    const client = scriptedClient([ended], { listReleaseEvents: () => Promise.resolve({ events: [] }) });
+    await assert.rejects(
+      watchRelease({
+        client,
+        io: { out: (t) => void out.push(t), err: () => undefined },
+        releaseId: 'rel_1',
+        first: 'watching',
+        startedAt: Date.now(),
+        timeoutMs: null,
+        mode: 'live',
+        terminal: { write: (t) => void drawn.push(t), columns: 0 },
+        pollMs: 10,
+      }),
+      (err: unknown) => err instanceof WaitOutcome && err.exitCode === EXIT.rolledBack,
+    );
+    assert.deepEqual(drawn, [], 'no block drawn on a 0-column terminal');
+    assert.match(out[0] ?? '', /^Release rel_1 \(checkout v2 replacing v1\) had already ended at 2025-01-31 12:01:30Z: rolled_back/);
+    assert.match(out.at(-1) ?? '', /^Rolled back: checkout v2 \(release rel_1\); every user is back on v1; reason: judge failed$/);
+  });
+});
+
+describe('a release promoted in full', () => {
+  const promoted = release({ status: 'promoted', stepIndex: 0, weight: 100, endedAt: new Date(T0 + 30_000).toISOString() });
+
+  it('shows its real step, the last one, and the step it was promoted from', () => {
+    assert.match(renderRelease(promoted), /^Step\s+2 of 2: 100% \(promoted in full from step 1 at 10%; the steps between were skipped\)$/m);
+    assert.match(renderReleaseTable([promoted]).split('\n')[1] ?? '', /promoted\s+100%\s+2\/2/);
+    assert.match(finalLine('interrupted', promoted), /at 100% \(step 2 of 2\)/);
   });
 });

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { verifyExportLines } from '../../core/audit-chain.js';
 import { CliError } from '../errors.js';
 import { withContext } from '../context.js';
-import { formatTime, orDash, printJson, processIo, renderTable } from '../output.js';
+import { formatTime, orDash, printJson, processIo, renderTable, type OutputFormat } from '../output.js';
 import { parsePositiveInt, parseSince } from '../parse.js';
 import type { AuditView } from '../views.js';
 
@@ -107,7 +107,7 @@ function registerVerify(audit: Command): void {
     .description('check an audit export: every chain hash, the event count and the head (exit 1 naming the first bad line)')
     .argument('<file>', 'a file written by tern audit export')
     .option('--head <hash>', 'also require this chain head (the one printed at export time)')
-    .action((file: string, opts: { readonly head?: string }) => {
+    .action((file: string, opts: { readonly head?: string }, cmd: Command) => {
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -125,6 +125,8 @@ function registerVerify(audit: Command): void {
           `${file} verifies on its own, but its head ${result.head} is not the expected ${opts.head}: it was rewritten or is another export`,
         );
       }
+      if (cmd.optsWithGlobals<{ output: OutputFormat }>().output === 'json')
+        return printJson(processIo, { ok: true, file, count: result.count, head: result.head });
       processIo.out(`OK: ${result.count} events, chain head ${result.head}`);
     });
 }

@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { createClient, type TernClient } from '../client.js';
 import { createLogger, nextShutdownSignal } from '../lifecycle.js';
-import { processIo, type Io } from '../output.js';
-import { parsePort } from '../parse.js';
+import { processIo, type Io, type OutputFormat } from '../output.js';
+import { parsePort, parsePositiveInt } from '../parse.js';
+import { UsageError } from '../errors.js';
 import { stopGroup } from '../../control/drivers/process-group.js';
 import { startTraffic, type Traffic } from '../demo/traffic.js';
 import { follow } from '../watch/follow.js';
@@ -40,8 +41,15 @@ export function registerDemoCommand(program: Command, io: Io = processIo): void 
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'gateway port; 0 picks a free one', parsePort, 8080)
-    .option('--rps <n>', 'simulated requests per second', (v) => Number(v), 150)
-    .action(async (flags: DemoFlags) => runDemo(flags, io));
+    .option('--rps <n>', 'simulated requests per second', parsePositiveInt, 150)
+    .action(async (flags: DemoFlags, cmd: Command) => {
+      if (cmd.optsWithGlobals<{ output: OutputFormat }>().output === 'json') {
+        throw new UsageError(
+          'tern demo is a guided tour written for people and has no --output json; script the same steps with tern server and the other commands, which all accept -o json',
+        );
+      }
+      return runDemo(flags, io);
+    });
 }
 
 async function runDemo(flags: DemoFlags, io: Io): Promise<void> {

@@ -68,7 +68,7 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
       const ca = flags.controlPlaneCa ? caFrom(flags.controlPlaneCa, '--control-plane-ca') : caFrom(globals.ca, '--ca');
       if (cluster.isPrimary && flags.workers > 1) {
         await loadServingTls(tls);
-        return supervise(flags, io, tls !== undefined);
+        return supervise(flags, io, globals.output, tls !== undefined);
       }
       const url = flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL;
       await runGateway(flags, { url, token, ...(ca ? { trust: { ca } } : {}) }, io, globals.output);
@@ -100,7 +100,9 @@ async function runGateway(
     const e = err as { code?: string; message?: string };
     throw e.code === 'EADDRINUSE' ? new CliError(`${e.message ?? 'address in use'}: pick another --port or --admin-port`) : err;
   });
-  if (!cluster.isWorker) {
+  // The primary of --workers N prints where the workers really listen (--port 0: a port the OS picked).
+  if (cluster.isWorker) process.send?.({ tern: 'gateway-listening', url: gateway.url, adminUrl: gateway.adminUrl } satisfies Listening);
+  else {
     if (output === 'json')
       io.out(JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url }));
     else {
@@ -118,14 +120,32 @@ async function runGateway(
   if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
 }
 
-/** The cluster primary: forks the workers, restarts one that dies, stops them all on a signal. */
-async function supervise(flags: GatewayFlags, io: Io, tls: boolean): Promise<void> {
+/** What a worker tells the primary once it listens. */
+interface Listening {
+  readonly tern: 'gateway-listening';
+  readonly url: string;
+  readonly adminUrl: string | null;
+}
+
+/**
+ * The cluster primary: forks the workers, prints where the first one listens (all share its
+ * port), restarts one that dies, stops them all on a signal.
+ */
+async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls: boolean): Promise<void> {
   let stopping = false;
+  let announced = false;
   // Each worker serves its own copy of the certificate: pass the reload on.
   const forwardHup = (): void => {
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
   };
   if (tls) process.on('SIGHUP', forwardHup);
+  cluster.on('message', (_worker, message: Partial<Listening> | null) => {
+    if (announced || message?.tern !== 'gateway-listening') return;
+    announced = true;
+    if (output === 'json') return io.out(JSON.stringify({ gatewayUrl: message.url, adminUrl: message.adminUrl, workers: flags.workers }));
+    io.out(`Tern gateway listening on ${message.url} with ${flags.workers} workers (metrics: ${message.adminUrl ?? 'off'}/metrics)`);
+    io.out('Press Ctrl+C to stop.');
+  });
   const fork = (): void => {
     cluster.fork();
   };
@@ -135,7 +155,6 @@ async function supervise(flags: GatewayFlags, io: Io, tls: boolean): Promise<voi
     setTimeout(fork, 500);
   });
   for (let i = 0; i < flags.workers; i++) fork();
-  io.out(`Tern gateway: ${flags.workers} workers sharing ${flags.host}:${flags.port}; press Ctrl+C to stop.`);
   await nextShutdownSignal(io);
   process.off('SIGHUP', forwardHup);
   stopping = true;
@@ -149,5 +168,5 @@ async function supervise(flags: GatewayFlags, io: Io, tls: boolean): Promise<voi
         }),
     ),
   );
-  io.out('Tern gateway stopped.');
+  if (output === 'table') io.out('Tern gateway stopped.');
 }

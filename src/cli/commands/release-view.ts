@@ -6,6 +6,7 @@ import { describeChecks, judgeWords } from '../../core/analysis-words.js';
 import { formatDuration } from '../../core/duration.js';
 import { formatAge, formatPercent, formatTime, orDash, renderDetails, renderTable } from '../output.js';
 import type { ReleaseView, StepView } from '../views.js';
+import { stepNumber } from '../watch/events.js';
 
 /** The full picture of one release, plan included, with the current step marked. */
 export function renderRelease(r: ReleaseView): string {
@@ -48,7 +49,7 @@ export function renderReleaseTable(releases: readonly ReleaseView[]): string {
       { header: 'weight', value: (r) => formatPercent(r.weight) },
       {
         header: 'step',
-        value: (r) => (r.steps?.length ? `${Math.min(r.stepIndex + 1, r.steps.length)}/${r.steps.length}` : String(r.stepIndex + 1)),
+        value: (r) => (r.steps?.length ? `${stepNumber(r)}/${r.steps.length}` : String(stepNumber(r))),
       },
       { header: 'started', value: (r) => formatAge(r.startedAt) },
       { header: 'ended', value: (r) => formatAge(r.endedAt) },
@@ -85,13 +86,18 @@ function weightLine(r: ReleaseView): string {
 }
 
 function stepSummary(r: ReleaseView): string {
-  const step = r.steps?.[r.stepIndex];
+  const at = stepNumber(r) - 1;
+  const step = r.steps?.[at];
   if (!step) return stepOf(r);
+  if (at !== r.stepIndex) {
+    // promote --full: the release went to 100% from an earlier step; say which, and that the rest was skipped.
+    return `${stepOf(r)}: ${formatPercent(step.weight)} (promoted in full from step ${r.stepIndex + 1} at ${formatPercent(r.steps?.[r.stepIndex]?.weight)}; the steps between were skipped)`;
+  }
   return `${stepOf(r)}: ${formatPercent(step.weight)}, hold ${hold(step)}${r.stepStartedAt && !isEnded(r) ? `, entered ${formatAge(r.stepStartedAt)}` : ''}`;
 }
 
 function stepOf(r: ReleaseView): string {
-  return r.steps?.length ? `${Math.min(r.stepIndex + 1, r.steps.length)} of ${r.steps.length}` : String(r.stepIndex + 1);
+  return r.steps?.length ? `${stepNumber(r)} of ${r.steps.length}` : String(stepNumber(r));
 }
 
 function hold(step: StepView): string {

@@ -1,5 +1,6 @@
 /**
- * `tern release start|list|status|promote|rollback|pause|resume|weight` (DESIGN §3).
+ * `tern release start|watch|list|status|promote|rollback|pause|resume|weight` (replay and logs
+ * live in their own files).
  * Actions print one line saying where the release now stands; `-o json` prints the release.
  */
 import type { Command } from 'commander';
@@ -10,6 +11,7 @@ import { processTerminal, watchRelease, type WatchOptions } from '../watch/watch
 import { addAnalysisOptions, analysisFromFlags, type AnalysisFlags } from '../analysis-flags.js';
 import { collect, collectKeyValue, parsePercent, parsePositiveInt } from '../parse.js';
 import type { ReleaseView } from '../views.js';
+import { registerLogsCommand } from './release-logs.js';
 import { registerReplayCommand } from './release-replay.js';
 import { releaseLine, renderRelease, renderReleaseTable } from './release-view.js';
 
@@ -124,6 +126,7 @@ export function registerReleaseCommands(program: Command): void {
   }
 
   registerReplayCommand(release);
+  registerLogsCommand(release);
 
   release
     .command('weight')

@@ -1,13 +1,16 @@
 /**
- * `tern service create|list|get|delete`: the services Tern fronts (DESIGN §3).
+ * `tern service create|list|get|update|delete` and `tern service rules ...`: the services Tern fronts.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { withContext, type CommandContext } from '../context.js';
-import { CliError, UsageError } from '../errors.js';
-import { formatAge, formatPercent, formatTime, orDash, printJson, renderDetails, renderTable } from '../output.js';
+import { withContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { formatAge, formatPercent, orDash, printJson, renderTable } from '../output.js';
 import { collect } from '../parse.js';
 import type { ServiceSpec, ServiceView } from '../views.js';
+import { registerServiceRules } from './service-rules.js';
+import { showService, stickiness } from './service-view.js';
+import { readJsonObject } from '../json-file.js';
+import { registerServiceUpdate } from './service-update.js';
 
 interface CreateOptions {
   readonly file?: string;
@@ -84,6 +87,9 @@ export function registerServiceCommands(program: Command): void {
       }),
     );
 
+  registerServiceUpdate(service);
+  registerServiceRules(service);
+
   service
     .command('delete')
     .description('delete a service and its release history (refused while a release is active)')
@@ -97,39 +103,13 @@ export function registerServiceCommands(program: Command): void {
     );
 }
 
-function showService(ctx: CommandContext, s: ServiceView): void {
-  ctx.io.out(
-    renderDetails([
-      ['Name', s.name],
-      ['Host', orDash(s.match.host)],
-      ['Path prefix', orDash(s.match.pathPrefix)],
-      ['Stickiness', stickiness(s)],
-      ['Stable', s.stable.version],
-      ['Endpoints', s.stable.endpoints.join('\n') || '-'],
-      [
-        'Release',
-        s.activeRelease ? `${s.activeRelease.id} (${s.activeRelease.status} at ${formatPercent(s.activeRelease.weight)})` : 'none active',
-      ],
-      ['Rules', s.rules?.length ? s.rules.map((r) => JSON.stringify(r)).join('\n') : '-'],
-      ['Created', `${formatTime(s.createdAt)} (${formatAge(s.createdAt)})`],
-      ['Updated', formatTime(s.updatedAt)],
-    ]),
-  );
-}
-
-function stickiness(s: ServiceView): string {
-  if (s.stickiness.header) return `header ${s.stickiness.header}`;
-  if (s.stickiness.cookie) return `cookie ${s.stickiness.cookie}`;
-  return 'client IP';
-}
-
 /**
  * Merges --file and flags into the request body.
  * @throws UsageError when the name or the stable version is missing or the file names another service;
  * CliError when the file cannot be read or is not JSON.
  */
 function buildSpec(name: string | undefined, opts: CreateOptions): ServiceSpec {
-  const base = opts.file === undefined ? {} : readSpecFile(opts.file);
+  const base = opts.file === undefined ? {} : readJsonObject(opts.file, 'the service spec');
   if (name !== undefined && typeof base.name === 'string' && base.name !== name) {
     throw new UsageError(`the argument names service "${name}" but ${opts.file} names "${base.name}"`);
   }
@@ -148,24 +128,6 @@ function buildSpec(name: string | undefined, opts: CreateOptions): ServiceSpec {
     );
   }
   return { ...base, name: finalName, match, stickiness: stickinessSpec, stable } as ServiceSpec;
-}
-
-function readSpecFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new CliError(`${file} must hold one JSON object (the service spec)`);
-  return parsed as Record<string, unknown>;
 }
 
 function defined<T extends Record<string, unknown>>(record: T): Partial<T> {

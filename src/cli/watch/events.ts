@@ -3,7 +3,7 @@
  * weight, a new verdict outcome), as one readable line each, or one JSON object per line with
  * `--output json`. Pure: snapshots and a time in, events and text out.
  */
-import { formatPercent } from '../output.js';
+import { formatPercent, formatTime } from '../output.js';
 import type { CheckView, ReleaseView, VerdictView } from '../views.js';
 import type { Snapshot } from './follow.js';
 
@@ -32,6 +32,8 @@ export type WatchEvent =
     }
   | {
       readonly event: 'verdict';
+      /** When the judge gave it (ISO): an old verdict keeps its own time, never the time it was read. */
+      readonly at: string;
       readonly judge: string;
       readonly outcome: string;
       /** 1-based step the verdict judged. */
@@ -61,7 +63,7 @@ export function changesBetween(prev: Snapshot | null, next: Snapshot, first: 'st
   const v = next.verdict;
   const pv = prev?.verdict ?? null;
   if (v && (!pv || pv.outcome !== v.outcome || pv.stepIndex !== v.stepIndex)) {
-    events.push({ event: 'verdict', judge: v.judge, outcome: v.outcome, step: v.stepIndex + 1, checks: checksOf(v) });
+    events.push({ event: 'verdict', at: v.at, judge: v.judge, outcome: v.outcome, step: v.stepIndex + 1, checks: checksOf(v) });
   }
   if (prev) {
     const p = prev.release;
@@ -86,14 +88,20 @@ export function changesBetween(prev: Snapshot | null, next: Snapshot, first: 'st
   return events;
 }
 
-/** The event as one line a person reads in a CI log; `at` prefixes changes as `12:00:05Z`. */
+/**
+ * The event as one line a person reads in a CI log; `at` (now) prefixes changes as `12:00:05Z`,
+ * a verdict its own time. A release that had already ended is announced with its end.
+ */
 export function eventText(e: WatchEvent, at: number): string {
-  const time = `${new Date(at).toISOString().slice(11, 19)}Z`;
+  const when = e.event === 'verdict' && Number.isFinite(Date.parse(e.at)) ? Date.parse(e.at) : at;
+  const time = `${new Date(when).toISOString().slice(11, 19)}Z`;
   switch (e.event) {
     case 'started':
     case 'watching': {
       const r = e.release;
       const replacing = r.baseline ? ` replacing ${r.baseline.version}` : '';
+      if (r.endedAt)
+        return `Release ${r.id} (${r.service} ${r.version}${replacing}) had already ended at ${formatTime(r.endedAt)}: ${r.status}, ${stepText(stepNumber(r), r.steps?.length ?? 0, r.weight)}`;
       return `${e.event === 'started' ? 'Started' : 'Watching'} release ${r.id}: ${r.service} ${r.version}${replacing}, ${r.status}, ${stepText(stepNumber(r), r.steps?.length ?? 0, r.weight)}${holdText(r)}`;
     }
     case 'release':
@@ -109,7 +117,7 @@ export function eventText(e: WatchEvent, at: number): string {
   }
 }
 
-/** The event as one JSON line: `{"at":…,"releaseId":…,"event":…,…}`. */
+/** The event as one JSON line: `{"at":…,"releaseId":…,"event":…,…}` (a verdict's `at` is the judge's time). */
 export function eventJson(e: WatchEvent, at: number, releaseId: string): string {
   return JSON.stringify({ at: new Date(at).toISOString(), releaseId, ...e });
 }
@@ -144,9 +152,13 @@ export function num(n: number | null): string {
   return n === null ? '-' : String(Number(n.toPrecision(4)));
 }
 
-/** 1-based step, clamped to the plan. */
+/**
+ * 1-based step, clamped to the plan. A promoted release is at its last step (100%) even when
+ * `promote --full` skipped there: the API keeps the step it was promoted from in `stepIndex`.
+ */
 export function stepNumber(r: ReleaseView): number {
   const steps = r.steps?.length ?? 0;
+  if (r.status === 'promoted' && steps) return steps;
   return steps ? Math.min(r.stepIndex + 1, steps) : r.stepIndex + 1;
 }
 

@@ -98,6 +98,11 @@ export interface LiveBlock {
   log(line: string): void;
 }
 
+/** Whether `term` can hold the block: it reports a width (undefined reads as 80) above 0. */
+export function canDrawLive(term: Terminal): boolean {
+  return (term.columns ?? 80) > 0;
+}
+
 /** A block redrawn in place at the bottom of the terminal. */
 export function createLiveBlock(term: Terminal): LiveBlock {
   let drawn = 0;

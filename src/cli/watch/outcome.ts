@@ -6,6 +6,7 @@ import { formatDuration } from '../../core/duration.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { formatPercent } from '../output.js';
 import type { AuditView, ReleaseView } from '../views.js';
+import { stepNumber } from './events.js';
 
 /**
  * `promoted`, `rolled_back`, `failed`: the release ended. `paused`: it stopped moving and needs
@@ -101,7 +102,7 @@ export function nextSteps(outcome: Outcome, r: ReleaseView): string[] {
 /** `10% (step 1 of 2)`. */
 export function where(r: ReleaseView): string {
   const steps = r.steps?.length;
-  return `${formatPercent(r.weight)} (step ${steps ? `${Math.min(r.stepIndex + 1, steps)} of ${steps}` : r.stepIndex + 1})`;
+  return `${formatPercent(r.weight)} (step ${steps ? `${stepNumber(r)} of ${steps}` : stepNumber(r)})`;
 }
 
 /** The deciding event's reason when it is known (a release keeps an older reason when a move gives none). */

@@ -10,7 +10,7 @@ import type { TernClient } from '../client.js';
 import type { AuditView, ReleaseView } from '../views.js';
 import { changesBetween, eventJson, eventText, type WatchEvent } from './events.js';
 import { follow, type Snapshot } from './follow.js';
-import { createLiveBlock, statusBlock, type Terminal } from './live-block.js';
+import { canDrawLive, createLiveBlock, statusBlock, type Terminal } from './live-block.js';
 import { causeOf, finalLine, nextSteps, OUTCOME_EXIT, outcomeOf, type Outcome } from './outcome.js';
 
 export interface WatchOptions {
@@ -24,7 +24,7 @@ export interface WatchOptions {
   /** When the command began (the `--timeout` clock starts there). */
   readonly startedAt: number;
   readonly timeoutMs: number | null;
-  /** `live`: redrawn block on `terminal`; `lines` / `json`: one line (object) per change. */
+  /** `live`: redrawn block on `terminal` (lines when it reports 0 columns); `lines` / `json`: one line (object) per change. */
   readonly mode: 'live' | 'lines' | 'json';
   readonly terminal?: Terminal | undefined;
   /** Poll cadences, shortened by tests. */
@@ -47,7 +47,8 @@ interface Reporter {
 export async function watchRelease(o: WatchOptions): Promise<void> {
   const stop = new AbortController();
   const release = stopOn(stop, o);
-  const reporter = o.mode === 'live' && o.terminal ? liveReporter(o, o.terminal) : lineReporter(o);
+  // A terminal that reports 0 columns (some CI pseudo-terminals, `script`) cannot hold the block: plain lines then.
+  const reporter = o.mode === 'live' && o.terminal && canDrawLive(o.terminal) ? liveReporter(o, o.terminal) : lineReporter(o);
   let last: Snapshot | null;
   try {
     last = await follow({
