@@ -13,7 +13,8 @@
  *   anonymous callers: at most one row, aggregated by client and minute).
  *
  * Seeded: a failure prints the seed and the counterexample; rerun with FUZZ_SEED=<seed>.
- * FUZZ_RUNS scales the runs per route (default sized to fit CI).
+ * FUZZ_RUNS scales the runs per route (default sized to fit CI); FUZZ_NO_SHRINK=1 reports the
+ * first failing input without shrinking it. Each request has a 10 s watchdog, so a hang fails.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

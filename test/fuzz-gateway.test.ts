@@ -6,10 +6,11 @@
  * node:http backend. Properties:
  * - every answer starts with a well-formed status line `HTTP/1.x NNN`, or the connection closes
  *   without one only when the request was never complete (the test cut it short);
- * - no 5xx, except these, which are legitimate and each tied to its cause: a 503 with
- *   `Retry-After` from a connection cap, and a 502 for a request the backend itself refused at
- *   the HTTP level (its own parser's clientError, e.g. a head the gateway passed but the backend
- *   found too large) — counted, never more 502s than backend refusals;
+ * - no 5xx, except a 502 for a request the backend itself refused at the HTTP level (its own
+ *   parser's clientError, e.g. a head the gateway passed but the backend found too large),
+ *   allowed only when the backend counted a refusal meanwhile. A connection-cap 503 is the other
+ *   legitimate gateway 5xx, but 8 concurrent connections never reach the 256-per-client cap,
+ *   so here any 503 fails;
  * - the backend never sees a path outside the service's base path (`/base/svc`), even after
  *   the backend's own normalisation (WHATWG URL);
  * - the gateway never crashes: after each batch a normal request still gets its 200.
