@@ -58,7 +58,23 @@ function replayedJson(r: ReplayedStep, real: RealStep | null): StepJson['replay'
     afterMs: r.at === null || !real ? null : r.at - real.startedAt,
     reason: r.reason,
     action: r.action,
-    verdict: v && { judge: v.judge, outcome: v.outcome, sufficient: v.sufficient, at: iso(v.at), checks: v.checks.map((c) => ({ ...c })) },
+    verdict: v && {
+      judge: v.judge,
+      outcome: v.outcome,
+      sufficient: v.sufficient,
+      at: iso(v.at),
+      checks: v.checks.map((c) => ({ ...c, statistic: finiteOrNull(c.statistic), bound: finiteOrNull(c.bound) })),
+    },
     looks: r.looks,
   };
+}
+
+/**
+ * JSON has no Infinity: a judge reports an unbounded bound (nothing rejected yet) as Infinity,
+ * which the response serializer refused (a 500 on any replay before evidence; found by
+ * test/fuzz-api.test.ts). Stored verdicts already read back as null (JSON), so the replay
+ * answers the same.
+ */
+function finiteOrNull(value: number | null): number | null {
+  return value !== null && Number.isFinite(value) ? value : null;
 }

@@ -64,6 +64,18 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /**
+ * `CONNECT` asks for a forward-proxy tunnel, which this reverse proxy never opens. Node emits
+ * it as `connect` and, with no listener, closed the socket without a word (found by
+ * test/fuzz-gateway.test.ts): answer 405 like any method a resource does not
+ * support (RFC 9110 §9.3.6, §15.5.6), then close.
+ */
+function refuseConnect(req: IncomingMessage, socket: Socket): void {
+  if (refused.has(socket)) return void socket.destroy();
+  replyRaw(socket, 405, `CONNECT ${req.url ?? ''} refused: this gateway is a reverse proxy and opens no tunnels`.slice(0, 300));
+  lingerThenDestroy(socket);
+}
+
+/**
  * After an answer and a FIN, a client that never closes its side would keep the descriptor
  * forever (node:http sockets allow half-open): give it a second to read the answer, then cut.
  */
@@ -178,6 +190,7 @@ export async function startProxyListener(
   });
   server.on('upgrade', screenedUpgrade(limits, createUpgradeHandler({ ...deps, ...upstream, track })));
   server.on('clientError', onClientError);
+  server.on('connect', refuseConnect);
   const port = await listen(server, options.port, options.host);
   return {
     server,

@@ -17,6 +17,7 @@ import { AuthError } from '../../core/errors.js';
 import type { Clock, Role } from '../../core/types.js';
 import type { Store, TokenRecord } from '../../store/store.js';
 import type { Access, TernApp } from '../route-config.js';
+import { MUTATING_METHODS } from '../audit/audit-context.js';
 import { ROLE_ACCESS, canAccess } from './access.js';
 import { addressGroup } from './client-address.js';
 import type { FailureLimiter } from './failure-limiter.js';
@@ -35,7 +36,13 @@ export interface AuthDeps {
 export function registerAuthentication(app: TernApp, deps: AuthDeps): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
-    if (request.is404) return; // unknown routes answer 404/405 and reveal nothing
+    if (request.is404) {
+      // Unknown routes answer 404/405 (or 400 for a body they cannot parse) and reveal nothing,
+      // so nothing is refused or counted here; but a mutating one by a valid token is audited
+      // under that token, one row each like every authenticated request, not as anonymous.
+      if (MUTATING_METHODS.has(request.method)) request.principal = await validPrincipal(request, deps.store);
+      return;
+    }
     const access = request.routeOptions.config.access;
     if (access === undefined) throw new Error(`route ${request.routeOptions.url ?? ''} has no access policy`);
     if (access === 'public') return;
@@ -51,6 +58,12 @@ export function registerAuthentication(app: TernApp, deps: AuthDeps): void {
       );
     }
   });
+}
+
+async function validPrincipal(request: FastifyRequest, store: Store): Promise<FastifyRequest['principal']> {
+  const secret = bearerSecret(request.headers.authorization);
+  const record = secret === null ? undefined : await store.findTokenByHash(hashSecret(secret));
+  return record && record.revokedAt === null ? { tokenId: record.id, name: record.name, role: record.role } : null;
 }
 
 async function authenticate(request: FastifyRequest, { store, clock, limiter }: AuthDeps): Promise<TokenRecord> {
