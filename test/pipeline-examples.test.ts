@@ -2,7 +2,8 @@
  * The CI/CD examples in docs/examples/ are run, not just shown: their shell steps (GitHub
  * Actions `run:`, GitLab CI `script:`) are taken from the parsed YAML and run with bash, with
  * a `tern` shim on PATH, against a real `tern server` child process. Only the step that
- * builds and installs the CLI is left out (the shim stands in for it). Two outcomes per
+ * installs the packed CLI is left out (the shim stands in for it; test/package-install.test.ts
+ * runs that step on a freshly packed tarball). Two outcomes per
  * example: a release promoted while the job waits passes the job (exit 0); a release the
  * controller rolls back on bad metrics (pushed as a gateway would) fails the job with the
  * documented exit code 10. Needs `npm run build` first (bin/tern runs dist/).
@@ -80,13 +81,13 @@ async function githubJob(inputs: CiInputs): Promise<Job> {
   const runId = '4242';
   const contexts = {
     secrets: { TERN_URL: inputs.ternUrl, TERN_TOKEN: inputs.ternToken },
-    vars: { CANARY_ENDPOINT: inputs.canaryEndpoint },
+    vars: { CANARY_ENDPOINT: inputs.canaryEndpoint, TERN_PACKAGE: '@acme/tern@0.1.0' },
     github: { sha: inputs.sha },
   };
   const install = job.steps.find((s) => s.id === 'install-tern');
   assert.ok(
-    install?.run?.includes('npm run build') && install.run.includes('GITHUB_PATH'),
-    'the install step builds the CLI and puts it on PATH',
+    install?.run?.includes('npm install --global') && install.run.includes('"$TERN_PACKAGE"'),
+    'the install step installs the Tern package globally (which puts tern on PATH)',
   );
   const scripts = job.steps.filter((s) => s.run !== undefined && s !== install).map((s) => githubExpressions(s.run ?? '', contexts));
   assert.ok(
@@ -114,7 +115,10 @@ async function githubJob(inputs: CiInputs): Promise<Job> {
 async function gitlabJob(inputs: CiInputs): Promise<Job> {
   const pipeline = parse(await readFile(path.join(EXAMPLES, 'gitlab-ci.yml'), 'utf8')) as Record<string, unknown>;
   const job = onlyJob(pipeline, 'canary') as { variables: Record<string, string>; before_script: string[]; script: string[] };
-  assert.ok(job.before_script.join('\n').includes('npm run build'), 'before_script builds the CLI');
+  assert.ok(
+    job.before_script.some((s) => s.includes('npm install --global') && s.includes('"$TERN_PACKAGE"')),
+    'before_script installs the Tern package globally',
+  );
   assert.ok(
     job.script.some((s) => s.includes('--wait')),
     'the script waits for the release',
@@ -127,7 +131,7 @@ async function gitlabJob(inputs: CiInputs): Promise<Job> {
       TERN_URL: inputs.ternUrl,
       TERN_TOKEN: inputs.ternToken,
       CANARY_ENDPOINT: inputs.canaryEndpoint,
-      TERN_REPO: 'https://git.example.com/acme/tern.git',
+      TERN_PACKAGE: '@acme/tern@0.1.0',
       CI_COMMIT_SHA: inputs.sha,
       CI_PIPELINE_ID: '77',
       CI_PIPELINE_URL: 'https://gitlab.example.com/acme/checkout/-/pipelines/77',
