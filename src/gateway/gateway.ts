@@ -50,7 +50,8 @@ export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly controlPlane?: {
-    readonly url: string;
+    /** The control plane's API URL, or several (servers sharing one database): a failed watch moves to the next. */
+    readonly url: string | readonly string[];
     readonly token: string;
     readonly waitSeconds?: number;
     readonly pushIntervalMs?: number;

@@ -10,12 +10,13 @@ import type { Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { parsePort, parseWorkers } from '../parse.js';
+import { parseDurationFlag, parsePort, parseWorkers } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
 interface GatewayFlags extends LimitFlags {
-  readonly controlPlane?: string;
+  readonly controlPlane?: string[];
+  readonly drainTimeout?: number;
   readonly host: string;
   readonly port: number;
   readonly adminPort: number;
@@ -32,7 +33,16 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
   const command = program
     .command('gateway')
     .description("run one more gateway replica that routes user traffic by the control plane's table")
-    .option('--control-plane <url>', "the control plane's API URL (default: --url / TERN_URL)")
+    .option(
+      '--control-plane <url>',
+      "the control plane's API URL (default: --url / TERN_URL); repeatable or comma-separated for servers sharing one database: a failed watch moves to the next",
+      (value: string, list: string[] | undefined) => [...(list ?? []), ...value.split(',').filter(Boolean)],
+    )
+    .option(
+      '--drain-timeout <duration>',
+      'on SIGTERM/SIGINT: how long requests in flight may finish before the rest are cut (default: 30s)',
+      parseDurationFlag,
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port for user traffic; 0 picks a free one', parsePort, 8080)
     .option('--admin-port <port>', 'port for /metrics, /healthz, /readyz; 0 picks a free one', parsePort, 0)
@@ -50,11 +60,20 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
       if (!token)
         throw new UsageError('a gateway token is needed: --token or TERN_TOKEN (create one with: tern token create NAME --role gateway)');
       if (cluster.isPrimary && flags.workers > 1) return supervise(flags, io);
-      await runGateway(flags, { url: flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL, token }, io, globals.output);
+      const urls = flags.controlPlane ?? [globals.url ?? process.env.TERN_URL ?? DEFAULT_URL];
+      await runGateway(flags, { url: urls, token }, io, globals.output);
     });
 }
 
-async function runGateway(flags: GatewayFlags, controlPlane: { url: string; token: string }, io: Io, output: OutputFormat): Promise<void> {
+/** Default of --drain-timeout (also `tern server`'s). */
+export const DEFAULT_DRAIN_MS = 30_000;
+
+async function runGateway(
+  flags: GatewayFlags,
+  controlPlane: { url: string[]; token: string },
+  io: Io,
+  output: OutputFormat,
+): Promise<void> {
   const logger = createLogger(flags);
   const { startGateway } = await import('../../gateway/gateway.js');
   const worker = cluster.isWorker ? `-w${cluster.worker?.id ?? 0}` : '';
@@ -67,6 +86,7 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
     admin: { host: flags.host, port: flags.adminPort },
     ...(flags.healthPath ? { healthCheck: { path: flags.healthPath } } : {}),
     limits: limitsFrom(flags),
+    closeGraceMs: flags.drainTimeout ?? DEFAULT_DRAIN_MS,
     logger: logger.child({ component: 'gateway', worker: worker || undefined }),
   }).catch((err: unknown) => {
     const e = err as { code?: string; message?: string };
@@ -74,21 +94,27 @@ async function runGateway(flags: GatewayFlags, controlPlane: { url: string; toke
   });
   if (!cluster.isWorker) {
     if (output === 'json')
-      io.out(JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url }));
+      io.out(
+        JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url.join(',') }),
+      );
     else {
       io.out(`Tern gateway listening on ${gateway.url} (metrics: ${gateway.adminUrl ?? 'off'}/metrics)`);
-      io.out(`Following the control plane at ${controlPlane.url}; press Ctrl+C to stop.`);
+      io.out(`Following the control plane at ${controlPlane.url.join(', ')}; press Ctrl+C to stop.`);
     }
   }
   // A worker whose primary is gone (killed, crashed) must not linger holding the port.
   if (cluster.isWorker) process.once('disconnect', () => void gateway.close().finally(() => process.exit(0)));
   const signal = await nextShutdownSignal(io);
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal, drainTimeoutMs: flags.drainTimeout ?? DEFAULT_DRAIN_MS }, 'draining: not accepting, finishing requests in flight');
   await gateway.close();
   if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
 }
 
-/** The cluster primary: forks the workers, restarts one that dies, stops them all on a signal. */
+/**
+ * The cluster primary: forks the workers, replaces one that exits (killed, crashed, or drained
+ * by its own SIGTERM — a rolling restart), and on a signal has every worker drain, killing one
+ * still running a few seconds after the drain timeout.
+ */
 async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
   let stopping = false;
   const fork = (): void => {
@@ -99,6 +125,15 @@ async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
     io.err(`gateway worker ${worker.id} exited (${signal ?? code}); starting another`);
     setTimeout(fork, 500);
   });
+  // One line per worker once it serves (the user port is bound before the admin port), so a
+  // rolling restart can wait for the replacement before it stops the next worker.
+  const serving = new Set<number>();
+  cluster.on('listening', (worker) => {
+    if (serving.has(worker.id)) return;
+    serving.add(worker.id);
+    io.out(`gateway worker ${worker.id} (pid ${worker.process.pid ?? '?'}) listening`);
+  });
+  cluster.on('exit', (worker) => serving.delete(worker.id));
   for (let i = 0; i < flags.workers; i++) fork();
   io.out(`Tern gateway: ${flags.workers} workers sharing ${flags.host}:${flags.port}; press Ctrl+C to stop.`);
   await nextShutdownSignal(io);
@@ -108,7 +143,11 @@ async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
     workers.map(
       (w) =>
         new Promise<void>((resolve) => {
-          w.once('exit', () => resolve());
+          const overdue = setTimeout(() => w.process.kill('SIGKILL'), (flags.drainTimeout ?? DEFAULT_DRAIN_MS) + 5_000);
+          w.once('exit', () => {
+            clearTimeout(overdue);
+            resolve();
+          });
           w.process.kill('SIGTERM');
         }),
     ),

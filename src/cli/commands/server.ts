@@ -11,6 +11,7 @@ import { processIo, type Io, type OutputFormat } from '../output.js';
 import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
+import { DEFAULT_DRAIN_MS } from './gateway.js';
 
 interface ServerFlags extends LimitFlags {
   readonly dataDir: string;
@@ -25,9 +26,11 @@ interface ServerFlags extends LimitFlags {
   readonly metricsPublic: boolean;
   readonly auditRetention?: number;
   readonly webhookAllow?: string[];
+  readonly drainTimeout?: number;
+  readonly leaseTtl?: number;
 }
 
-/** How long a graceful shutdown may take before the process gives up and exits 1. */
+/** How long a graceful shutdown may take beyond the drain timeout before the process gives up and exits 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Registers `tern server` on the program. */
@@ -62,6 +65,16 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       'let webhooks call this host name (*.example.com for subdomains), IP or CIDR; repeatable; once given, only listed destinations are called (loopback and link-local only when listed)',
       (value: string, list: string[] | undefined) => [...(list ?? []), value],
     )
+    .option(
+      '--drain-timeout <duration>',
+      "on SIGTERM/SIGINT: how long the built-in gateway's requests in flight may finish before the rest are cut (default: 30s)",
+      parseDurationFlag,
+    )
+    .option(
+      '--lease-ttl <duration>',
+      'leader lease of the release controller: after a leader dies, another server sharing the database takes over within this time (default 3s)',
+      parseDurationFlag,
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
@@ -71,6 +84,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     )
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
+      const drainTimeout = flags.drainTimeout ?? DEFAULT_DRAIN_MS;
       const logger = createLogger(flags);
       // Loaded here so client commands do not pay for Fastify and SQLite at startup.
       const { startServer } = await import('../../main.js');
@@ -85,6 +99,8 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         metricsPublic: flags.metricsPublic,
         ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
         gatewayLimits: limitsFrom(flags),
+        drainTimeoutMs: drainTimeout,
+        ...(flags.leaseTtl === undefined ? {} : { leaseTtlMs: flags.leaseTtl }),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
         logger,
@@ -93,11 +109,12 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       });
       announce(io, output, server, flags.dataDir);
       const signal = await nextShutdownSignal(io);
-      logger.info({ signal }, 'shutting down');
+      logger.info({ signal, drainTimeoutMs: drainTimeout }, 'shutting down: draining the gateway, then the API');
+      const limit = drainTimeout + SHUTDOWN_GRACE_MS;
       const timer = setTimeout(() => {
-        io.err(`error: shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000}s; exiting anyway`);
+        io.err(`error: shutdown did not finish within ${limit / 1000}s; exiting anyway`);
         process.exit(1);
-      }, SHUTDOWN_GRACE_MS);
+      }, limit);
       timer.unref();
       await server.close();
       clearTimeout(timer);
