@@ -184,6 +184,7 @@ describe('graceful shutdown under load', { timeout: 150_000 }, () => {
     await sleep(1500);
     stop.abort();
     const result = await load;
+    console.log(`worker SIGTERM: ${result.ok} answered, ${result.failed} failed, ${result.closes} Connection: close`);
     assert.deepEqual(result.errors.slice(0, 5), []);
     assert.equal(result.failed, 0);
     assert.ok(result.ok > 200, `requests answered: ${result.ok}`);
@@ -217,6 +218,9 @@ describe('graceful shutdown under load', { timeout: 150_000 }, () => {
     await sleep(1000);
     stop.abort();
     const result = await load;
+    console.log(
+      `gateway SIGTERM: exit ${code} after ${tookMs} ms; ${result.ok} answered, ${result.failed} failed, ${result.closes} Connection: close, ${result.movedOn} clients moved on`,
+    );
     assert.equal(code, 0, 'exit code');
     assert.ok(tookMs < 10_000, `exited within the drain timeout (${tookMs} ms)`);
     assert.deepEqual(result.errors.slice(0, 5), []);
@@ -232,6 +236,9 @@ describe('graceful shutdown under load', { timeout: 150_000 }, () => {
     const code = await server.proc.kill('SIGTERM');
     stop.abort();
     const result = await load;
+    console.log(
+      `server SIGTERM: exit ${code}; ${result.ok} answered, ${result.closes} Connection: close, ${result.errors.length} errors (refused after the drain)`,
+    );
     assert.equal(code, 0);
     // After the drain nothing listens: those loops end refused (no other target); none of
     // the requests already written may have failed any other way.
