@@ -1,6 +1,6 @@
 /**
  * Failover (issue 14) as real processes: two `tern server`s sharing one PostgreSQL database
- * (`--lease-ttl 4s`) and one `tern gateway` given both URLs. The leader is SIGKILLed; a weight
+ * (`--lease-ttl 6s`) and one `tern gateway` given both URLs. The leader is SIGKILLed; a weight
  * change made through the survivor reaches the gateway within seconds, and the survivor's
  * controller takes the lease within the lease length.
  *
@@ -19,7 +19,7 @@ import { BIN, cleanEnv, killAll, startNode, startVersionApp, type Proc } from '.
 
 const baseUrl = process.env.TERN_TEST_POSTGRES_URL;
 const skip = baseUrl === undefined && process.env.CI === undefined ? 'TERN_TEST_POSTGRES_URL is not set' : false;
-const LEASE_MS = 4_000;
+const LEASE_MS = 6_000;
 
 interface Server {
   proc: Proc;
@@ -158,7 +158,7 @@ describe('failover: a gateway following two servers on one PostgreSQL', { skip, 
       'the gateway to route by the new weight',
       async () => {
         const share = await canaryShare(edgeUrl!);
-        return share > 0.6 && share < 0.8 ? share : undefined;
+        return share > 0.55 && share < 0.85 ? share : undefined;
       },
       15_000,
     );
@@ -174,6 +174,7 @@ describe('failover: a gateway following two servers on one PostgreSQL', { skip, 
     );
     assert.ok(holder);
     assert.ok(reachedMs < 5_000, `the weight change took ${reachedMs} ms to reach the gateway`);
-    assert.ok(takeoverMs <= LEASE_MS + 2_000, `takeover took ${takeoverMs} ms`);
+    // The dead leader renewed its lease at most a tick before the kill: it expires 5-6 s later, not sooner.
+    assert.ok(takeoverMs >= LEASE_MS - 1_000 && takeoverMs <= LEASE_MS + 2_000, `takeover took ${takeoverMs} ms`);
   });
 });

@@ -4,7 +4,7 @@
  * a second signal forces exit.
  */
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { compileWebhookPolicy } from '../../control/notify/destinations.js';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
@@ -72,8 +72,8 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     )
     .option(
       '--lease-ttl <duration>',
-      'leader lease of the release controller: after a leader dies, another server sharing the database takes over within this time (default 3s)',
-      parseDurationFlag,
+      'leader lease of the release controller: after a leader dies, another server sharing the database takes over within this time; more than 2s (default 3s)',
+      parseLeaseTtl,
     )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
@@ -168,6 +168,13 @@ function announce(
   }
   io.out(`Data directory: ${path.resolve(dataDir)}${server.store === 'postgres' ? ' (state in PostgreSQL)' : ''}`);
   io.out('Press Ctrl+C to stop.');
+}
+
+/** `--lease-ttl`: the controller renews its lease every second, so a lease must outlast two ticks. */
+function parseLeaseTtl(value: string): number {
+  const ms = parseDurationFlag(value);
+  if (ms <= 2_000) throw new InvalidArgumentError(`a lease must be longer than 2s (the controller renews it every second), got ${value}`);
+  return ms;
 }
 
 /** The allow-list from --webhook-allow, else TERN_WEBHOOK_ALLOW; a bad entry fails here, naming where it came from. */
