@@ -104,10 +104,26 @@ async function runGateway(
   }
   // A worker whose primary is gone (killed, crashed) must not linger holding the port.
   if (cluster.isWorker) process.once('disconnect', () => void gateway.close().finally(() => process.exit(0)));
-  const signal = await nextShutdownSignal(io);
+  const signal = await Promise.race([nextShutdownSignal(io), drainRequested()]);
   logger.info({ signal, drainTimeoutMs: flags.drainTimeout ?? DEFAULT_DRAIN_MS }, 'draining: not accepting, finishing requests in flight');
   await gateway.close();
   if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
+}
+
+/** The primary's request to drain (a message, not a signal: a worker that already got Ctrl+C's SIGINT must not take it as a second one). */
+const DRAIN_MESSAGE = 'tern:drain';
+
+/** Resolves when this worker's primary asks it to drain; never outside a cluster worker. */
+function drainRequested(): Promise<'drain'> {
+  return new Promise((resolve) => {
+    if (!cluster.isWorker) return;
+    const onMessage = (message: unknown): void => {
+      if (message !== DRAIN_MESSAGE) return;
+      process.off('message', onMessage);
+      resolve('drain');
+    };
+    process.on('message', onMessage);
+  });
 }
 
 /**
@@ -148,7 +164,11 @@ async function supervise(flags: GatewayFlags, io: Io): Promise<void> {
             clearTimeout(overdue);
             resolve();
           });
-          w.process.kill('SIGTERM');
+          try {
+            w.send(DRAIN_MESSAGE);
+          } catch {
+            w.process.kill('SIGTERM');
+          }
         }),
     ),
   );
