@@ -29,7 +29,8 @@ export interface SyncOptions {
   /** The control plane's API URL, or several (servers sharing one database), tried in turn. */
   readonly url: string | readonly string[];
   readonly token: string;
-  readonly gatewayId: string;
+  /** This gateway's name in metric pushes (a function when it is known only once the port is bound). */
+  readonly gatewayId: string | (() => string);
   readonly logger: Logger;
   /** Version of the table in use (0 when none). */
   readonly currentVersion: () => number;
@@ -167,7 +168,11 @@ function startPusher(
         dispatcher: agent,
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ gateway: opts.gatewayId, windows: batch, ...(reports.length ? { events: reports } : {}) }),
+        body: JSON.stringify({
+          gateway: typeof opts.gatewayId === 'string' ? opts.gatewayId : opts.gatewayId(),
+          windows: batch,
+          ...(reports.length ? { events: reports } : {}),
+        }),
         signal,
       });
       const text = await res.body.text();
