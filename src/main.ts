@@ -51,6 +51,10 @@ export interface ServerOptions {
   readonly gatewayLimits?: Partial<LimitSettings>;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
+  /** The controller's leader lease (ms): how long a dead leader holds releases before another server takes over (`--lease-ttl`). Default 3 × tick, at least 3 s. */
+  readonly leaseTtlMs?: number;
+  /** On close, how long the built-in gateway lets requests in flight finish (ms, `--drain-timeout`). Default 5000. */
+  readonly drainTimeoutMs?: number;
   /**
    * Webhook destinations allowed (`--webhook-allow`, TERN_WEBHOOK_ALLOW): host names, IPs, CIDRs.
    * Default none: any destination but loopback, link-local and unspecified addresses.
@@ -136,6 +140,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       logger: logger.child({ component: 'controller' }),
       tickMs: options.controllerTickMs ?? 1000,
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
       webhookSecret,
       webhookPolicy,
       dataDir,
@@ -150,7 +155,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         store,
         externalUrl: apiUrl,
         // The controller's lease (runner.ts): only the leading controller posts.
-        isLeader: () => store.acquireLease('release-controller', `controller-${process.pid}`, Math.max(3 * tickMs, 3000)),
+        isLeader: () => store.acquireLease('release-controller', `controller-${process.pid}`, options.leaseTtlMs ?? Math.max(3 * tickMs, 3000)),
         logger: logger.child({ component: 'alertmanager' }),
       });
     }
@@ -169,6 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stateFile: path.join(dataDir, 'gateway-table.json'),
       exposeVersionHeader: options.exposeVersionHeader ?? false,
       ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
+      ...(options.drainTimeoutMs === undefined ? {} : { closeGraceMs: options.drainTimeoutMs }),
       logger: logger.child({ component: 'gateway' }),
     });
     logger.info({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl }, 'Tern gateway listening');

@@ -234,6 +234,28 @@ describe('control-plane sync', () => {
     }
   });
 
+  it('follows the next control-plane URL when the one it follows goes away', async () => {
+    const first = await startFakeControlPlane(canaryTable(7, 10_000));
+    const second = await startFakeControlPlane(canaryTable(7, 10_000));
+    const gw = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      logger: silent,
+      admin: false,
+      controlPlane: { url: [first.url, second.url], token: TOKEN, waitSeconds: 5, backoff: fast },
+    });
+    try {
+      assert.equal(gw.tableVersion(), 7);
+      await first.close();
+      second.setTable(canaryTable(8, 0));
+      await until(() => gw.tableVersion() === 8, 3_000);
+      assert.equal((await http.get(`${gw.url}/`, { 'x-user': 'down-1' })).text, 'v1');
+    } finally {
+      await gw.close();
+      await second.close();
+    }
+  });
+
   it('starts from the persisted state file when the control plane is unreachable', async () => {
     const stateFile = join(dir, 'restart.json');
     const cp = await startFakeControlPlane(canaryTable(9, 10_000));

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JudgeResult } from '../analysis/verdict.js';
+import { ValidationError } from '../core/errors.js';
 import { transition } from '../core/release-state.js';
 import { systemClock, type Clock, type Release, type ReleaseStatus } from '../core/types.js';
 import type { Store } from '../store/store.js';
@@ -33,6 +34,11 @@ export interface ControllerOptions {
   readonly tickMs?: number;
   /** This controller's name for the leader lease (several controllers may share a database). */
   readonly holder?: string;
+  /**
+   * The leader lease (ms), renewed every tick: after a leader dies, another controller takes
+   * over within this time. Default 3 × tickMs, at least 3 s; must exceed 2 × tickMs.
+   */
+  readonly leaseTtlMs?: number;
   readonly decide?: DecideOptions;
   /** Signs webhook calls (`x-tern-signature`). Default: a random secret, so receivers cannot verify — set it. */
   readonly webhookSecret?: string;
@@ -76,7 +82,9 @@ export function startController(options: ControllerOptions): Controller {
   const clock = options.clock ?? systemClock;
   const tickMs = options.tickMs ?? 1000;
   const holder = options.holder ?? `controller-${process.pid}`;
-  const leaseTtl = Math.max(3 * tickMs, 3000);
+  const leaseTtl = options.leaseTtlMs ?? Math.max(3 * tickMs, 3000);
+  if (!Number.isInteger(leaseTtl) || leaseTtl <= 2 * tickMs)
+    throw new ValidationError('leaseTtlMs', `expected a lease longer than two ticks (${2 * tickMs} ms), got ${leaseTtl}`);
   const judging = createJudging(options.store);
   let lastActive = new Set<string>();
   let running: Promise<void> | null = null;

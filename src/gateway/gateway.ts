@@ -51,7 +51,8 @@ export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly controlPlane?: {
-    readonly url: string;
+    /** The control plane's API URL, or several (servers sharing one database): a failed watch moves to the next. */
+    readonly url: string | readonly string[];
     readonly token: string;
     readonly waitSeconds?: number;
     readonly pushIntervalMs?: number;
@@ -138,7 +139,7 @@ function routingState(registry: EndpointRegistry, metrics: GatewayMetrics, state
 /** Starts the control-plane sync and waits (bounded) for its first answer. */
 async function connectControlPlane(
   options: GatewayOptions,
-  id: string,
+  id: () => string,
   state: RoutingState,
   metrics: GatewayMetrics,
   logger: Logger,
@@ -189,14 +190,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const initial = await startingTable(options, logger);
   if (initial) state.apply(initial);
 
+  // The first table before the port is bound: a gateway (or a new cluster worker, which the
+  // primary hands connections once it listens) never answers users without a table it could get.
+  let id = options.gatewayId ?? '';
+  const sync = await connectControlPlane(options, () => id, state, metrics, logger);
   const limits: LimitSettings = { ...defaultLimits(), ...options.limits };
-  const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool, limits);
+  const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool, limits).catch(async (err: unknown) => {
+    await sync?.stop();
+    throw err;
+  });
   const adminHost = (options.admin ? options.admin.host : undefined) ?? options.host;
   const admin =
     options.admin === false
       ? null
       : await startAdmin(adminHost, options.admin?.port ?? 0, { metrics, ready: () => state.current() !== null, logger }).catch(
           async (err: unknown) => {
+            await sync?.stop();
             await closeServer(proxy.server, 0);
             throw err;
           },
@@ -204,8 +213,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const stopChecks = options.healthCheck
     ? startActiveChecks(registry, { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck }, logger)
     : () => undefined;
-  const id = options.gatewayId ?? `${hostname()}:${process.pid}:${proxy.port}`;
-  const sync = await connectControlPlane(options, id, state, metrics, logger);
+  id ||= `${hostname()}:${process.pid}:${proxy.port}`;
 
   const close = async (): Promise<void> => {
     stopChecks();

@@ -10,10 +10,16 @@
  * an upstream connection. (Node's default would answer 431 to oversized headers.) A request
  * head not complete within the headers timeout is answered 408 (limits.ts); node checks
  * timeouts every `connectionsCheckingInterval`, so that interval is kept well under them.
+ *
+ * Drain (close): the listener stops accepting (in a cluster worker this takes it out of the
+ * primary's hand-off), every answer not yet started carries `Connection: close` and ends its
+ * connection, a connection idle for the whole first second of the drain is closed, and what is
+ * still open when the drain timeout ends is cut.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHttpServer, type ServingTls } from '../net/tls.js';
+import { Server as NetServer } from 'node:net';
 import { replyRaw, replyText } from './failures.js';
 import { ConnectionGate, refuseConnection, type LimitSettings } from './limits.js';
 import { createRequestHandler, hasRequestBody, type ProxyDeps } from './proxy.js';
@@ -37,10 +43,17 @@ export interface ProxyListener {
   close(graceMs: number): Promise<void>;
 }
 
+/** How long an idle keep-alive connection may still send one request (answered `Connection: close`) once a drain began. */
+const IDLE_DRAIN_MS = 1_000;
+
 /** `http://host:port`, with IPv6 hosts in brackets. */
 export function urlOf(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
+
+/** net.Server's close: stops listening but, unlike node:http's, leaves idle keep-alive connections open. */
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const netServerClose = NetServer.prototype.close;
 
 /** Sockets refused by the gate: whatever they carry is ignored until they close. */
 const refused = new WeakSet<Socket>();
@@ -95,10 +108,13 @@ function bodyStalled(req: IncomingMessage, res: ServerResponse): void {
 
 function screened(
   limits: LimitSettings,
+  draining: () => boolean,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (refused.has(req.socket)) return;
+    // Draining: answer this one, then close the connection (node writes `Connection: close`).
+    if (draining()) res.shouldKeepAlive = false;
     const refusal = screen(req, limits.maxHeaderCount);
     if (refusal !== null) return replyText(res, refusal.status, refusal.reason, { connection: 'close' });
     if (limits.bodyIdleTimeoutMs > 0 && hasRequestBody(req)) {
@@ -152,6 +168,23 @@ export async function closeServer(server: Server, graceMs: number): Promise<void
   clearTimeout(timer);
 }
 
+/**
+ * The drain: stop accepting (without node's immediate cut of idle connections), mark every
+ * answer not yet started `Connection: close`, give idle connections IDLE_DRAIN_MS to send one
+ * last request, then close those still idle; at `graceMs` cut everything left.
+ */
+async function drainServer(server: Server, answering: ReadonlySet<ServerResponse>, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => netServerClose.call(server, () => resolve()));
+  for (const res of answering) if (!res.headersSent) res.shouldKeepAlive = false;
+  const idle = setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_DRAIN_MS, graceMs));
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(idle);
+  clearTimeout(cut);
+  // node:http's own close clears its timeout checker; the listening socket is already gone.
+  server.close(() => undefined);
+}
+
 /** Starts the proxy listener. @throws when the port cannot be bound. */
 export async function startProxyListener(
   options: ListenerOptions,
@@ -166,6 +199,8 @@ export async function startProxyListener(
       s.once('close', () => tunnels.delete(s));
     }
   };
+  let draining = false;
+  const answering = new Set<ServerResponse>();
   const server = createHttpServer(
     options.tls,
     {
@@ -177,8 +212,12 @@ export async function startProxyListener(
       keepAliveTimeout: limits.keepAliveTimeoutMs,
       connectionsCheckingInterval: checkingInterval(limits),
     },
-    screened(limits, createRequestHandler(deps)),
+    screened(limits, () => draining, createRequestHandler(deps)),
   );
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    answering.add(res);
+    res.once('close', () => answering.delete(res));
+  });
   // One more than the cap, so the screen sees a request that exceeds it (node drops the rest silently).
   server.maxHeadersCount = limits.maxHeaderCount + 1;
   const gate = new ConnectionGate(limits.maxConnections, limits.maxConnectionsPerClient);
@@ -197,7 +236,11 @@ export async function startProxyListener(
     port,
     gate,
     async close(graceMs) {
-      await closeServer(server, graceMs);
+      draining = true;
+      // Upgraded tunnels are not node:http's connections any more: they are cut at the same deadline.
+      const cut = setTimeout(() => tunnels.forEach((s) => s.destroy()), graceMs);
+      await drainServer(server, answering, graceMs);
+      clearTimeout(cut);
       for (const s of tunnels) s.destroy();
     },
   };

@@ -7,7 +7,12 @@ import { ValidationError } from '../core/errors.js';
 export interface CheckedOptions {
   readonly host: string;
   readonly port: number;
-  readonly controlPlane?: { readonly url: string; readonly token: string; readonly waitSeconds?: number; readonly pushIntervalMs?: number };
+  readonly controlPlane?: {
+    readonly url: string | readonly string[];
+    readonly token: string;
+    readonly waitSeconds?: number;
+    readonly pushIntervalMs?: number;
+  };
   readonly healthCheck?: { readonly path: string } & Readonly<Record<string, unknown>>;
   readonly outlier?: Readonly<Record<string, unknown>>;
   readonly pool?: Readonly<Record<string, unknown>>;
@@ -32,12 +37,16 @@ function numbers(group: Readonly<Record<string, unknown>> | undefined, field: st
 
 function checkControlPlane(cp: CheckedOptions['controlPlane']): void {
   if (cp === undefined) return;
-  const url = URL.canParse(cp.url) ? new URL(cp.url) : null;
-  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ValidationError(
-      'controlPlane.url',
-      `expected the control plane's http(s) base URL, e.g. http://127.0.0.1:7070, got ${JSON.stringify(cp.url)}`,
-    );
+  const urls = typeof cp.url === 'string' ? [cp.url] : cp.url;
+  if (urls.length === 0) throw new ValidationError('controlPlane.url', "expected at least one control plane's base URL");
+  for (const raw of urls) {
+    const url = URL.canParse(raw) ? new URL(raw) : null;
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new ValidationError(
+        'controlPlane.url',
+        `expected the control plane's http(s) base URL, e.g. http://127.0.0.1:7070, got ${JSON.stringify(raw)}`,
+      );
+    }
   }
   if (typeof cp.token !== 'string' || cp.token === '') throw new ValidationError('controlPlane.token', 'expected the gateway token');
   integer(cp.waitSeconds, 'controlPlane.waitSeconds', 1, 60);

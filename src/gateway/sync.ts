@@ -14,6 +14,9 @@
  *
  * Failures never stop routing (fail static): both loops retry with capped exponential backoff
  * and jitter, so a fleet of gateways does not hammer a control plane that comes back.
+ *
+ * Several control-plane URLs (servers sharing one PostgreSQL): the gateway follows one at a
+ * time; a failed watch moves it to the next in the list (round robin), and pushes follow.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -24,9 +27,11 @@ import type { FallbackEvent } from './metrics.js';
 import { parseRoutingTable } from './table-json.js';
 
 export interface SyncOptions {
-  readonly url: string;
+  /** The control plane's API URL, or several (servers sharing one database), tried in turn. */
+  readonly url: string | readonly string[];
   readonly token: string;
-  readonly gatewayId: string;
+  /** This gateway's name in metric pushes (a function when it is known only once the port is bound). */
+  readonly gatewayId: string | (() => string);
   readonly logger: Logger;
   /** Version of the table in use (0 when none). */
   readonly currentVersion: () => number;
@@ -47,6 +52,8 @@ export interface SyncOptions {
 export interface SyncHandle {
   /** Settles after the first poll attempt, true when it got a table (or 304). */
   readonly firstPoll: Promise<boolean>;
+  /** The control-plane URL followed now. */
+  current(): string;
   /** Windows dropped because the queue was full. */
   dropped(): number;
   stop(): Promise<void>;
@@ -64,7 +71,16 @@ export function backoffDelay(failures: number, baseMs: number, capMs: number, ra
 
 /** Starts both loops. */
 export function startSync(opts: SyncOptions): SyncHandle {
-  const base = opts.url.replace(/\/+$/, '');
+  const bases = (typeof opts.url === 'string' ? [opts.url] : opts.url).map((u) => u.replace(/\/+$/, ''));
+  if (bases.length === 0) throw new Error('startSync: at least one control-plane URL is needed');
+  let active = 0;
+  const base = (): string => bases[active]!;
+  const failOver = (): void => {
+    if (bases.length < 2) return;
+    const from = base();
+    active = (active + 1) % bases.length;
+    opts.logger.warn({ from, to: base() }, 'following the next control plane');
+  };
   const wait = opts.waitSeconds ?? 30;
   const backoff = opts.backoff ?? { baseMs: 250, capMs: 10_000 };
   const stopper = new AbortController();
@@ -75,7 +91,7 @@ export function startSync(opts: SyncOptions): SyncHandle {
 
   const pollOnce = async (first: boolean): Promise<void> => {
     const query = first ? '' : `?after=${opts.currentVersion()}&wait=${wait}s`;
-    const res = await request(`${base}/api/v1/dataplane/routing${query}`, {
+    const res = await request(`${base()}/api/v1/dataplane/routing${query}`, {
       dispatcher: agent,
       headers,
       signal: stopper.signal,
@@ -104,7 +120,8 @@ export function startSync(opts: SyncOptions): SyncHandle {
         if (stopper.signal.aborted) break;
         if (first) firstSettled(false);
         failures++;
-        opts.logger.warn({ err, failures }, 'routing watch failed; keeping the last table');
+        opts.logger.warn({ err, failures, controlPlane: base() }, 'routing watch failed; keeping the last table');
+        failOver();
         await sleep(backoffDelay(failures, backoff.baseMs, backoff.capMs), undefined, { signal: stopper.signal }).catch(() => undefined);
       }
     }
@@ -114,6 +131,7 @@ export function startSync(opts: SyncOptions): SyncHandle {
   const loop = pollLoop();
   return {
     firstPoll,
+    current: base,
     dropped: pusher.dropped,
     async stop() {
       stopper.abort();
@@ -131,7 +149,7 @@ function isPoison(status: number): boolean {
 
 function startPusher(
   opts: SyncOptions,
-  base: string,
+  base: () => string,
   agent: Agent,
   headers: Record<string, string>,
   backoff: { baseMs: number; capMs: number },
@@ -149,11 +167,15 @@ function startPusher(
     const batch = queue.slice(0, MAX_BATCH);
     const reports = events.slice(0, MAX_EVENTS);
     try {
-      const res = await request(`${base}/api/v1/dataplane/metrics`, {
+      const res = await request(`${base()}/api/v1/dataplane/metrics`, {
         dispatcher: agent,
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ gateway: opts.gatewayId, windows: batch, ...(reports.length ? { events: reports } : {}) }),
+        body: JSON.stringify({
+          gateway: typeof opts.gatewayId === 'string' ? opts.gatewayId : opts.gatewayId(),
+          windows: batch,
+          ...(reports.length ? { events: reports } : {}),
+        }),
         signal,
       });
       const text = await res.body.text();

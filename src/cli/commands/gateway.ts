@@ -10,15 +10,16 @@ import { Option, type Command } from 'commander';
 import { CliError, UsageError } from '../errors.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { parsePort, parseWorkers } from '../parse.js';
+import { parseDurationFlag, parsePort, parseWorkers } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
 
 import { caFrom, loadServingTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
 
 interface GatewayFlags extends LimitFlags, TlsFlags {
-  readonly controlPlane?: string;
+  readonly controlPlane?: string[];
   readonly controlPlaneCa?: string;
+  readonly drainTimeout?: number;
   readonly host: string;
   readonly port: number;
   readonly adminPort: number;
@@ -35,7 +36,16 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
   const command = program
     .command('gateway')
     .description("run one more gateway replica that routes user traffic by the control plane's table")
-    .option('--control-plane <url>', "the control plane's API URL (default: --url / TERN_URL)")
+    .option(
+      '--control-plane <url>',
+      "the control plane's API URL (default: --url / TERN_URL); repeatable or comma-separated for servers sharing one database: a failed watch moves to the next",
+      (value: string, list: string[] | undefined) => [...(list ?? []), ...value.split(',').filter(Boolean)],
+    )
+    .option(
+      '--drain-timeout <duration>',
+      'on SIGTERM/SIGINT: how long requests in flight may finish before the rest are cut (default: 30s)',
+      parseDurationFlag,
+    )
     .addOption(
       new Option(
         '--control-plane-ca <file>',
@@ -70,14 +80,17 @@ export function registerGatewayCommand(program: Command, io: Io = processIo): vo
         await loadServingTls(tls);
         return supervise(flags, io, globals.output, tls !== undefined);
       }
-      const url = flags.controlPlane ?? globals.url ?? process.env.TERN_URL ?? DEFAULT_URL;
-      await runGateway(flags, { url, token, ...(ca ? { trust: { ca } } : {}) }, io, globals.output);
+      const urls = flags.controlPlane ?? [globals.url ?? process.env.TERN_URL ?? DEFAULT_URL];
+      await runGateway(flags, { url: urls, token, ...(ca ? { trust: { ca } } : {}) }, io, globals.output);
     });
 }
 
+/** Default of --drain-timeout (also `tern server`'s). */
+export const DEFAULT_DRAIN_MS = 30_000;
+
 async function runGateway(
   flags: GatewayFlags,
-  controlPlane: { url: string; token: string; trust?: { ca: Buffer } },
+  controlPlane: { url: string[]; token: string; trust?: { ca: Buffer } },
   io: Io,
   output: OutputFormat,
 ): Promise<void> {
@@ -95,6 +108,7 @@ async function runGateway(
     admin: { host: flags.host, port: flags.adminPort },
     ...(flags.healthPath ? { healthCheck: { path: flags.healthPath } } : {}),
     limits: limitsFrom(flags),
+    closeGraceMs: flags.drainTimeout ?? DEFAULT_DRAIN_MS,
     logger: logger.child({ component: 'gateway', worker: worker || undefined }),
   }).catch((err: unknown) => {
     const e = err as { code?: string; message?: string };
@@ -104,18 +118,20 @@ async function runGateway(
   if (cluster.isWorker) process.send?.({ tern: 'gateway-listening', url: gateway.url, adminUrl: gateway.adminUrl } satisfies Listening);
   else {
     if (output === 'json')
-      io.out(JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url }));
+      io.out(
+        JSON.stringify({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl, id: gateway.id, controlPlane: controlPlane.url.join(',') }),
+      );
     else {
       io.out(`Tern gateway listening on ${gateway.url} (metrics: ${gateway.adminUrl ?? 'off'}/metrics)`);
-      io.out(`Following the control plane at ${controlPlane.url}; press Ctrl+C to stop.`);
+      io.out(`Following the control plane at ${controlPlane.url.join(', ')}; press Ctrl+C to stop.`);
     }
   }
   // A worker whose primary is gone (killed, crashed) must not linger holding the port.
   if (cluster.isWorker) process.once('disconnect', () => void gateway.close().finally(() => process.exit(0)));
   const stopReloading = tls ? reloadOnSighup(() => tls.reload(), logger) : () => undefined;
-  const signal = await nextShutdownSignal(io);
+  const signal = await Promise.race([nextShutdownSignal(io), drainRequested()]);
   stopReloading();
-  logger.info({ signal }, 'shutting down');
+  logger.info({ signal, drainTimeoutMs: flags.drainTimeout ?? DEFAULT_DRAIN_MS }, 'draining: not accepting, finishing requests in flight');
   await gateway.close();
   if (!cluster.isWorker && output === 'table') io.out('Tern gateway stopped.');
 }
@@ -127,9 +143,27 @@ interface Listening {
   readonly adminUrl: string | null;
 }
 
+/** The primary's request to drain (a message, not a signal: a worker that already got Ctrl+C's SIGINT must not take it as a second one). */
+const DRAIN_MESSAGE = 'tern:drain';
+
+/** Resolves when this worker's primary asks it to drain; never outside a cluster worker. */
+function drainRequested(): Promise<'drain'> {
+  return new Promise((resolve) => {
+    if (!cluster.isWorker) return;
+    const onMessage = (message: unknown): void => {
+      if (message !== DRAIN_MESSAGE) return;
+      process.off('message', onMessage);
+      resolve('drain');
+    };
+    process.on('message', onMessage);
+  });
+}
+
 /**
  * The cluster primary: forks the workers, prints where the first one listens (all share its
- * port), restarts one that dies, stops them all on a signal.
+ * port), replaces one that exits (killed, crashed, or drained by its own SIGTERM — a rolling
+ * restart), and on a signal has every worker drain, killing one still running a few seconds
+ * after the drain timeout.
  */
 async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls: boolean): Promise<void> {
   let stopping = false;
@@ -154,6 +188,15 @@ async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls:
     io.err(`gateway worker ${worker.id} exited (${signal ?? code}); starting another`);
     setTimeout(fork, 500);
   });
+  // One line per worker once it serves (the user port is bound before the admin port), so a
+  // rolling restart can wait for the replacement before it stops the next worker.
+  const serving = new Set<number>();
+  cluster.on('listening', (worker) => {
+    if (serving.has(worker.id)) return;
+    serving.add(worker.id);
+    io.out(`gateway worker ${worker.id} (pid ${worker.process.pid ?? '?'}) listening`);
+  });
+  cluster.on('exit', (worker) => serving.delete(worker.id));
   for (let i = 0; i < flags.workers; i++) fork();
   await nextShutdownSignal(io);
   process.off('SIGHUP', forwardHup);
@@ -163,8 +206,16 @@ async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls:
     workers.map(
       (w) =>
         new Promise<void>((resolve) => {
-          w.once('exit', () => resolve());
-          w.process.kill('SIGTERM');
+          const overdue = setTimeout(() => w.process.kill('SIGKILL'), (flags.drainTimeout ?? DEFAULT_DRAIN_MS) + 5_000);
+          w.once('exit', () => {
+            clearTimeout(overdue);
+            resolve();
+          });
+          try {
+            w.send(DRAIN_MESSAGE);
+          } catch {
+            w.process.kill('SIGTERM');
+          }
         }),
     ),
   );

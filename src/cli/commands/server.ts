@@ -4,13 +4,14 @@
  * a second signal forces exit.
  */
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { compileWebhookPolicy } from '../../control/notify/destinations.js';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
 import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
+import { DEFAULT_DRAIN_MS } from './gateway.js';
 
 import { explainTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
 
@@ -28,9 +29,11 @@ interface ServerFlags extends LimitFlags, TlsFlags {
   readonly auditRetention?: number;
   readonly webhookAllow?: string[];
   readonly alertmanagerUrl?: string;
+  readonly drainTimeout?: number;
+  readonly leaseTtl?: number;
 }
 
-/** How long a graceful shutdown may take before the process gives up and exits 1. */
+/** How long a graceful shutdown may take beyond the drain timeout before the process gives up and exits 1. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Registers `tern server` on the program. */
@@ -71,6 +74,16 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       '--alertmanager-url <url>',
       "post Tern's alerts (a failing check, a rollback) to this Alertmanager's v2 API, e.g. http://127.0.0.1:9093",
     )
+    .option(
+      '--drain-timeout <duration>',
+      "on SIGTERM/SIGINT: how long the built-in gateway's requests in flight may finish before the rest are cut (default: 30s)",
+      parseDurationFlag,
+    )
+    .option(
+      '--lease-ttl <duration>',
+      'leader lease of the release controller: after a leader dies, another server sharing the database takes over within this time; more than 2s (default 3s)',
+      parseLeaseTtl,
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
@@ -81,6 +94,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .action(async (flags: ServerFlags, cmd: Command) => {
       const output = cmd.optsWithGlobals<{ output: OutputFormat }>().output;
       const tls = tlsFiles(flags);
+      const drainTimeout = flags.drainTimeout ?? DEFAULT_DRAIN_MS;
       const logger = createLogger(flags);
       // Loaded here so client commands do not pay for Fastify and SQLite at startup.
       const { startServer } = await import('../../main.js');
@@ -95,6 +109,8 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         metricsPublic: flags.metricsPublic,
         ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
         gatewayLimits: limitsFrom(flags),
+        drainTimeoutMs: drainTimeout,
+        ...(flags.leaseTtl === undefined ? {} : { leaseTtlMs: flags.leaseTtl }),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
         alertmanagerUrl: flags.alertmanagerUrl,
@@ -107,11 +123,12 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       const stopReloading = server.reloadTls ? reloadOnSighup(server.reloadTls, logger) : () => undefined;
       const signal = await nextShutdownSignal(io);
       stopReloading();
-      logger.info({ signal }, 'shutting down');
+      logger.info({ signal, drainTimeoutMs: drainTimeout }, 'shutting down: draining the gateway, then the API');
+      const limit = drainTimeout + SHUTDOWN_GRACE_MS;
       const timer = setTimeout(() => {
-        io.err(`error: shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000}s; exiting anyway`);
+        io.err(`error: shutdown did not finish within ${limit / 1000}s; exiting anyway`);
         process.exit(1);
-      }, SHUTDOWN_GRACE_MS);
+      }, limit);
       timer.unref();
       await server.close();
       clearTimeout(timer);
@@ -165,6 +182,13 @@ function announce(
   }
   io.out(`Data directory: ${path.resolve(dataDir)}${server.store === 'postgres' ? ' (state in PostgreSQL)' : ''}`);
   io.out('Press Ctrl+C to stop.');
+}
+
+/** `--lease-ttl`: the controller renews its lease every second, so a lease must outlast two ticks. */
+function parseLeaseTtl(value: string): number {
+  const ms = parseDurationFlag(value);
+  if (ms <= 2_000) throw new InvalidArgumentError(`a lease must be longer than 2s (the controller renews it every second), got ${value}`);
+  return ms;
 }
 
 /** The allow-list from --webhook-allow, else TERN_WEBHOOK_ALLOW; a bad entry fails here, naming where it came from. */
