@@ -59,7 +59,7 @@ describe('tern release replay', () => {
       rows.some((r) => /FAILED after \d+s \(roll back\)/.test(r)),
       out,
     );
-    assert.match(out, /\n {2}latency +fail +largest gap/);
+    assert.match(out, /\n {2}latency +fail +p50 [\d.]+ ms canary vs [\d.]+ ms stable/);
     assert.match(out, /evidence comes from the real weight 50%/);
   });
 

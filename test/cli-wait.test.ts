@@ -331,7 +331,7 @@ describe('tern release start --wait / watch against a real tern server', { timeo
     assert.match(
       lastLine(run.stdout),
       new RegExp(
-        `^Rolled back: auto v2 \\(release ${id}\\); every user is back on v1; by system, reason: sequential judge failed step 1/2 \\(10%\\): error-rate: .*errors \\d+/\\d+ canary`,
+        `^Rolled back: auto v2 \\(release ${id}\\); every user is back on v1; by system, reason: sequential judge failed step 1/2 \\(10%\\): error-rate: canary [\\d.]+% \\(\\d+/\\d+\\) vs stable`,
       ),
     );
   });

@@ -158,7 +158,7 @@ describe('dashboard in a real browser', { skip, timeout: 240_000 }, () => {
     // The form's percents and percentage points reach the API as its fractions.
     const stored = await must<{ analysis: Record<string, unknown> }>(server, 'GET', `/api/v1/releases/${releaseId}`, 200);
     assert.deepEqual(stored.analysis.latency, { tolerance: 0.3, minDifferenceMs: 10, p99MaxMs: null });
-    assert.deepEqual(stored.analysis.errorRate, { tolerance: 0.5, minDifference: 0.005, max: 0.08 });
+    assert.deepEqual(stored.analysis.errorRate, { tolerance: 0.1, minDifference: 0.005, max: 0.08 });
     assert.deepEqual(stored.analysis.feedback, { tolerance: 0.5, minScore: 3 });
     assert.equal(stored.analysis.warmupMs, 20_000);
     assert.match(await page.locator('[data-testid=metadata]').innerText(), /9f8d111/);

@@ -48,7 +48,7 @@ export function registerDataplaneRoutes(app: TernApp, { store, clock, closing }:
         if (table.version > after) return routingJson(table);
         reply.raw.once('close', watch.cancel); // the gateway hung up: stop waiting for it
         const changed = await watch.until(waitMs);
-        return changed ? routingJson(await store.routingTable()) : reply.code(304).send(null);
+        return changed ? routingJson(await store.routingTable()) : reply.code(304).send(NO_BODY);
       } finally {
         watch.cancel();
         reply.raw.off('close', watch.cancel);
@@ -137,3 +137,6 @@ function watchRouting(store: Store, after: number, closing: ClosingSignal): Rout
     cancel,
   };
 }
+
+/** A 304 carries no body (RFC 9110 §15.4.5): send none, rather than a serialised `null`. */
+const NO_BODY = undefined as unknown as null;
