@@ -144,7 +144,7 @@ describe('graceful shutdown under load', { timeout: 150_000 }, () => {
       ],
       cleanEnv({ TERN_TOKEN: token }),
     );
-    await edge.waitFor(/2 workers sharing/);
+    await edge.waitFor(/with 2 workers/);
     await until(() => answers(`http://127.0.0.1:${port}/`), 20_000, 'the gateway to route');
     return edge;
   };

@@ -307,7 +307,7 @@ describe('TLS end to end', { timeout: 120_000 }, () => {
       ],
       cleanEnv({ TERN_TOKEN: 'unused-here' }),
     );
-    await fleet.waitFor(/2 workers sharing/);
+    await fleet.waitFor(/listening on https:\/\/127\.0\.0\.1:\d+ with 2 workers/);
     const url = `https://127.0.0.1:${port}`;
     /** Fingerprints seen over several new connections (the primary spreads them over the workers). */
     const seen = async (): Promise<Set<string>> => {
