@@ -109,6 +109,7 @@ export class EvidenceAccumulator {
   #intervals = new Map<number, { stable: Arm; canary: Arm }>();
   #rows: CountRow[] = [];
   #userErrors = new Map<string, number>();
+  #top: { readonly user: string; readonly errors: number } | null = null;
   /** The count state without `user`, kept up to date while the heaviest user stays the same. */
   #heavy: { user: string; count: CountState; requests: number; errors: number } | null = null;
   #from: number | null = null;
@@ -164,8 +165,14 @@ export class EvidenceAccumulator {
 
   /** Sums the canary's errors per user and keeps the evidence without the heaviest one current. */
   #addUsers(row: CountRow): void {
-    if (row.users)
-      for (const [user, errors] of Object.entries(row.users)) this.#userErrors.set(user, (this.#userErrors.get(user) ?? 0) + errors);
+    if (row.users) {
+      for (const [user, errors] of Object.entries(row.users)) {
+        const total = (this.#userErrors.get(user) ?? 0) + errors;
+        this.#userErrors.set(user, total);
+        // Totals only grow, so the most-erring user is kept without rescanning every user.
+        if (this.#top === null || total > this.#top.errors || this.#top.user === user) this.#top = { user, errors: total };
+      }
+    }
     this.#rows.push(row);
     const top = this.#heaviest();
     if (top === null) {
@@ -189,15 +196,8 @@ export class EvidenceAccumulator {
   }
 
   #heaviest(): string | null {
-    let top: string | null = null;
-    let most = 0;
-    for (const [user, errors] of this.#userErrors) {
-      if (errors > most) {
-        most = errors;
-        top = user;
-      }
-    }
-    return top !== null && most >= HEAVY_MIN_ERRORS && most >= HEAVY_SHARE * this.#canary.errors ? top : null;
+    const t = this.#top;
+    return t !== null && t.errors >= HEAVY_MIN_ERRORS && t.errors >= HEAVY_SHARE * this.#canary.errors ? t.user : null;
   }
 
   clone(): EvidenceAccumulator {
@@ -214,6 +214,7 @@ export class EvidenceAccumulator {
     for (const [k, v] of this.#intervals) c.#intervals.set(k, { stable: copyArm(v.stable), canary: copyArm(v.canary) });
     c.#rows = [...this.#rows];
     c.#userErrors = new Map(this.#userErrors);
+    c.#top = this.#top;
     c.#heavy = this.#heavy && { ...this.#heavy, count: copyCountState(this.#heavy.count) };
     c.#from = this.#from;
     c.#to = this.#to;
