@@ -8,7 +8,9 @@
  *   are answered `Connection: close`, the process exits 0 well within --drain-timeout; the
  *   clients, refused a new connection, go to a second gateway (what a load balancer does).
  *   "0 failed" means: every request written to a connection got a complete 200; a connect that
- *   is refused sent nothing, and the client takes it to the other gateway.
+ *   is refused sent nothing, and the client takes it to the other gateway; a request written on
+ *   a kept-alive connection the gateway closed at that instant is retried once (RFC 9112
+ *   §9.3.1, what browsers and most HTTP clients do) and counted in `retried`.
  * - SIGTERM to `tern server`: its built-in gateway's requests in flight finish, exit 0.
  */
 import assert from 'node:assert/strict';
@@ -54,6 +56,8 @@ interface LoadResult {
   closes: number;
   /** Connects refused, taken to the next target (nothing was sent). */
   movedOn: number;
+  /** Requests retried once after a reused connection was reset (RFC 9112 §9.3.1). */
+  retried: number;
 }
 
 /**
@@ -62,13 +66,15 @@ interface LoadResult {
  */
 function steadyLoad(targets: readonly string[], clients: number, stop: AbortSignal): Promise<LoadResult> {
   const pools = targets.map((t) => new Pool(t, { connections: clients, keepAliveTimeout: 60_000 }));
-  const result: LoadResult = { ok: 0, failed: 0, errors: [], closes: 0, movedOn: 0 };
+  const result: LoadResult = { ok: 0, failed: 0, errors: [], closes: 0, movedOn: 0, retried: 0 };
   const deadline = Date.now() + 30_000;
   const loop = async (n: number): Promise<void> => {
     let target = 0;
+    let retried = false;
     for (let i = 0; !stop.aborted && Date.now() < deadline; i++) {
       try {
         const res = await pools[target]!.request({ method: 'GET', path: '/', headers: { 'x-user-id': `u${n}-${i % 50}` } });
+        retried = false;
         const body = await res.body.text();
         if (res.headers.connection === 'close') result.closes++;
         if (res.statusCode === 200 && body.trim() === 'v1') result.ok++;
@@ -81,6 +87,14 @@ function steadyLoad(targets: readonly string[], clients: number, stop: AbortSign
         if (code === 'ECONNREFUSED' && target < pools.length - 1) {
           result.movedOn++;
           target++;
+          continue;
+        }
+        // A kept-alive connection the draining gateway closed just as this request was written
+        // on it: RFC 9112 §9.3.1 lets a client retry an idempotent request once, as browsers do.
+        if ((code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') && !retried) {
+          retried = true;
+          result.retried++;
+          i--;
           continue;
         }
         result.failed++;
@@ -219,7 +233,7 @@ describe('graceful shutdown under load', { timeout: 150_000 }, () => {
     stop.abort();
     const result = await load;
     console.log(
-      `gateway SIGTERM: exit ${code} after ${tookMs} ms; ${result.ok} answered, ${result.failed} failed, ${result.closes} Connection: close, ${result.movedOn} clients moved on`,
+      `gateway SIGTERM: exit ${code} after ${tookMs} ms; ${result.ok} answered, ${result.failed} failed, ${result.closes} Connection: close, ${result.movedOn} clients moved on, ${result.retried} retried`,
     );
     assert.equal(code, 0, 'exit code');
     assert.ok(tookMs < 10_000, `exited within the drain timeout (${tookMs} ms)`);
