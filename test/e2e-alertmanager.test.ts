@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLoad } from './support/load.js';
 import { AMTOOL, monitoringAvailable, run, startAlertmanager, stopDaemons } from './support/monitoring.js';
 import { BIN, cleanEnv, killAll, startNode, startVersionApp } from './support/processes.js';
+import { apiCaller } from './support/api.js';
 
 interface AmAlert {
   labels: Record<string, string>;
@@ -32,15 +33,10 @@ describe(
     let gatewayUrl: string;
     let token: string;
 
-    async function api<T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
-      const res = await fetch(`${apiUrl}${url}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
-    }
+    const api = apiCaller(
+      () => apiUrl,
+      () => token,
+    );
 
     /** Alerts Alertmanager holds now (active ones only, as `amtool alert query` shows them). */
     async function amAlerts(): Promise<AmAlert[]> {

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLoad } from './support/load.js';
 import { monitoringAvailable, startPrometheus, stopDaemons } from './support/monitoring.js';
 import { BIN, cleanEnv, killAll, ROOT, startNode, startVersionApp } from './support/processes.js';
+import { apiCaller } from './support/api.js';
 
 interface Query {
   readonly panel: string;
@@ -40,15 +41,10 @@ describe(
     let gatewayUrl: string;
     let token: string;
 
-    async function api<T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> {
-      const res = await fetch(`${apiUrl}${url}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
-    }
+    const api = apiCaller(
+      () => apiUrl,
+      () => token,
+    );
 
     before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), 'tern-prom-'));
