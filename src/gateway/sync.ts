@@ -35,8 +35,8 @@ export interface SyncOptions {
   readonly logger: Logger;
   /** Version of the table in use (0 when none). */
   readonly currentVersion: () => number;
-  /** Applies a table; throws when it does not compile. `force` skips the version check. */
-  readonly apply: (table: RoutingTable, force: boolean) => void;
+  /** Applies a table (an external data plane may take a moment); throws or rejects when it cannot. `force` skips the version check. */
+  readonly apply: (table: RoutingTable, force: boolean) => void | Promise<void>;
   readonly drainWindows: () => MetricWindow[];
   readonly drainEvents: () => FallbackEvent[];
   /** Long-poll wait the control plane is asked for, seconds (default 30). */
@@ -102,7 +102,7 @@ export function startSync(opts: SyncOptions): SyncHandle {
       throw new Error(`control plane answered ${res.statusCode} to the routing watch`);
     }
     const table = parseRoutingTable(await res.body.json());
-    if (first || table.version > opts.currentVersion()) return opts.apply(table, first);
+    if (first || table.version > opts.currentVersion()) return void (await opts.apply(table, first));
     // A 200 that is not newer breaks the watch contract; pause so it cannot become a busy loop.
     await sleep(backoff.baseMs, undefined, { signal: stopper.signal }).catch(() => undefined);
   };
