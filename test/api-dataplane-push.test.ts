@@ -141,13 +141,25 @@ describe('data-plane metric pushes', () => {
     assert.equal(await audits(), 1);
   });
 
-  it('ignores what gateways still flush for a release that has ended, keeping the rest of the batch', async () => {
+  it('keeps what gateways flush for a release that has ended when it ran before the end; ignores the rest, keeping the batch', async () => {
     const rolled = await h.call('POST', `/api/v1/releases/${other}/rollback`, { body: { reason: 'test' } });
     assert.equal(rolled.statusCode, 200, rolled.body);
-    const res = await push([window({ releaseId: other, version: 'v2' }), window({ windowStart: NOW - 5_000 })]);
+    // The harness clock stands still at NOW: the release ended at NOW.
+    const res = await push(
+      [
+        window({ releaseId: other, version: 'v2', windowStart: NOW - 2_000 }), // queued during a store outage: its record
+        window({ releaseId: other, version: 'v2', windowStart: NOW }), // after the end
+        window({ releaseId: other, version: 'v9', windowStart: NOW - 2_000 }), // not a version it ran
+        window({ windowStart: NOW - 5_000 }),
+      ],
+      [{ type: 'canary_unavailable', service: 'cart', releaseId: other, windowStart: NOW - 2_000, count: 1 }],
+    );
     assert.equal(res.statusCode, 202, res.body);
-    assert.deepEqual(res.json(), { accepted: 1, ignored: 1 });
-    assert.deepEqual(await stored(other), []);
+    assert.deepEqual(res.json(), { accepted: 2, ignored: 3 });
+    assert.deepEqual(
+      (await stored(other)).map((w) => [w.version, w.windowStart]),
+      [['v2', NOW - 2_000]],
+    );
     assert.ok((await stored()).some((w) => w.windowStart === NOW - 5_000));
   });
 });

@@ -8,9 +8,11 @@
  *   that release's canary or the service's stable; every canary-unavailable event names a
  *   service and its active release; no window or event starts more than 5 s ahead of the
  *   server's clock (422, nothing of the push stored);
- * - windows and events of a release that has ended, and any older than 10 minutes, are left
- *   out and counted as ignored: a gateway flushing its queue after a release ended or after
- *   an outage must not lose the rest of its batch, and they can no longer sway a verdict.
+ * - windows of a release that has ended are kept when they started before it ended and name its
+ *   canary or stable version: a gateway flushing its queue after a store outage delivers the
+ *   evidence of the time the release ran, which then belongs in its record (it can no longer
+ *   sway a verdict); later windows, events of ended releases, and anything older than 10 minutes
+ *   are left out and counted as ignored, so a flushed queue never loses the rest of its batch.
  *
  * Within these limits a gateway token can still skew the evidence of an active release (as
  * any data plane can); docs/security.md says so.
@@ -100,15 +102,25 @@ function activeRoutes(table: RoutingTable): Map<string, RouteEntry> {
 }
 
 /** Ended releases by id, each looked up once per push (a queue flushed after a release ended holds many of its windows). */
-function endedReleases(ctx: PushContext): (id: string, service?: string) => Promise<boolean> {
+function endedReleases(ctx: PushContext): (id: string, service?: string) => Promise<Release | undefined> {
   const seen = new Map<string, Promise<Release | undefined>>();
-  /** True when `id` is a release of `service` (any, when undefined) that has ended; otherwise a push naming it is refused. */
+  /** The release when `id` is a release of `service` (any, when undefined) that has ended; otherwise a push naming it is refused. */
   return async (id, service) => {
     let lookup = seen.get(id);
     if (lookup === undefined) seen.set(id, (lookup = ctx.release(id)));
     const release = await lookup;
-    return release !== undefined && isFinal(release.status) && (service === undefined || release.service === service);
+    return release !== undefined && isFinal(release.status) && (service === undefined || release.service === service) ? release : undefined;
   };
+}
+
+/** A window of an ended release that belongs in its record: from before its end, of its canary or stable. */
+function ranBeforeEnd(release: Release, w: WindowInput): boolean {
+  const versions = [release.version, release.baseline.version];
+  return release.endedAt !== null && w.windowStart < release.endedAt && versions.includes(w.version);
+}
+
+function withFeedback(w: WindowInput): MetricWindow {
+  return { ...w, feedbackSum: w.feedbackSum ?? 0, feedbackCount: w.feedbackCount ?? 0 };
 }
 
 function notActive(field: string, id: string): ValidationError {
@@ -135,8 +147,10 @@ export async function checkPush<E extends EventInput>(
     checkNotAhead(w.windowStart, ctx.now, `${at}.windowStart`);
     const route = routes.get(w.releaseId);
     if (route === undefined) {
-      if (!(await hasEnded(w.releaseId))) throw notActive(`${at}.releaseId`, w.releaseId);
-      ignored++;
+      const ended = await hasEnded(w.releaseId);
+      if (ended === undefined) throw notActive(`${at}.releaseId`, w.releaseId);
+      if (w.windowStart >= oldest && ranBeforeEnd(ended, w)) kept.push(withFeedback(w));
+      else ignored++;
       continue;
     }
     if (w.version !== route.canary?.version && w.version !== route.stable.version) {
@@ -147,7 +161,7 @@ export async function checkPush<E extends EventInput>(
       );
     }
     if (w.windowStart < oldest) ignored++;
-    else kept.push({ ...w, feedbackSum: w.feedbackSum ?? 0, feedbackCount: w.feedbackCount ?? 0 });
+    else kept.push(withFeedback(w));
   }
   const keptEvents: E[] = [];
   for (const [i, e] of events.entries()) {
@@ -155,7 +169,7 @@ export async function checkPush<E extends EventInput>(
     checkNotAhead(e.windowStart, ctx.now, `${at}.windowStart`);
     const route = routes.get(e.releaseId);
     if (route === undefined || route.service !== e.service) {
-      if (!(await hasEnded(e.releaseId, e.service))) throw notActive(`${at}.releaseId`, e.releaseId);
+      if ((await hasEnded(e.releaseId, e.service)) === undefined) throw notActive(`${at}.releaseId`, e.releaseId);
       ignored++;
     } else if (e.windowStart < oldest) ignored++;
     else keptEvents.push(e);

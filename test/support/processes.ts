@@ -15,6 +15,8 @@ const VERSION_APP = path.join(ROOT, 'test', 'fixtures', 'version-app.mjs');
 export interface Proc {
   readonly child: ChildProcess;
   output(): string;
+  /** The last 20 kB the process wrote to stderr. */
+  errors(): string;
   /** Resolves with the first match of `pattern` in stdout, or rejects after `timeoutMs`. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -39,6 +41,7 @@ export function startNode(args: readonly string[], env: NodeJS.ProcessEnv = clea
   const proc: Proc = {
     child,
     output: () => out,
+    errors: () => err,
     waitFor: (pattern, timeoutMs = 20_000) =>
       new Promise((resolve, reject) => {
         const check = (): boolean => {

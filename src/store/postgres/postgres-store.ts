@@ -84,6 +84,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // An idle pooled connection that dies (server restart, network) emits 'error'; unheard, it
   // would crash the process. The pool replaces it on the next checkout.
   pool.on('error', (err) => logger?.warn({ err }, 'idle PostgreSQL connection failed'));
+  // A connection the server ends while it is checked out (a database restart between two
+  // queries of a transaction) emits 'error' too, and the pool listens only to idle ones: every
+  // connection gets its own listener for life. The query in flight fails on its own path (a
+  // StoreError, 503), and the pool drops the broken connection when it comes back.
+  pool.on('connect', (client) => client.on('error', (err) => logger?.warn({ err }, 'PostgreSQL connection failed')));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let feed: ChangeFeed | undefined;
   try {
