@@ -89,7 +89,11 @@ export interface Stickiness {
   readonly errors: number;
 }
 
-/** Each of `users` users asks twice (first all users, then all again); counts who stayed and who is on the canary. */
+/**
+ * Each of `users` users asks twice (all users in order, then all again in reverse order, so a
+ * split that ignores the user, like round robin, does not replay the same sequence); counts who
+ * stayed and who is on the canary.
+ */
 export async function probeStickiness(url: string, users: number): Promise<Stickiness> {
   const first = new Map<string, string>();
   let sticky = 0;
@@ -97,8 +101,8 @@ export async function probeStickiness(url: string, users: number): Promise<Stick
   let errors = 0;
   const seed = Date.now().toString(36);
   for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < users; i++) {
-      const user = `probe-${seed}-${i}`;
+    for (let n = 0; n < users; n++) {
+      const user = `probe-${seed}-${pass === 0 ? n : users - 1 - n}`;
       try {
         const res = await request(url, { headers: { [USER_HEADER]: user }, headersTimeout: 5000, bodyTimeout: 5000 });
         const body = (await res.body.text()).trim();

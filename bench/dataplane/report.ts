@@ -57,7 +57,7 @@ export function printPaced(targets: readonly Target[], paced: Map<string, RoundR
     const errors = paced.get(t.key)!.reduce((s, r) => s + r.errors, 0);
     console.log(
       `${t.key} ${t.label.padEnd(34)} at ${m.rps.toFixed(0)} rps  p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  ` +
-        `(p99 from schedule ${(m.extra ?? NaN).toFixed(2)} ms)  errors ${errors}`,
+        `(p99 from schedule ${(m.extra ?? NaN).toFixed(2)} ms)  failed or not sent ${errors}`,
     );
   }
   const diff = (x: string, y: string, target?: number): void => {

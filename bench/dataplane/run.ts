@@ -16,7 +16,7 @@
  * backends to CPU 1 (taskset), so each proxy has one core to itself; `--pin none` turns that off.
  * Needs haproxy, nginx (with stub_status) and wrk. From the repo root:
  *   node --import tsx bench/dataplane/run.ts [--rounds 5] [--duration 10] [--quick]
- *     [--only a,c,e] [--evidence on|off|both] [--rate 2000] [--threads 2] [--pin auto|none] [--priority 0]
+ *     [--only a,c,e] [--evidence on|off|both] [--rate 2000] [--threads 2] [--pin auto|none] [--priority=-10]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, setPriority, tmpdir } from 'node:os';
