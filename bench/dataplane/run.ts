@@ -68,22 +68,30 @@ const loadCpu = pinned ? 1 : null;
 
 const work = mkdtempSync(path.join(tmpdir(), 'tern-dataplane-bench-'));
 const targets: Target[] = [];
-let stopping = false;
+let cleaning: Promise<void> | null = null;
+/** Set on SIGINT/SIGTERM or the hard stop: the run's own errors (its children killed under it) are then expected. */
+let interrupted = false;
 
-async function cleanup(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await Promise.allSettled(targets.map((t) => t.stop()));
-  await killChildren();
-  rmSync(work, { recursive: true, force: true });
+/** Stops every configuration and child and removes the work directory; every caller awaits the same run of it. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await Promise.allSettled(targets.map((t) => t.stop()));
+    await killChildren();
+    rmSync(work, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
-process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+function interrupt(code: number): void {
+  interrupted = true;
+  void cleanup().finally(() => process.exit(code));
+}
+process.once('SIGINT', () => interrupt(130));
+process.once('SIGTERM', () => interrupt(143));
 // Every phase is bounded; this is the bound on the whole run.
-const hardStopMs = (ROUNDS * 10 * (SECONDS + 10) + 300) * 1000;
+const hardStopMs = (ROUNDS * 2 * 7 * (SECONDS + 15) + 600) * 1000; // 7 configurations at most, two parts
 const hardStop = setTimeout(() => {
   console.error(`bench/dataplane: stopped after ${hardStopMs / 1000} s`);
-  void cleanup().finally(() => process.exit(1));
+  interrupt(1);
 }, hardStopMs);
 hardStop.unref();
 
@@ -164,6 +172,8 @@ try {
   const paced: Map<string, RoundResult[]> = await pacedRun(targets, ROUNDS, (t) => paced1(t.url));
   printPaced(targets, paced);
   printUsage(targets, measured);
+} catch (err) {
+  if (!interrupted) throw err;
 } finally {
   clearTimeout(hardStop);
   await cleanup();
