@@ -85,6 +85,8 @@ export function printUsage(targets: readonly Target[], m: Measured): void {
       const rounds = busy.map((r) => r[i]).filter((u): u is RoleUsage => u !== undefined);
       const b = median(rounds, (u) => u.cpuPercent);
       const a = idle[i];
+      if (!a?.procs && !b?.procs)
+        return void console.log(`${t.key} ${role.role.padEnd(8)} pid ${String(role.pid).padStart(7)} not running`);
       console.log(
         `${t.key} ${role.role.padEnd(8)} pid ${String(role.pid).padStart(7)} (${a?.procs ?? 0} proc)  ` +
           `idle ${a ? `${a.cpuPercent.toFixed(1)}% ${mib(a.rssKb)}` : 'n/a'}  load ${b ? `${b.cpuPercent.toFixed(1)}% ${mib(b.rssKb)}` : 'n/a'}`,
