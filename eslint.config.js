@@ -4,7 +4,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
-const NODE_IO = ['node:net', 'node:http', 'node:https', 'node:http2', 'node:dgram', 'node:tls', 'node:fs', 'node:fs/promises', 'node:child_process', 'node:cluster'];
+const NODE_IO = [
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:http2',
+  'node:dgram',
+  'node:tls',
+  'node:fs',
+  'node:fs/promises',
+  'node:child_process',
+  'node:cluster',
+];
 const LIBS_IO = ['fastify', 'kysely', 'better-sqlite3', 'pg', 'undici', 'pino', 'prom-client', 'commander'];
 
 /** Builds a no-restricted-imports rule forbidding the named folders (relative to src/). */
@@ -14,14 +25,17 @@ function forbid(folders, extra = []) {
       'error',
       {
         paths: extra.map((name) => ({ name, message: 'This layer must stay free of I/O (STYLE.md).' })),
-        patterns: folders.map((f) => ({ group: [`**/${f}/*`, `**/${f}`], message: `Layer boundary: this folder may not import from src/${f} (DESIGN §6).` })),
+        patterns: folders.map((f) => ({
+          group: [`**/${f}/*`, `**/${f}`],
+          message: `Layer boundary: this folder may not import from src/${f} (DESIGN §6).`,
+        })),
       },
     ],
   };
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'web/**', 'coverage/**', '.tern/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tern/**', 'web/vite.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -38,7 +52,15 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['src/core/**/*.ts'], rules: forbid(['analysis', 'store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]) },
+  {
+    // The dashboard: the same typed rules, through its own project (DOM, JSX, bundler resolution).
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    languageOptions: { parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: forbid(['analysis', 'store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]),
+  },
   { files: ['src/analysis/**/*.ts'], rules: forbid(['store', 'gateway', 'control', 'providers', 'api', 'cli'], [...NODE_IO, ...LIBS_IO]) },
   { files: ['src/store/**/*.ts'], rules: forbid(['gateway', 'control', 'providers', 'api', 'cli']) },
   // net: TLS listeners and clients shared by the gateway, the API and the CLI; it sits below them all.
@@ -52,7 +74,10 @@ export default tseslint.config(
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: {
       // node:test's describe/it return promises the runner awaits itself.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }] },
+      ],
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },

@@ -13,7 +13,7 @@
  * A flag added to the code but not to docs/cli.md, or documented but missing, fails here.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command, Option } from 'commander';
@@ -59,8 +59,10 @@ const everyFlag = new Set(allCommands().flatMap((c) => helpOptions(c).flatMap((o
 everyFlag.add('--version');
 
 /** Splits a shell line into words, keeping quoted strings whole (quotes removed). */
+/** Shell words; a command substitution `$(…)` stays in its word, and redirections (`2>> file`) are dropped. */
 function shellWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  const words = [...line.matchAll(/"([^"]*)"|'([^']*)'|((?:\$\([^)]*\)|\S)+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  return words.filter((w, i) => !/^\d?>>?/.test(w) && !/^\d?>>?$/.test(words[i - 1] ?? ''));
 }
 
 interface Doc {
@@ -179,10 +181,12 @@ function checkInvocation(words: readonly string[], where: Where, text: string): 
 function invocations(doc: Doc): Array<Invocation & { where: Where }> {
   const found: Array<Invocation & { where: Where }> = [];
   for (const { text, where } of codeSnippets(doc)) {
-    const cleaned = text.replace(/\[[^\]]*options\]/g, ' ');
+    // `[options]` stands for any options; `[--since WHEN]` is an optional flag, checked like a given one.
+    const cleaned = text.replace(/\[[^\]]*options\]/g, ' ').replace(/\[(--[^\]]*)\]/g, ' $1 ');
     const words = shellWords(cleaned);
     words.forEach((w, i) => {
       if (w !== 'tern' && !w.endsWith('/tern')) return;
+      if (words[i - 1]?.startsWith('-')) return; // an option's value (`--data-dir /var/lib/tern`), not a command
       found.push({ ...checkInvocation(words.slice(i + 1), where, text.trim()), where });
     });
   }
@@ -344,6 +348,14 @@ describe('docs/cli.md and README.md match the CLI', () => {
     for (const expected of ['server', 'gateway', 'service create', 'release start', 'release watch', 'token create', 'audit']) {
       assert.ok(usedCommands.has(expected), `an example runs tern ${expected}`);
     }
+  });
+
+  it('every `tern …` invocation in the other docs (docs/*.md) uses real commands, flags and arguments too', () => {
+    const others = readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md') && f !== 'cli.md')
+      .map((f) => readDoc(`docs/${f}`));
+    const found = others.flatMap((doc) => invocations(doc));
+    assert.ok(found.length > 20, `found only ${found.length} invocations in ${others.length} docs`);
   });
 
   it('every flag mentioned on its own in docs/cli.md and README.md exists', () => {

@@ -2,9 +2,9 @@
  * What a judge says, check by check: the statistic, the bound it was held against and the
  * samples behind it, so nobody has to guess why a release was rolled back (DESIGN §5).
  */
-import type { Judge } from '../core/types.js';
+import type { Judge, Outcome } from '../core/types.js';
 
-export type Outcome = 'pass' | 'fail' | 'inconclusive';
+export type { Outcome };
 export type CheckName = 'error-rate' | 'error-ceiling' | 'latency' | 'p99-ceiling' | 'feedback';
 
 export interface CheckVerdict {

@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isTernError } from '../core/errors.js';
 import type { AnalysisInput } from '../core/plan.js';
+import { JUDGES } from '../core/types.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -179,7 +180,7 @@ export interface AnalysisFlags {
 /** Registers the analysis flags on a command. */
 export function addAnalysisOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--judge <judge>', 'analysis method').choices(['sequential', 'threshold', 'mann-whitney']))
+    .addOption(new Option('--judge <judge>', 'analysis method').choices(JUDGES))
     .addOption(new Option('--on-failure <action>', 'what a failed analysis does').choices(['rollback', 'pause']))
     .option(
       '--latency-tolerance <rel,abs>',

@@ -15,10 +15,10 @@
  *   release pauses and says why — low traffic is never a failure;
  * - after the last step the release is promoted.
  */
-import type { Release } from '../core/types.js';
+import type { Outcome, Release } from '../core/types.js';
 
 export interface JudgeSummary {
-  readonly outcome: 'pass' | 'fail' | 'inconclusive';
+  readonly outcome: Outcome;
   readonly judge: string;
   /** Enough samples that a regression would have shown (the judge's `sufficient`). */
   readonly sufficient: boolean;
@@ -56,7 +56,11 @@ export function decide(release: Release, verdict: JudgeSummary | null, now: numb
   }
   const clean = verdict?.outcome === 'inconclusive' && verdict.sufficient;
   if (elapsed >= step.holdMs && (proven || clean)) {
-    return next(release, stepLabel, !step.analysis ? 'held' : proven ? 'passed analysis' : 'held with enough traffic and no sign of regression');
+    return next(
+      release,
+      stepLabel,
+      !step.analysis ? 'held' : proven ? 'passed analysis' : 'held with enough traffic and no sign of regression',
+    );
   }
   const maxExtension = options.maxExtensionMs ?? 600_000;
   if (elapsed >= step.holdMs + maxExtension) {
@@ -65,7 +69,10 @@ export function decide(release: Release, verdict: JudgeSummary | null, now: numb
       reason: `${stepLabel} is still inconclusive ${Math.round(maxExtension / 1000)} s after its hold: ${verdict?.summary ?? 'no verdict'} — too little traffic to judge; resume to keep waiting, or promote/roll back by hand`,
     };
   }
-  return { kind: 'hold', untilMs: proven || clean ? release.stepStartedAt + step.holdMs : release.stepStartedAt + step.holdMs + maxExtension };
+  return {
+    kind: 'hold',
+    untilMs: proven || clean ? release.stepStartedAt + step.holdMs : release.stepStartedAt + step.holdMs + maxExtension,
+  };
 }
 
 function next(release: Release, stepLabel: string, how: string): Decision {

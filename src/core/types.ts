@@ -113,7 +113,11 @@ export interface Step {
   readonly analysis: boolean;
 }
 
-export type Judge = 'sequential' | 'threshold' | 'mann-whitney';
+/** Analysis methods (docs/analysis.md). */
+export const JUDGES = ['sequential', 'threshold', 'mann-whitney'] as const;
+export type Judge = (typeof JUDGES)[number];
+/** What a judge, a check or a stored verdict says. */
+export type Outcome = 'pass' | 'fail' | 'inconclusive';
 export type OnFailure = 'rollback' | 'pause';
 
 export interface AnalysisConfig {

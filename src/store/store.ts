@@ -10,6 +10,7 @@ import type {
   AuditInput,
   Feedback,
   MetricWindow,
+  Outcome,
   Release,
   Role,
   RoutingTable,
@@ -64,7 +65,8 @@ export interface AlertInput {
   readonly at: number;
 }
 
-export type VerdictOutcome = 'pass' | 'fail' | 'inconclusive';
+/** A stored verdict's outcome: the judges' own. */
+export type VerdictOutcome = Outcome;
 
 /**
  * One judge's verdict on one step of a release, with the evidence behind it (DESIGN §5: each

@@ -4,7 +4,9 @@
  * — a 401 also tells the session it ended, a network failure says the control plane is down.
  */
 
-export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway' | 'feedback';
+import type { Judge, Outcome, Role } from '../../src/core/types';
+
+export type { Outcome, Role };
 export type Access = 'read' | 'release' | 'admin' | 'dataplane';
 
 export interface WhoAmI {
@@ -41,7 +43,7 @@ export interface Step {
 
 /** A release's analysis settings with defaults filled: fractions (0.2 = 20%) and milliseconds. */
 export interface AnalysisConfig {
-  readonly judge: 'sequential' | 'threshold' | 'mann-whitney';
+  readonly judge: Judge;
   readonly onFailure: 'rollback' | 'pause';
   readonly interval: string;
   readonly intervalMs: number;
@@ -115,7 +117,7 @@ export interface MetricsResponse {
 
 export interface CheckVerdict {
   readonly check: string;
-  readonly outcome: 'pass' | 'fail' | 'inconclusive';
+  readonly outcome: Outcome;
   readonly statistic: number | null;
   readonly bound: number | null;
   readonly stableSamples?: number;
@@ -127,7 +129,7 @@ export interface Verdict {
   readonly id: number;
   readonly stepIndex: number;
   readonly judge: string;
-  readonly outcome: 'pass' | 'fail' | 'inconclusive';
+  readonly outcome: Outcome;
   readonly checks: readonly CheckVerdict[];
   readonly windowFrom: string | null;
   readonly windowTo: string | null;

@@ -7,7 +7,7 @@ export interface Resource<T> {
   readonly error: ApiError | null;
   readonly loading: boolean;
   /** Fetches again; the old data stays on screen until the new data arrives. */
-  reload(): void;
+  readonly reload: () => void;
 }
 
 /** Loads `load()` now and whenever `deps` change; `reload()` refreshes. Stale answers are dropped. */

@@ -13,10 +13,10 @@ export interface Session {
   readonly me: WhoAmI;
   readonly api: Api;
   readonly live: LiveStatus;
-  can(access: Access): boolean;
+  readonly can: (access: Access) => boolean;
   /** Calls `fn` for every live change; returns the unsubscribe function. */
-  subscribe(fn: (event: ChangeEvent) => void): () => void;
-  signOut(message?: string): void;
+  readonly subscribe: (fn: (event: ChangeEvent) => void) => () => void;
+  readonly signOut: (message?: string) => void;
 }
 
 const SessionContext = createContext<Session | null>(null);

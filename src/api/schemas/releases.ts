@@ -1,5 +1,6 @@
 /** Schemas of the release routes: start requests, actions and the release as answered. */
 import { Type } from 'typebox';
+import { JUDGES } from '../../core/types.js';
 import { Duration, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
 import { DeploymentOut } from './deploy.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
@@ -30,7 +31,7 @@ const NullableNumber = Type.Union([Type.Number({ minimum: 0 }), Type.Null()]);
 
 export const AnalysisInput = Type.Object(
   {
-    judge: Type.Optional(Type.Enum(['sequential', 'threshold', 'mann-whitney'])),
+    judge: Type.Optional(Type.Enum(JUDGES)),
     onFailure: Type.Optional(Type.Enum(['rollback', 'pause'])),
     interval: Type.Optional(Duration),
     threshold: Type.Optional(

@@ -5,7 +5,7 @@
  * checks. A replay writes nothing, so every role may run it.
  */
 import { type FormEvent, useState } from 'react';
-import { ApiError, type CheckVerdict, type Release, enc } from '../api';
+import { ApiError, type CheckVerdict, type Outcome, type Release, enc } from '../api';
 import { duration, pct, time } from '../format';
 import { useSession } from '../session';
 import { CheckTable } from './release-evidence';
@@ -31,7 +31,7 @@ interface ReplayStep {
     readonly action: 'rollback' | 'pause' | null;
     readonly verdict: {
       readonly judge: string;
-      readonly outcome: 'pass' | 'fail' | 'inconclusive';
+      readonly outcome: Outcome;
       readonly at: string;
       readonly checks: readonly CheckVerdict[];
     } | null;

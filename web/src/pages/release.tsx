@@ -5,12 +5,12 @@
  * windows and verdicts (not store changes) are polled every 2 s while the release runs.
  */
 import { useState } from 'react';
-import { type AnalysisResponse, type AuditEvent, FINAL_STATUSES, type MetricsResponse, type Release, enc } from '../api';
+import { type AnalysisResponse, type ApiError, type AuditEvent, FINAL_STATUSES, type MetricsResponse, type Release, enc } from '../api';
 import { type ActionResult, ReleaseActions } from '../components/actions';
 import { Empty, ErrorState, Loading, StaleBanner, StatusBadge } from '../components/states';
 // Shared with `tern release status`, so both say the settings in the same words.
 import { describeChecks, judgeWords } from '../../../src/core/analysis-words';
-import { duration, isHttpUrl, ms, pct, statusLabel, time } from '../format';
+import { duration, isHttpUrl, pct, statusLabel, time } from '../format';
 import { useInterval, useNow, useResource } from '../hooks';
 import { Link, useTitle } from '../router';
 import { useLiveEvents, useSession } from '../session';
@@ -206,7 +206,7 @@ function PlanTimeline({ release }: { release: Release }) {
   );
 }
 
-function Timeline({ events, error }: { events: AuditEvent[] | undefined; error: import('../api').ApiError | null }) {
+function Timeline({ events, error }: { events: AuditEvent[] | undefined; error: ApiError | null }) {
   return (
     <section className="card" aria-labelledby="tl-h">
       <h2 id="tl-h">Timeline</h2>
