@@ -2,7 +2,9 @@
  * Composition root: wires the store, the API, the release controller and one built-in gateway
  * into one process, the way `tern server` runs them. The gateway talks to the control plane over
  * loopback with its own `gateway` token, exactly as a separate `tern gateway` would, and
- * persists its table in the data dir (fail static). Nothing else constructs these pieces.
+ * persists its table in the data dir (fail static). With `dataPlane: 'none'` no gateway starts:
+ * external data planes (`tern agent haproxy|nginx`, `tern gateway`) carry all user traffic.
+ * Nothing else constructs these pieces.
  */
 import { access, mkdir, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +23,11 @@ import { startGateway, type Gateway } from './gateway/gateway.js';
 import type { LimitSettings } from './gateway/limits.js';
 import { ServingTls, baseUrl, certificateLog, type TlsFiles, type TlsMaterial } from './net/tls.js';
 import { openStore, parseStoreUrl } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+/** What `tern server` runs to carry user traffic. */
+export const SERVER_DATA_PLANES = ['builtin', 'none'] as const;
+export type ServerDataPlane = (typeof SERVER_DATA_PLANES)[number];
 
 export interface ServerOptions {
   /** Holds `tern.db` (unless `store` names another database), the admin, gateway and webhook secrets and the gateway's table; created with mode 0700 when missing. */
@@ -35,6 +42,8 @@ export interface ServerOptions {
   readonly apiPort: number;
   /** Where the built-in gateway serves user traffic; 0 picks a free port. */
   readonly gatewayPort: number;
+  /** `builtin` (default): run one built-in gateway; `none`: only external data planes carry traffic (`--data-plane`). */
+  readonly dataPlane?: ServerDataPlane;
   /** Serve an `x-tern-version` header naming the version that answered (default false). */
   readonly exposeVersionHeader?: boolean;
   /** Bootstrap admin secret (TERN_ADMIN_TOKEN); when absent one is generated on first start. */
@@ -69,8 +78,8 @@ export interface ServerOptions {
 export interface RunningServer {
   /** e.g. `http://127.0.0.1:7070`, with the port actually bound. */
   readonly apiUrl: string;
-  /** The built-in gateway, e.g. `http://127.0.0.1:8080`. */
-  readonly gatewayUrl: string;
+  /** The built-in gateway, e.g. `http://127.0.0.1:8080`; null with `dataPlane: 'none'`. */
+  readonly gatewayUrl: string | null;
   /** The gateway's admin listener (`/metrics`, `/healthz`). */
   readonly gatewayAdminUrl: string | null;
   /** The file holding the bootstrap admin secret, when there is one (none with TERN_ADMIN_TOKEN). */
@@ -155,34 +164,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         store,
         externalUrl: apiUrl,
         // The controller's lease (runner.ts): only the leading controller posts.
-        isLeader: () => store.acquireLease('release-controller', `controller-${process.pid}`, options.leaseTtlMs ?? Math.max(3 * tickMs, 3000)),
+        isLeader: () =>
+          store.acquireLease('release-controller', `controller-${process.pid}`, options.leaseTtlMs ?? Math.max(3 * tickMs, 3000)),
         logger: logger.child({ component: 'alertmanager' }),
       });
     }
     logger.info({ apiUrl, dataDir, store: shared ? 'postgres' : 'sqlite' }, 'Tern API listening');
     if (tls) logger.info(certificateLog(tls.material), 'serving TLS');
-    gateway = await startGateway({
-      host: options.host,
-      port: options.gatewayPort,
-      controlPlane: {
-        url: apiUrl,
-        token: await ensureGatewayToken(store, dataDir),
-        // Over loopback no certificate name matches: trust exactly the certificate this process serves.
-        ...(tls ? { trust: { pinned: () => [tls.material.fingerprint256] } } : {}),
-      },
-      tls,
-      stateFile: path.join(dataDir, 'gateway-table.json'),
-      exposeVersionHeader: options.exposeVersionHeader ?? false,
-      ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
-      ...(options.drainTimeoutMs === undefined ? {} : { closeGraceMs: options.drainTimeoutMs }),
-      logger: logger.child({ component: 'gateway' }),
-    });
-    logger.info({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl }, 'Tern gateway listening');
+    if ((options.dataPlane ?? 'builtin') === 'builtin') {
+      gateway = await startBuiltinGateway(options, apiUrl, tls, dataDir, store, logger);
+    } else {
+      logger.info('no built-in gateway (data plane: none): external data planes carry user traffic');
+    }
     const tokenFile = path.join(dataDir, ADMIN_TOKEN_FILE);
     return {
       apiUrl,
-      gatewayUrl: gateway.url,
-      gatewayAdminUrl: gateway.adminUrl,
+      gatewayUrl: gateway?.url ?? null,
+      gatewayAdminUrl: gateway?.adminUrl ?? null,
       adminTokenFile: token.file ?? (envToken === undefined && (await exists(tokenFile)) ? tokenFile : null),
       adminTokenFromEnv: envToken !== undefined,
       generatedAdminToken: token.created ? token.secret : null,
@@ -196,6 +194,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
     throw err;
   }
+}
+
+/** The built-in gateway, following this server's API over loopback with the gateway token. */
+async function startBuiltinGateway(
+  options: ServerOptions,
+  apiUrl: string,
+  tls: ServingTls | undefined,
+  dataDir: string,
+  store: Store,
+  logger: Logger,
+): Promise<Gateway> {
+  const gateway = await startGateway({
+    host: options.host,
+    port: options.gatewayPort,
+    controlPlane: {
+      url: apiUrl,
+      token: await ensureGatewayToken(store, dataDir),
+      // Over loopback no certificate name matches: trust exactly the certificate this process serves.
+      ...(tls ? { trust: { pinned: () => [tls.material.fingerprint256] } } : {}),
+    },
+    tls,
+    stateFile: path.join(dataDir, 'gateway-table.json'),
+    exposeVersionHeader: options.exposeVersionHeader ?? false,
+    ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
+    ...(options.drainTimeoutMs === undefined ? {} : { closeGraceMs: options.drainTimeoutMs }),
+    logger: logger.child({ component: 'gateway' }),
+  });
+  logger.info({ gatewayUrl: gateway.url, adminUrl: gateway.adminUrl }, 'Tern gateway listening');
+  return gateway;
 }
 
 async function shutdown(
@@ -236,6 +263,8 @@ function checkOptions(o: ServerOptions): void {
   if (o.alertmanagerUrl !== undefined) parseAlertmanagerUrl(o.alertmanagerUrl);
   if (!o.dataDir) throw new ValidationError('dataDir', 'a data directory is required');
   if (!o.host) throw new ValidationError('host', 'a host to listen on is required, e.g. 127.0.0.1');
+  if (o.dataPlane !== undefined && !SERVER_DATA_PLANES.includes(o.dataPlane))
+    throw new ValidationError('dataPlane', `expected one of ${SERVER_DATA_PLANES.join(', ')}, got ${JSON.stringify(o.dataPlane)}`);
   for (const [field, port] of [
     ['apiPort', o.apiPort],
     ['gatewayPort', o.gatewayPort],

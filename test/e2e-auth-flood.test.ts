@@ -92,7 +92,7 @@ describe('failed-login flood from the gateway address', { timeout: 60_000 }, () 
         admin: false,
         logger: pino({ level: 'silent' }),
       });
-      assert.ok(Number.isFinite(await msUntil(server.gatewayUrl, ['v1', 'v2'], performance.now(), 10_000)), 'built-in gateway splits');
+      assert.ok(Number.isFinite(await msUntil(server.gatewayUrl!, ['v1', 'v2'], performance.now(), 10_000)), 'built-in gateway splits');
       assert.ok(Number.isFinite(await msUntil(replica.url, ['v1', 'v2'], performance.now(), 10_000)), 'replica splits');
 
       // 100 bad logins a second from 127.0.0.1, the gateways' own address.
@@ -122,7 +122,7 @@ describe('failed-login flood from the gateway address', { timeout: 60_000 }, () 
       const rolledAt = performance.now();
       await api('POST', `/api/v1/releases/${release.id as string}/rollback`, { reason: 'flood test' });
       const [builtIn, second] = await Promise.all([
-        msUntil(server.gatewayUrl, ['v1'], rolledAt, 10_000),
+        msUntil(server.gatewayUrl!, ['v1'], rolledAt, 10_000),
         msUntil(replica.url, ['v1'], rolledAt, 10_000),
       ]);
       flooding = false;

@@ -249,8 +249,8 @@ describe("tern server's built-in gateway", () => {
     });
     const held: Held[] = [];
     try {
-      held.push(await hold(server.gatewayUrl, '127.0.0.5', 'GET /x HTTP/1.1\r\n'));
-      held.push(await hold(server.gatewayUrl, '127.0.0.5', 'GET /y HTTP/1.1\r\n'));
+      held.push(await hold(server.gatewayUrl!, '127.0.0.5', 'GET /x HTTP/1.1\r\n'));
+      held.push(await hold(server.gatewayUrl!, '127.0.0.5', 'GET /y HTTP/1.1\r\n'));
       assert.ok(await until(() => held[1]!.text.startsWith('HTTP/1.1 503 '), 3_000), `second connection got: ${held[1]!.text}`);
       assert.equal(held[0]!.text, '');
     } finally {

@@ -61,6 +61,8 @@ async function startFakeControlPlane(initial: RoutingTable, port = 0): Promise<F
     const url = new URL(req.url ?? '/', 'http://cp');
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401).end();
     if (url.pathname === '/api/v1/dataplane/routing') return watch(url, res);
+    // Status reports (status-report.ts): this scripted control plane predates them.
+    if (url.pathname === '/api/v1/dataplane/status') return void req.resume().on('end', () => res.writeHead(404).end());
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {

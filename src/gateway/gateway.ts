@@ -15,6 +15,10 @@
  * gw.url; gw.adminUrl; gw.applyTable(table); gw.metrics.totals(); await gw.close();
  * ```
  *
+ * With a control plane, the gateway reports itself as a `builtin` data plane (status-report.ts):
+ * the routing version it executes, after every applied table and every 5 s, so the control
+ * plane starts a step's hold once users are routed by it.
+ *
  * Table precedence at start: `initialTable`, else the state file; then, with a control plane,
  * its table as soon as it answers (startGateway waits up to `startupWaitMs` for that answer).
  * Every applied table is persisted to `stateFile`. Metrics are served by a separate admin
@@ -45,6 +49,7 @@ import { closeServer, startProxyListener, urlOf } from './listener.js';
 import type { ProxyDeps } from './proxy.js';
 import { compileTable, type CompiledTable } from './route-table.js';
 import { readStateFile, stateFileWriter } from './state-file.js';
+import { BUILTIN_FEATURES } from './status-report.js';
 import { startSync, type SyncHandle } from './sync.js';
 
 export interface GatewayOptions {
@@ -56,6 +61,13 @@ export interface GatewayOptions {
     readonly token: string;
     readonly waitSeconds?: number;
     readonly pushIntervalMs?: number;
+    /**
+     * Status reports (`POST /api/v1/dataplane/status`) as the `builtin` data plane named by
+     * `gatewayId`: after every applied table and every `statusIntervalMs` (default 5000);
+     * false for none.
+     */
+    readonly reportStatus?: boolean;
+    readonly statusIntervalMs?: number;
     readonly backoff?: { readonly baseMs: number; readonly capMs: number };
     /** How an `https://` control plane is trusted (default: the system's CA roots). */
     readonly trust?: ServerTrust;
@@ -159,6 +171,17 @@ async function connectControlPlane(
     ...(cp.pushIntervalMs === undefined ? {} : { pushIntervalMs: cp.pushIntervalMs }),
     ...(cp.backoff === undefined ? {} : { backoff: cp.backoff }),
     ...(cp.trust === undefined ? {} : { trust: cp.trust }),
+    ...(cp.reportStatus === false
+      ? {}
+      : {
+          status: {
+            dataPlane: id,
+            kind: 'builtin',
+            features: BUILTIN_FEATURES,
+            services: null,
+            ...(cp.statusIntervalMs === undefined ? {} : { intervalMs: cp.statusIntervalMs }),
+          },
+        }),
   });
   await Promise.race([sync.firstPoll, sleep(options.startupWaitMs ?? 5_000, undefined, { ref: false })]);
   return sync;
@@ -214,6 +237,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ? startActiveChecks(registry, { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck }, logger)
     : () => undefined;
   id ||= `${hostname()}:${process.pid}:${proxy.port}`;
+  sync?.reportStatus();
 
   const close = async (): Promise<void> => {
     stopChecks();

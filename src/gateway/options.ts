@@ -12,6 +12,7 @@ export interface CheckedOptions {
     readonly token: string;
     readonly waitSeconds?: number;
     readonly pushIntervalMs?: number;
+    readonly statusIntervalMs?: number;
   };
   readonly healthCheck?: { readonly path: string } & Readonly<Record<string, unknown>>;
   readonly outlier?: Readonly<Record<string, unknown>>;
@@ -51,6 +52,7 @@ function checkControlPlane(cp: CheckedOptions['controlPlane']): void {
   if (typeof cp.token !== 'string' || cp.token === '') throw new ValidationError('controlPlane.token', 'expected the gateway token');
   integer(cp.waitSeconds, 'controlPlane.waitSeconds', 1, 60);
   integer(cp.pushIntervalMs, 'controlPlane.pushIntervalMs', 10);
+  integer(cp.statusIntervalMs, 'controlPlane.statusIntervalMs', 10);
 }
 
 /** @throws ValidationError naming the first option that is out of range. */

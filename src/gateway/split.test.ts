@@ -4,10 +4,21 @@ import type { IncomingMessage } from 'node:http';
 import type { RouteEntry } from '../core/types.js';
 import { DEFAULT_POOL_SETTINGS, EndpointRegistry } from './endpoints.js';
 import { compileTable } from './route-table.js';
-import { decide, readCookie, userKeyOf } from './split.js';
+import { decide, readCookie, userKeyOf, wireKey } from './split.js';
 
 const req = (headers: Record<string, string>, ip = '192.0.2.1'): IncomingMessage =>
   ({ headers, socket: { remoteAddress: ip } }) as unknown as IncomingMessage;
+
+describe('wireKey', () => {
+  it('reads the UTF-8 bytes node handed over as latin1, and leaves ASCII keys alone', () => {
+    const onTheWire = (key: string): string => Buffer.from(key, 'utf8').toString('latin1');
+    assert.equal(wireKey(onTheWire('zoë')), 'zoë');
+    assert.equal(wireKey(onTheWire('用户-7')), '用户-7');
+    assert.equal(wireKey(onTheWire('🦊')), '🦊');
+    assert.equal(wireKey('alice'), 'alice');
+    assert.equal(wireKey('caf\xe9'), 'caf\ufffd', 'a latin1 byte that is not UTF-8 becomes U+FFFD');
+  });
+});
 
 describe('readCookie', () => {
   it('finds a cookie among others, exactly by name', () => {

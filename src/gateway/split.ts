@@ -66,20 +66,32 @@ function headerValue(req: IncomingMessage, name: string): string | null {
 function matchRule(route: CompiledRoute, req: IncomingMessage): Target | null {
   for (const rule of route.rules) {
     const value = rule.source === 'header' ? headerValue(req, rule.name) : readCookie(req.headers.cookie, rule.name);
-    if (value !== null && rule.test(value)) return rule.target;
+    if (value !== null && rule.test(wireKey(value))) return rule.target;
   }
   return null;
+}
+
+/**
+ * The key as the client sent it: node reads header bytes as latin1, while the bucket is the hash
+ * of the key's UTF-8 bytes — the bytes HAProxy and NGINX hash — so a non-ASCII key is decoded
+ * as UTF-8 (bytes that are not UTF-8 become U+FFFD). ASCII keys are returned as they are.
+ */
+export function wireKey(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) >= 0x80) return Buffer.from(value, 'latin1').toString('utf8');
+  }
+  return value;
 }
 
 /** The user key and, when one had to be minted, the cookie to issue. */
 export function userKeyOf(route: CompiledRoute, req: IncomingMessage, canIssueCookie: boolean): { key: string; issue: string | null } {
   if (route.stickyHeader !== null) {
     const v = headerValue(req, route.stickyHeader);
-    if (v !== null && v !== '') return { key: v, issue: null };
+    if (v !== null && v !== '') return { key: wireKey(v), issue: null };
   }
   if (route.stickyCookie !== null) {
     const v = readCookie(req.headers.cookie, route.stickyCookie);
-    if (v !== null) return { key: v, issue: null };
+    if (v !== null) return { key: wireKey(v), issue: null };
     if (canIssueCookie) {
       const id = newUserId();
       return { key: id, issue: id };

@@ -17,6 +17,10 @@
  *
  * Several control-plane URLs (servers sharing one PostgreSQL): the gateway follows one at a
  * time; a failed watch moves it to the next in the list (round robin), and pushes follow.
+ *
+ * Status (with `status`): after every applied table and every 5 s, the data plane reports the
+ * routing version it executes (`POST {url}/api/v1/dataplane/status`, status-report.ts), and
+ * `leaving: true` on stop().
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -24,6 +28,7 @@ import { Agent, request } from 'undici';
 import type { MetricWindow, RoutingTable } from '../core/types.js';
 import { connectOptions, type ServerTrust } from '../net/tls.js';
 import type { FallbackEvent } from './metrics.js';
+import { startStatusReports, type StatusReportOptions, type StatusReporter } from './status-report.js';
 import { parseRoutingTable } from './table-json.js';
 
 export interface SyncOptions {
@@ -47,6 +52,8 @@ export interface SyncOptions {
   readonly backoff?: { readonly baseMs: number; readonly capMs: number };
   /** How an `https://` control plane is trusted (default: the system's CA roots). */
   readonly trust?: ServerTrust;
+  /** Report the applied routing version as this data plane (status-report.ts); default no reports. */
+  readonly status?: StatusReportOptions;
 }
 
 export interface SyncHandle {
@@ -56,6 +63,8 @@ export interface SyncHandle {
   current(): string;
   /** Windows dropped because the queue was full. */
   dropped(): number;
+  /** Sends a status report now (with `status`), e.g. once the data plane's name is known. */
+  reportStatus(): void;
   stop(): Promise<void>;
 }
 
@@ -89,6 +98,19 @@ export function startSync(opts: SyncOptions): SyncHandle {
   let firstSettled: (ok: boolean) => void = () => undefined;
   const firstPoll = new Promise<boolean>((resolve) => (firstSettled = resolve));
 
+  const reporter: StatusReporter | null =
+    opts.status === undefined
+      ? null
+      : startStatusReports({
+          options: opts.status,
+          appliedVersion: opts.currentVersion,
+          base,
+          dispatcher: agent,
+          headers,
+          logger: opts.logger,
+          signal: stopper.signal,
+        });
+
   const pollOnce = async (first: boolean): Promise<void> => {
     const query = first ? '' : `?after=${opts.currentVersion()}&wait=${wait}s`;
     const res = await request(`${base()}/api/v1/dataplane/routing${query}`, {
@@ -102,7 +124,10 @@ export function startSync(opts: SyncOptions): SyncHandle {
       throw new Error(`control plane answered ${res.statusCode} to the routing watch`);
     }
     const table = parseRoutingTable(await res.body.json());
-    if (first || table.version > opts.currentVersion()) return void (await opts.apply(table, first));
+    if (first || table.version > opts.currentVersion()) {
+      await opts.apply(table, first);
+      return reporter?.kick();
+    }
     // A 200 that is not newer breaks the watch contract; pause so it cannot become a busy loop.
     await sleep(backoff.baseMs, undefined, { signal: stopper.signal }).catch(() => undefined);
   };
@@ -133,10 +158,12 @@ export function startSync(opts: SyncOptions): SyncHandle {
     firstPoll,
     current: base,
     dropped: pusher.dropped,
+    reportStatus: () => reporter?.kick(),
     async stop() {
       stopper.abort();
       firstSettled(false);
       await Promise.allSettled([loop, pusher.idle()]);
+      await reporter?.leave();
       await agent.destroy().catch(() => undefined);
     },
   };

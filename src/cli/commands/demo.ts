@@ -83,7 +83,9 @@ async function runDemo(flags: DemoFlags, io: Io): Promise<void> {
   // groups, so a signal must always go through `stop()` or they would outlive the demo.
   const interrupted = nextShutdownSignal(io).then(() => io.out('Stopping the demo…'));
   try {
-    await Promise.race([interrupted, showcase(flags, io, server, client, stable, (t) => (traffic = t))]);
+    // The demo's server always runs the built-in gateway (dataPlane defaults to builtin).
+    const routed = { apiUrl: server.apiUrl, gatewayUrl: server.gatewayUrl ?? '' };
+    await Promise.race([interrupted, showcase(flags, io, routed, client, stable, (t) => (traffic = t))]);
     await interrupted;
   } finally {
     await stop();

@@ -4,7 +4,7 @@
  * a second signal forces exit.
  */
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { compileWebhookPolicy } from '../../control/notify/destinations.js';
 import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
@@ -21,6 +21,7 @@ interface ServerFlags extends LimitFlags, TlsFlags {
   readonly host: string;
   readonly apiPort: number;
   readonly gatewayPort: number;
+  readonly dataPlane: 'builtin' | 'none';
   readonly exposeVersionHeader: boolean;
   readonly logLevel: string;
   readonly logFile?: string;
@@ -51,6 +52,14 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'port of the built-in gateway that serves user traffic; 0 picks a free one', parsePort, 8080)
+    .addOption(
+      new Option(
+        '--data-plane <kind>',
+        'what carries user traffic: builtin (one built-in gateway in this process) or none (only external data planes: tern gateway, tern agent haproxy|nginx)',
+      )
+        .choices(['builtin', 'none'])
+        .default('builtin'),
+    )
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
     .option(
       '--trusted-proxy <cidr>',
@@ -104,6 +113,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         host: flags.host,
         apiPort: flags.apiPort,
         gatewayPort: flags.gatewayPort,
+        dataPlane: flags.dataPlane,
         exposeVersionHeader: flags.exposeVersionHeader,
         trustedProxies: flags.trustedProxy ?? [],
         metricsPublic: flags.metricsPublic,
@@ -141,7 +151,7 @@ function announce(
   output: OutputFormat,
   server: {
     apiUrl: string;
-    gatewayUrl: string;
+    gatewayUrl: string | null;
     gatewayAdminUrl: string | null;
     adminTokenFile: string | null;
     adminTokenFromEnv: boolean;
@@ -165,7 +175,8 @@ function announce(
     );
   }
   io.out(`Tern API listening on ${server.apiUrl}`);
-  io.out(`Tern gateway listening on ${server.gatewayUrl} (metrics: ${server.gatewayAdminUrl ?? 'off'}/metrics)`);
+  if (server.gatewayUrl === null) io.out('No built-in gateway (--data-plane none): external data planes carry user traffic');
+  else io.out(`Tern gateway listening on ${server.gatewayUrl} (metrics: ${server.gatewayAdminUrl ?? 'off'}/metrics)`);
   if (server.generatedAdminToken) {
     io.out(`Admin token (generated now and shown only this once; also saved to ${server.adminTokenFile}, mode 0600):`);
     io.out(`  ${server.generatedAdminToken}`);

@@ -5,21 +5,10 @@
  * plane. A router reports the routing version it executes, which the reconciler sends to the
  * control plane (`POST /api/v1/dataplane/status`), where a step's hold waits for it.
  */
+import type { DataPlaneKind, RouterFeatures } from '../../core/dataplane.js';
 import type { RouteEntry, RoutingTable } from '../../core/types.js';
 
-export type DataPlaneKind = 'builtin' | 'haproxy' | 'nginx';
-
-/** What a data plane can execute; a service needing more is refused when it is configured. */
-export interface RouterFeatures {
-  /** Rules with `regex` (the built-in gateway; not HAProxy or NGINX without a slow per-request script). */
-  readonly regexRules: boolean;
-  /** Rules with `header` + `equals` / `cookie` + `equals`. */
-  readonly equalsRules: boolean;
-  /** WebSocket upgrades. */
-  readonly websocket: boolean;
-  /** Sticky bucket hashes it computes (`xxh32` everywhere; `murmur3` only where older releases may still run). */
-  readonly bucketHashes: readonly string[];
-}
+export type { DataPlaneKind, RouterFeatures } from '../../core/dataplane.js';
 
 export interface Router {
   readonly kind: DataPlaneKind;
