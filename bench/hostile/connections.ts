@@ -17,7 +17,8 @@
  *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30] [--priority=-10]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { subscribe } from 'node:diagnostics_channel';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -31,6 +32,16 @@ import { Agent, request } from 'undici';
 const SELF = fileURLToPath(import.meta.url);
 const HARD_STOP_MS = 240_000;
 type Msg = { readonly type: string } & Record<string, unknown>;
+
+/** Connections this machine's listeners dropped because their accept queue was full (Linux). */
+function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
+  const [names, values] = lines.map((l) => l.split(/\s+/));
+  const i = names?.indexOf('ListenOverflows') ?? -1;
+  return i < 0 ? NaN : Number(values?.[i]);
+}
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -62,9 +73,13 @@ async function gatewayRole(stable: string, canary: string): Promise<void> {
   });
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
+  // The whole users' window (reset when they start): how long a callback waited for the loop.
+  const whole = monitorEventLoopDelay({ resolution: 1 });
+  whole.enable();
   let elu = performance.eventLoopUtilization();
   process.on('message', (m: Msg) => {
-    if (m.type === 'stats') {
+    if (m.type === 'mark') whole.reset();
+    else if (m.type === 'stats') {
       const now = performance.eventLoopUtilization();
       const busy = performance.eventLoopUtilization(now, elu).utilization;
       elu = now;
@@ -75,6 +90,7 @@ async function gatewayRole(stable: string, canary: string): Promise<void> {
         totals: gw.metrics.totals(),
         busy,
         lagP99: lag.percentile(99) / 1e6,
+        window: { p50: whole.percentile(50) / 1e6, p99: whole.percentile(99) / 1e6, max: whole.max / 1e6 },
         cpuSeconds: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
       });
       lag.reset();
@@ -187,6 +203,12 @@ function attackerRole(plan: Plan): void {
 // Role: normal users, open loop at a fixed rate; latency counted from the scheduled send time.
 async function usersRole(url: string, rps: number, seconds: number): Promise<void> {
   const agent = new Agent({ connections: 64, localAddress: '127.0.0.1', keepAliveTimeout: 60_000 });
+  // New connections the users opened (each waits in the gateway's accept queue with the attackers').
+  let connects = 0;
+  subscribe('undici:client:connected', () => connects++);
+  // This process's own event-loop delay: a response it reads late is late for the user too.
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const fromDue: number[] = [];
   const fromSend: number[] = [];
   const failures: Record<string, number> = {};
@@ -237,6 +259,9 @@ async function usersRole(url: string, rps: number, seconds: number): Promise<voi
     max: fromDue.at(-1) ?? NaN,
     sendP50: quantile(fromSend, 0.5),
     sendP99: quantile(fromSend, 0.99),
+    connects,
+    lagP99: lag.percentile(99) / 1e6,
+    lagMax: lag.max / 1e6,
     seconds: (performance.now() - started) / 1000,
   });
 }
@@ -350,6 +375,8 @@ async function main(): Promise<void> {
   }
   console.log(`hostile connections open at the gateway before users start: ${gwOpen}`);
 
+  const overflowsBefore = listenOverflows();
+  gw.send({ type: 'mark' });
   const users = child(['users', url, String(rps), String(seconds)]);
   children.push(users);
   prioritise(users);
@@ -369,12 +396,16 @@ async function main(): Promise<void> {
       at: performance.now(),
     });
   }
+  const overflows = listenOverflows() - overflowsBefore;
+  const loop = (await ask(gw, 'stats')).window as { p50: number; p99: number; max: number };
   const u = (await usersDone) as Msg & {
     p50: number;
     p99: number;
     max: number;
     sendP50: number;
     sendP99: number;
+    lagP99: number;
+    lagMax: number;
     failures: Record<string, number>;
   };
 
@@ -393,7 +424,10 @@ async function main(): Promise<void> {
     }),
   );
   const final = (await ask(gw, 'stats')) as Msg & { refused: number; totals: Array<{ version: string; requests: number; errors: number }> };
+  // Let the gateway exit on its own (a CPU profile is written at exit), bounded.
+  const gwExited = new Promise<void>((resolve) => gw.once('exit', () => resolve()));
   gw.send({ type: 'stop' });
+  await Promise.race([gwExited, sleep(15_000)]);
   const sum = (k: string): number => attacks.reduce((n, a) => n + Number(a[k] ?? 0), 0);
   const max = (k: string): number => Math.max(...attacks.map((a) => Number(a[k])).filter((n) => !Number.isNaN(n)));
   const opens = samples.map((s) => s.open);
@@ -409,8 +443,11 @@ async function main(): Promise<void> {
   console.log(
     `users latency p50 ${u.p50.toFixed(1)} ms, p99 ${u.p99.toFixed(1)} ms, max ${u.max.toFixed(1)} ms (from the scheduled send time)`,
   );
-  console.log(`users latency from the actual send: p50 ${u.sendP50.toFixed(1)} ms, p99 ${u.sendP99.toFixed(1)} ms`);
-  console.log(`users per version: ${JSON.stringify(u.versions)}`);
+  console.log(
+    `users latency from the actual send: p50 ${u.sendP50.toFixed(1)} ms, p99 ${u.sendP99.toFixed(1)} ms; the users' own event-loop delay p99 ${u.lagP99.toFixed(1)} ms, max ${u.lagMax.toFixed(1)} ms`,
+  );
+  console.log(`users per version: ${JSON.stringify(u.versions)}; connections the users opened: ${String(u.connects)}`);
+  console.log(`accept-queue overflows on this machine while users ran (TcpExt ListenOverflows): ${overflows}`);
   console.log(
     `baseline, same users straight to the backend (attack running): ${String(d.ok)}/${String(d.sent)} ok, p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms (from send: p99 ${d.sendP99.toFixed(1)} ms)`,
   );
@@ -419,6 +456,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `gateway while users ran: CPU ${(cpuUsed / Math.max(1, wallSeconds)).toFixed(2)} core-seconds/s, event loop busy median ${quantile(busy, 0.5).toFixed(2)} max ${(busy.at(-1) ?? NaN).toFixed(2)}, per-second lag p99 median ${quantile(lags, 0.5).toFixed(0)} ms max ${(lags.at(-1) ?? NaN).toFixed(0)} ms`,
+  );
+  console.log(
+    `gateway event-loop delay while users ran (monitorEventLoopDelay, 1 ms resolution): p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms, max ${loop.max.toFixed(1)} ms`,
   );
   console.log(
     `machine load average at the end: ${loadavg()
