@@ -72,13 +72,18 @@ describe('SilentReaper', () => {
     return socket;
   }
 
-  it('closes a connection that sent nothing at its timeout (not before) and leaves one that spoke to node', async () => {
+  it('closes a connection that sent nothing at its timeout (not before), leaves one that spoke to node, and forgets one that closed', async () => {
     const silent = await one('');
     const spoke = await one('GET / HTTP/1.1\r\n');
     const reaper = new SilentReaper(300, new CloseQueue(), 10);
+    const early = await one('');
     reaper.watch(silent);
     reaper.watch(spoke);
-    assert.equal(reaper.watched, 2);
+    reaper.watch(early);
+    assert.equal(reaper.watched, 3);
+    early.destroy();
+    await new Promise((resolve) => early.once('close', resolve));
+    assert.equal(reaper.watched, 2, 'a socket closed before its timeout is still held');
     await sleep(200);
     assert.equal(silent.destroyed, false, 'closed before its timeout');
     await sleep(250);

@@ -8,7 +8,8 @@
  * (every 100 ms) cost 4% of a core and a 4 ms stall ten times a second, and a sweep once a
  * second let them live up to a second past the timeout and closed ~1,500 at once. Here accepted
  * connections go into buckets by due time (`tickMs` wide, in accept order, so only the due
- * buckets are ever looked at); a due connection that is still silent is handed to the close
+ * buckets are ever looked at; one that closes earlier leaves its bucket, so closed sockets are
+ * not held until due); a due connection that is still silent is handed to the close
  * queue (close-queue.ts), which destroys it a slice per turn of the loop. Connections that sent
  * something stay with node's sweep, which answers a late request head with 408.
  */
@@ -17,7 +18,17 @@ import type { CloseQueue } from './close-queue.js';
 
 interface Bucket {
   readonly due: number;
-  readonly sockets: Socket[];
+  readonly sockets: Set<Socket>;
+}
+
+/** The bucket a watched socket is in, so a socket that closes early is not held until due. */
+const inBucket = Symbol('tern.silentBucket');
+type Watched = Socket & { [inBucket]?: Bucket | undefined };
+
+/** The one `close` listener of every watched socket (no closure per connection). */
+function forget(this: Watched): void {
+  this[inBucket]?.sockets.delete(this);
+  this[inBucket] = undefined;
 }
 
 /** Closes sockets still silent `timeoutMs` after `watch`, at most `tickMs` late. */
@@ -38,7 +49,7 @@ export class SilentReaper {
 
   /** Connections watched and not yet due. */
   get watched(): number {
-    return this.#buckets.reduce((n, b) => n + b.sockets.length, 0);
+    return this.#buckets.reduce((n, b) => n + b.sockets.size, 0);
   }
 
   /** Closes `socket` if it has sent nothing `timeoutMs` from now. */
@@ -46,10 +57,12 @@ export class SilentReaper {
     const due = Math.ceil((performance.now() + this.timeoutMs) / this.tickMs) * this.tickMs;
     let last = this.#buckets.at(-1);
     if (last === undefined || last.due !== due) {
-      last = { due, sockets: [] };
+      last = { due, sockets: new Set() };
       this.#buckets.push(last);
     }
-    last.sockets.push(socket);
+    last.sockets.add(socket);
+    (socket as Watched)[inBucket] = last;
+    socket.once('close', forget);
     if (this.#timer === null) this.#timer = setInterval(this.#tick, this.tickMs).unref();
   }
 
@@ -57,6 +70,7 @@ export class SilentReaper {
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    for (const bucket of this.#buckets) for (const socket of bucket.sockets) (socket as Watched)[inBucket] = undefined;
     this.#buckets.length = 0;
   }
 
@@ -65,6 +79,8 @@ export class SilentReaper {
     let due = 0;
     while (due < this.#buckets.length && this.#buckets[due]!.due <= now) {
       for (const socket of this.#buckets[due]!.sockets) {
+        (socket as Watched)[inBucket] = undefined;
+        socket.off('close', forget);
         if (!socket.destroyed && socket.bytesRead === 0) this.closer.destroy(socket);
       }
       due++;
