@@ -14,10 +14,11 @@
  * and the timeouts are what is measured); users come from 127.0.0.1.
  * Every loop is bounded in count and time; the whole run stops itself after 4 minutes.
  *
- *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30] [--priority=-10]
+ *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30] [--warmup 2] [--priority=-10]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { subscribe } from 'node:diagnostics_channel';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -31,6 +32,16 @@ import { Agent, request } from 'undici';
 const SELF = fileURLToPath(import.meta.url);
 const HARD_STOP_MS = 240_000;
 type Msg = { readonly type: string } & Record<string, unknown>;
+
+/** Connections this machine's listeners dropped because their accept queue was full (Linux). */
+function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
+  const [names, values] = lines.map((l) => l.split(/\s+/));
+  const i = names?.indexOf('ListenOverflows') ?? -1;
+  return i < 0 ? NaN : Number(values?.[i]);
+}
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -62,9 +73,22 @@ async function gatewayRole(stable: string, canary: string): Promise<void> {
   });
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
+  // The whole users' window (reset when they start): how long a callback waited for the loop.
+  const whole = monitorEventLoopDelay({ resolution: 1 });
+  whole.enable();
   let elu = performance.eventLoopUtilization();
   process.on('message', (m: Msg) => {
-    if (m.type === 'stats') {
+    if (m.type === 'mark') whole.reset();
+    else if (m.type === 'durations') {
+      // The gateway's own view (request received → answer ended), summed over both versions.
+      void gw.metrics.prometheus().then((text) => {
+        const le: Record<string, number> = {};
+        for (const [, bound, n] of text.matchAll(/^tern_gateway_request_duration_seconds_bucket\{.*le="([^"]+)".*\} (\d+)/gm)) {
+          le[bound!] = (le[bound!] ?? 0) + Number(n);
+        }
+        process.send?.({ type: 'durations', le });
+      });
+    } else if (m.type === 'stats') {
       const now = performance.eventLoopUtilization();
       const busy = performance.eventLoopUtilization(now, elu).utilization;
       elu = now;
@@ -75,6 +99,8 @@ async function gatewayRole(stable: string, canary: string): Promise<void> {
         totals: gw.metrics.totals(),
         busy,
         lagP99: lag.percentile(99) / 1e6,
+        lagMax: lag.max / 1e6,
+        window: { p50: whole.percentile(50) / 1e6, p99: whole.percentile(99) / 1e6, max: whole.max / 1e6 },
         cpuSeconds: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
       });
       lag.reset();
@@ -185,16 +211,28 @@ function attackerRole(plan: Plan): void {
 
 // ---------------------------------------------------------------------------------------------
 // Role: normal users, open loop at a fixed rate; latency counted from the scheduled send time.
-async function usersRole(url: string, rps: number, seconds: number): Promise<void> {
+async function usersRole(url: string, rps: number, seconds: number, warmupSeconds: number): Promise<void> {
   const agent = new Agent({ connections: 64, localAddress: '127.0.0.1', keepAliveTimeout: 60_000 });
+  // New connections the users opened (each waits in the gateway's accept queue with the attackers').
+  let connects = 0;
+  subscribe('undici:client:connected', () => connects++);
+  // This process's own event-loop delay: a response it reads late is late for the user too.
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const fromDue: number[] = [];
+  /** Requests over 50 ms, by second of the run. */
+  const slowBySecond: number[] = [];
   const fromSend: number[] = [];
   const failures: Record<string, number> = {};
   const versions: Record<string, number> = {};
   const total = rps * seconds;
-  const started = performance.now();
+  // Warm-up requests (i < 0) open the users' connections and warm the proxy path; only their
+  // failures and latency summary are reported.
+  const warm = rps * warmupSeconds;
+  const warmLatency: number[] = [];
+  const started = performance.now() + warmupSeconds * 1000;
   const inflight: Array<Promise<void>> = [];
-  for (let i = 0; i < total; i++) {
+  for (let i = -warm; i < total; i++) {
     const due = started + (i * 1000) / rps;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
@@ -208,12 +246,18 @@ async function usersRole(url: string, rps: number, seconds: number): Promise<voi
       })
         .then(async (res) => {
           await res.body.text();
+          if (i < 0) {
+            if (res.statusCode !== 200)
+              failures[`warm-up status ${res.statusCode}`] = (failures[`warm-up status ${res.statusCode}`] ?? 0) + 1;
+            return void warmLatency.push(performance.now() - due);
+          }
           const version = String(res.headers['x-tern-version'] ?? 'direct');
           versions[version] = (versions[version] ?? 0) + 1;
           if (res.statusCode !== 200) failures[`status ${res.statusCode}`] = (failures[`status ${res.statusCode}`] ?? 0) + 1;
           else {
             const now = performance.now();
             fromDue.push(now - due);
+            if (now - due > 50) slowBySecond[Math.floor(i / rps)] = (slowBySecond[Math.floor(i / rps)] ?? 0) + 1;
             fromSend.push(now - sent);
           }
         })
@@ -237,7 +281,12 @@ async function usersRole(url: string, rps: number, seconds: number): Promise<voi
     max: fromDue.at(-1) ?? NaN,
     sendP50: quantile(fromSend, 0.5),
     sendP99: quantile(fromSend, 0.99),
-    seconds: (performance.now() - started) / 1000,
+    connects,
+    warm: { sent: warm, over50: warmLatency.filter((ms) => ms > 50).length, max: Math.max(0, ...warmLatency) },
+    slowBySecond: Array.from(slowBySecond, (n) => n ?? 0),
+    lagP99: lag.percentile(99) / 1e6,
+    lagMax: lag.max / 1e6,
+    seconds: (performance.now() - started) / 1000 + warmupSeconds,
   });
 }
 
@@ -265,7 +314,7 @@ function next(c: ChildProcess, type: string, ms = 20_000): Promise<Msg> {
 
 async function ask(c: ChildProcess, type: string): Promise<Msg> {
   const answer = next(c, type);
-  c.send({ type: 'stats' });
+  c.send({ type: type === 'durations' ? type : 'stats' });
   return answer;
 }
 
@@ -290,6 +339,9 @@ async function main(): Promise<void> {
       slow: { type: 'string', default: '1000' },
       rps: { type: 'string', default: '500' },
       seconds: { type: 'string', default: '30' },
+      // Users already using the site when the window starts: their connections open, the proxy
+      // path warm (0: measure a cold start, whose first second dominates the tail).
+      warmup: { type: 'string', default: '2' },
       // e.g. -10: the gateway and the user clients get the CPU before the co-located attackers
       // and other jobs, which is what a dedicated gateway host gives them (needs privileges).
       priority: { type: 'string', default: '0' },
@@ -350,14 +402,19 @@ async function main(): Promise<void> {
   }
   console.log(`hostile connections open at the gateway before users start: ${gwOpen}`);
 
-  const users = child(['users', url, String(rps), String(seconds)]);
+  const overflowsBefore = listenOverflows();
+  gw.send({ type: 'mark' });
+  const users = child(['users', url, String(rps), String(seconds), values.warmup]);
   children.push(users);
   prioritise(users);
-  const usersDone = next(users, 'users', (seconds + 40) * 1_000);
-  const samples: Array<{ open: number; fds: number; busy: number; lagP99: number; cpu: number; at: number }> = [];
+  const warmup = Number(values.warmup);
+  const usersDone = next(users, 'users', (seconds + warmup + 40) * 1_000);
+  // The loop-delay window starts with the measured requests, after the warm-up.
+  setTimeout(() => gw.send({ type: 'mark' }), warmup * 1_000).unref();
+  const samples: Array<{ open: number; fds: number; busy: number; lagP99: number; lagMax: number; cpu: number; at: number }> = [];
   let finished = false;
   void usersDone.finally(() => (finished = true)).catch(() => undefined);
-  for (let t = 0; t < seconds + 30 && !finished; t++) {
+  for (let t = 0; t < seconds + warmup + 30 && !finished; t++) {
     await sleep(1_000);
     const s = await ask(gw, 'stats');
     samples.push({
@@ -365,25 +422,33 @@ async function main(): Promise<void> {
       fds: Number(s.fds),
       busy: Number(s.busy),
       lagP99: Number(s.lagP99),
+      lagMax: Number(s.lagMax),
       cpu: Number(s.cpuSeconds),
       at: performance.now(),
     });
   }
+  const overflows = listenOverflows() - overflowsBefore;
+  const inGateway = ((await ask(gw, 'durations')) as Msg & { le: Record<string, number> }).le;
+  const loop = (await ask(gw, 'stats')).window as { p50: number; p99: number; max: number };
   const u = (await usersDone) as Msg & {
     p50: number;
     p99: number;
     max: number;
     sendP50: number;
     sendP99: number;
+    lagP99: number;
+    lagMax: number;
+    slowBySecond: number[];
+    warm: { sent: number; over50: number; max: number };
     failures: Record<string, number>;
   };
 
   // The same users straight to the stable backend, attack still running: what this machine's
   // load (shared cores) costs any client here, gateway or not.
-  const direct = child(['users', urlOf(v1), String(rps), String(seconds)]);
+  const direct = child(['users', urlOf(v1), String(rps), String(seconds), values.warmup]);
   children.push(direct);
   prioritise(direct);
-  const d = (await next(direct, 'users', (seconds + 40) * 1_000)) as typeof u;
+  const d = (await next(direct, 'users', (seconds + warmup + 40) * 1_000)) as typeof u;
 
   const attacks = await Promise.all(
     attackers.map((c) => {
@@ -393,7 +458,10 @@ async function main(): Promise<void> {
     }),
   );
   const final = (await ask(gw, 'stats')) as Msg & { refused: number; totals: Array<{ version: string; requests: number; errors: number }> };
+  // Let the gateway exit on its own (a CPU profile is written at exit), bounded.
+  const gwExited = new Promise<void>((resolve) => gw.once('exit', () => resolve()));
   gw.send({ type: 'stop' });
+  await Promise.race([gwExited, sleep(15_000)]);
   const sum = (k: string): number => attacks.reduce((n, a) => n + Number(a[k] ?? 0), 0);
   const max = (k: string): number => Math.max(...attacks.map((a) => Number(a[k])).filter((n) => !Number.isNaN(n)));
   const opens = samples.map((s) => s.open);
@@ -409,8 +477,24 @@ async function main(): Promise<void> {
   console.log(
     `users latency p50 ${u.p50.toFixed(1)} ms, p99 ${u.p99.toFixed(1)} ms, max ${u.max.toFixed(1)} ms (from the scheduled send time)`,
   );
-  console.log(`users latency from the actual send: p50 ${u.sendP50.toFixed(1)} ms, p99 ${u.sendP99.toFixed(1)} ms`);
-  console.log(`users per version: ${JSON.stringify(u.versions)}`);
+  console.log(
+    `users latency from the actual send: p50 ${u.sendP50.toFixed(1)} ms, p99 ${u.sendP99.toFixed(1)} ms; the users' own event-loop delay p99 ${u.lagP99.toFixed(1)} ms, max ${u.lagMax.toFixed(1)} ms`,
+  );
+  console.log(
+    `users' warm-up before the window (--warmup ${values.warmup} s): ${u.warm.sent} requests, ${u.warm.over50} over 50 ms, max ${u.warm.max.toFixed(1)} ms`,
+  );
+  console.log(`users per version: ${JSON.stringify(u.versions)}; connections the users opened: ${String(u.connects)}`);
+  const over = (bound: string): number => (inGateway['+Inf'] ?? 0) - (inGateway[bound] ?? 0);
+  console.log(
+    `the gateway's own request durations (received → answered): ${over('0.05')} over 50 ms, ${over('0.25')} over 250 ms, of ${inGateway['+Inf'] ?? 0}`,
+  );
+  console.log(
+    `per second, users' requests over 50 ms / gateway loop delay max (ms): ${samples
+      .slice(warmup, warmup + seconds)
+      .map((x, k) => `${u.slowBySecond[k] ?? 0}/${x.lagMax.toFixed(0)}`)
+      .join(' ')}`,
+  );
+  console.log(`accept-queue overflows on this machine while users ran (TcpExt ListenOverflows): ${overflows}`);
   console.log(
     `baseline, same users straight to the backend (attack running): ${String(d.ok)}/${String(d.sent)} ok, p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms (from send: p99 ${d.sendP99.toFixed(1)} ms)`,
   );
@@ -419,6 +503,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `gateway while users ran: CPU ${(cpuUsed / Math.max(1, wallSeconds)).toFixed(2)} core-seconds/s, event loop busy median ${quantile(busy, 0.5).toFixed(2)} max ${(busy.at(-1) ?? NaN).toFixed(2)}, per-second lag p99 median ${quantile(lags, 0.5).toFixed(0)} ms max ${(lags.at(-1) ?? NaN).toFixed(0)} ms`,
+  );
+  console.log(
+    `gateway event-loop delay while users ran (monitorEventLoopDelay, 1 ms resolution): p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms, max ${loop.max.toFixed(1)} ms`,
   );
   console.log(
     `machine load average at the end: ${loadavg()
@@ -452,6 +539,6 @@ const [role, ...rest] = process.argv.slice(2);
 if (role === 'gateway') await gatewayRole(rest[0]!, rest[1]!);
 else if (role === 'attacker') attackerRole(JSON.parse(rest[0]!) as Plan);
 else if (role === 'users') {
-  await usersRole(rest[0]!, Number(rest[1]), Number(rest[2]));
+  await usersRole(rest[0]!, Number(rest[1]), Number(rest[2]), Number(rest[3]));
   process.exit(0);
 } else await main();

@@ -90,6 +90,16 @@ export function clientKey(address: string | undefined): string {
     .join(':')}::/64`;
 }
 
+/** What the gate counted a socket under, kept on the socket so one shared `close` listener can uncount it. */
+const counted = Symbol('tern.gate');
+type Counted = Socket & { [counted]?: { readonly gate: ConnectionGate; readonly key: string } };
+
+/** The one `close` listener of every admitted socket (no closure per connection). */
+function uncount(this: Counted): void {
+  const entry = this[counted];
+  if (entry !== undefined) entry.gate.release(entry.key);
+}
+
 /** Counts open connections, in total and per client, and refuses those over a cap. */
 export class ConnectionGate {
   #open = 0;
@@ -120,13 +130,17 @@ export class ConnectionGate {
     }
     this.#open++;
     this.#perClient.set(key, mine + 1);
-    socket.once('close', () => {
-      this.#open--;
-      const left = (this.#perClient.get(key) ?? 1) - 1;
-      if (left === 0) this.#perClient.delete(key);
-      else this.#perClient.set(key, left);
-    });
+    (socket as Counted)[counted] = { gate: this, key };
+    socket.once('close', uncount);
     return true;
+  }
+
+  /** Uncounts one connection of `key` (its socket closed). */
+  release(key: string): void {
+    this.#open--;
+    const left = (this.#perClient.get(key) ?? 1) - 1;
+    if (left === 0) this.#perClient.delete(key);
+    else this.#perClient.set(key, left);
   }
 }
 
