@@ -1,10 +1,11 @@
 /**
  * Turns a start-release request into the store's ReleaseInput: plan and analysis compiled
  * once (percent → basis points, durations → ms, defaults filled), endpoints checked, a fresh
- * random salt so every release splits users anew.
+ * random salt so every release splits users anew, hashed with the current bucket hash (xxh32).
  */
 import { randomBytes } from 'node:crypto';
 import { compileAnalysis, compilePlan, type AnalysisInput, type StepInput } from '../core/plan.js';
+import { CURRENT_BUCKET_HASH } from '../core/sticky.js';
 import type { Clock, Webhook } from '../core/types.js';
 import { compileWebhooks, hooksOf, type WebhookInput } from '../core/webhooks.js';
 import type { ReleaseInput } from '../store/store.js';
@@ -30,7 +31,13 @@ export function newReleaseId(): string {
  * release or of its service (`serviceWebhooks`) must agree first, it waits `pending` at weight 0.
  * @throws ValidationError (TERN_INVALID_PLAN / _WEIGHT / _DURATION / _REQUEST) naming the body field.
  */
-export function buildRelease(service: string, body: StartRequest, createdBy: string, clock: Clock, serviceWebhooks: readonly Webhook[] = []): ReleaseInput {
+export function buildRelease(
+  service: string,
+  body: StartRequest,
+  createdBy: string,
+  clock: Clock,
+  serviceWebhooks: readonly Webhook[] = [],
+): ReleaseInput {
   const steps = compilePlan(body.steps, 'body.steps');
   const analysis = compileAnalysis(body.analysis, 'body.analysis');
   const webhooks = compileWebhooks(body.webhooks, 'body.webhooks');
@@ -45,6 +52,7 @@ export function buildRelease(service: string, body: StartRequest, createdBy: str
     stepIndex: 0,
     weight: ready ? steps[0]!.weight : 0,
     salt: randomBytes(16).toString('base64url'),
+    bucketHash: CURRENT_BUCKET_HASH,
     steps,
     analysis,
     metadata: { ...body.metadata },
