@@ -1,7 +1,7 @@
 /**
  * Turns a start-release request into the store's ReleaseInput: plan and analysis compiled
  * once (percent → basis points, durations → ms, defaults filled), endpoints checked, a fresh
- * random salt so every release splits users anew, hashed with the current bucket hash (xxh32).
+ * random salt so every release splits users anew, by the current bucket hash (xxh32).
  */
 import { randomBytes } from 'node:crypto';
 import { compileAnalysis, compilePlan, type AnalysisInput, type StepInput } from '../core/plan.js';
@@ -31,13 +31,7 @@ export function newReleaseId(): string {
  * release or of its service (`serviceWebhooks`) must agree first, it waits `pending` at weight 0.
  * @throws ValidationError (TERN_INVALID_PLAN / _WEIGHT / _DURATION / _REQUEST) naming the body field.
  */
-export function buildRelease(
-  service: string,
-  body: StartRequest,
-  createdBy: string,
-  clock: Clock,
-  serviceWebhooks: readonly Webhook[] = [],
-): ReleaseInput {
+export function buildRelease(service: string, body: StartRequest, createdBy: string, clock: Clock, serviceWebhooks: readonly Webhook[] = []): ReleaseInput {
   const steps = compilePlan(body.steps, 'body.steps');
   const analysis = compileAnalysis(body.analysis, 'body.analysis');
   const webhooks = compileWebhooks(body.webhooks, 'body.webhooks');

@@ -20,9 +20,9 @@
  * a real HAProxy.
  */
 import { ValidationError } from './errors.js';
-import { murmur3Begin, murmur3Byte, murmur3End, murmur3Text } from './murmur3.js';
+import { murmur3Begin, murmur3Byte, murmur3EndMod, murmur3Text } from './murmur3.js';
 import type { BucketHash } from './types.js';
-import { xxh32Begin, xxh32End, xxh32Text } from './xxh32.js';
+import { xxh32Begin, xxh32EndMod, xxh32Text } from './xxh32.js';
 
 /** Buckets per release: weights are basis points. */
 export const BUCKETS = 10_000;
@@ -44,14 +44,14 @@ export function stickyBucket(salt: string, userKey: string, hash: BucketHash = '
       xxh32Begin(0);
       xxh32Text(salt);
       xxh32Text(userKey);
-      return xxh32End() % BUCKETS;
+      return xxh32EndMod(BUCKETS);
     case 'murmur3':
       // murmur3(`${salt}\u0000${userKey}`), likewise.
       murmur3Begin(0);
       murmur3Text(salt);
       murmur3Byte(0);
       murmur3Text(userKey);
-      return murmur3End() % BUCKETS;
+      return murmur3EndMod(BUCKETS);
     default:
       throw new ValidationError('bucketHash', `unknown bucket hash ${JSON.stringify(hash satisfies never)}; expected xxh32 or murmur3`);
   }

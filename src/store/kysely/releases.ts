@@ -28,28 +28,11 @@ function releaseActive(service: string, activeId: string | undefined, cause?: un
   );
 }
 
-/** Copies only the fields a ReleaseInput has, so extra input fields never reach the database; new releases hash with xxh32. */
+/** Copies only the fields a ReleaseInput has, so extra input fields never reach the database; the bucket hash defaults to xxh32. */
 function pickInput(input: ReleaseInput): ReleaseInput & { bucketHash: BucketHash } {
   const { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt } = input;
-  const extras = { webhooks: input.webhooks ?? [], deployment: input.deployment ?? null };
-  const bucketHash = input.bucketHash ?? CURRENT_BUCKET_HASH;
-  return {
-    id,
-    service,
-    version,
-    endpoints,
-    status,
-    stepIndex,
-    weight,
-    salt,
-    bucketHash,
-    steps,
-    analysis,
-    metadata,
-    ...extras,
-    createdBy,
-    startedAt,
-  };
+  const extras = { webhooks: input.webhooks ?? [], deployment: input.deployment ?? null, bucketHash: input.bucketHash ?? CURRENT_BUCKET_HASH };
+  return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, ...extras, createdBy, startedAt };
 }
 
 /** The fields the data plane executes; a change to any of them bumps the routing version. */
@@ -59,7 +42,8 @@ function routingChanged(a: Release, b: Release): boolean {
 
 /**
  * The release as it will be stored: identity fields stay as they were (a change may not move
- * a release to another service or version, nor re-split its users with another salt or hash), `stepStartedAt` restarts when the step changes
+ * a release to another service or version, nor re-split its users with another salt or bucket
+ * hash), `stepStartedAt` restarts when the step changes
  * (a change may also restart it on purpose, e.g. when a pending release starts its first step),
  * and `updatedAt` moves on every write.
  */
@@ -159,12 +143,7 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
         }
         if (isFinal(next.status) && !isFinal(current.status)) {
           // An ended release raises no more alarms: its open alerts close with it.
-          await trx
-            .updateTable('alerts')
-            .set({ resolved_at: next.updatedAt })
-            .where('release_id', '=', id)
-            .where('resolved_at', 'is', null)
-            .execute();
+          await trx.updateTable('alerts').set({ resolved_at: next.updatedAt }).where('release_id', '=', id).where('resolved_at', 'is', null).execute();
         }
         const routing = promoted || routingChanged(current, next);
         const changed = await recordChange(trx, rt, { kind: 'release', id, service: next.service, audit: auditInput, routing });

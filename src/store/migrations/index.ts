@@ -12,13 +12,4 @@ import { feedbackAudit } from './007-feedback-audit.js';
 import { bucketHash } from './008-bucket-hash.js';
 import type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [
-  initial,
-  verdicts,
-  leases,
-  deployWebhooks,
-  errorAttribution,
-  auditRetention,
-  feedbackAudit,
-  bucketHash,
-];
+export const MIGRATIONS: readonly Migration[] = [initial, verdicts, leases, deployWebhooks, errorAttribution, auditRetention, feedbackAudit, bucketHash];
