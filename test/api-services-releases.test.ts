@@ -8,6 +8,7 @@ import {
   type MetricsJson,
   type ReleaseJson,
   type ReleaseListJson,
+  type RoutingJson,
   type ServiceJson,
   type ServiceListJson,
   codeOf,
@@ -55,6 +56,13 @@ describe('services', () => {
     assert.deepEqual(actions, ['service.delete:success', 'service.update:success', 'service.create:success']);
   });
 });
+
+interface OpenApi {
+  paths: Record<
+    string,
+    { get?: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { readOnly?: boolean }> } }> }> } }
+  >;
+}
 
 describe('release lifecycle', () => {
   let h: Harness;
@@ -139,6 +147,25 @@ describe('release lifecycle', () => {
     ]);
     assert.equal(listed[4]?.reason, 'ship it');
     assert.equal(listed[2]?.reason, 'looks good');
+  });
+
+  it('records the xxh32 bucket hash, shows it read-only, and hands it to the data plane', async () => {
+    assert.equal((await h.call('POST', '/api/v1/services', { body: serviceBody('sticky') })).statusCode, 201);
+    const refused = await h.call('POST', '/api/v1/services/sticky/releases', {
+      token: h.tokens.deployer,
+      body: { version: 'v2', endpoints: ['http://127.0.0.1:9002'], bucketHash: 'murmur3' },
+    });
+    assert.equal(refused.statusCode, 400, 'a client cannot choose the hash');
+    const r = await start('sticky');
+    assert.equal(r.bucketHash, 'xxh32');
+    assert.equal((await h.call('GET', `/api/v1/releases/${r.id}`, { token: h.tokens.viewer })).json<ReleaseJson>().bucketHash, 'xxh32');
+    const routing = (await h.call('GET', '/api/v1/dataplane/routing', { token: h.tokens.gateway })).json<RoutingJson>();
+    const canary = routing.routes.find((x) => x.service === 'sticky')?.canary;
+    assert.deepEqual([canary?.releaseId, canary?.bucketHash], [r.id, 'xxh32']);
+    const openapi = (await h.call('GET', '/api/v1/openapi.json', { token: h.tokens.viewer })).json<OpenApi>();
+    const schema = openapi.paths['/api/v1/releases/{id}']?.get?.responses['200']?.content['application/json']?.schema;
+    assert.equal(schema?.properties.bucketHash?.readOnly, true, 'the OpenAPI document marks bucketHash read-only');
+    assert.equal((await act(r.id, 'rollback')).status, 200);
   });
 
   it('pauses, resumes, takes a hand-set weight, promotes fully and rolls back', async () => {

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { userHash } from '../src/gateway/error-users.js';
 import { startGateway, type Gateway } from '../src/gateway/gateway.js';
-import { startHarness, type Harness } from './api-harness.js';
+import { stickyBucket } from '../src/core/sticky.js';
+import { startHarness, type Harness, type RoutingJson } from './api-harness.js';
 import { client, closedPort, mapLimit, silent, startBackend, type Backend } from './fixtures/gateway-harness.js';
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -83,6 +84,14 @@ describe('gateways against the real control plane', () => {
     assert.deepEqual(a, b);
     const share = a.filter((v) => v === 'v2').length / users.length;
     assert.ok(share > 0 && share < 0.12, `canary share at 5%: ${share}`);
+    // A new release splits by xxh32(salt ‖ key) mod 10000, user by user (issue 12 §2).
+    const table = JSON.parse((await h.call('GET', '/api/v1/dataplane/routing')).body) as RoutingJson;
+    const canaryEntry = table.routes.find((r) => r.service === 'shop')?.canary;
+    assert.equal(canaryEntry?.bucketHash, 'xxh32');
+    assert.deepEqual(
+      a.map((v) => v === 'v2'),
+      users.map((u) => stickyBucket(canaryEntry.salt, u, 'xxh32') < 500),
+    );
   });
 
   it('moves a weight change to both gateways within a second and moves no canary user back', async () => {

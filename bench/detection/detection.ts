@@ -92,6 +92,7 @@ function release(analysis: AnalysisInput, horizon: number): Release {
     stepIndex: 0,
     weight: 500,
     salt: 's',
+    bucketHash: 'xxh32',
     steps: compilePlan([{ weight: 5, hold: horizon * 1000 }, { weight: 100 }]),
     analysis: compileAnalysis(analysis),
     metadata: {},

@@ -62,6 +62,7 @@ export function releaseJson(r: Release): Static<typeof ReleaseResponse> {
     baseline: versionJson(r.baseline),
     status: r.status,
     weight: bpsToPercent(r.weight),
+    bucketHash: r.bucketHash,
     stepIndex: r.stepIndex,
     steps: r.steps.map((s) => ({ weight: bpsToPercent(s.weight), hold: formatDuration(s.holdMs), holdMs: s.holdMs, analysis: s.analysis })),
     analysis: analysisJson(r.analysis),
@@ -142,7 +143,15 @@ export function routingJson(table: RoutingTable): Static<typeof RoutingResponse>
       stickiness: { ...r.stickiness },
       rules: r.rules.map((rule) => ({ ...rule })),
       stable: versionJson(r.stable),
-      canary: r.canary ? { ...versionJson(r.canary), weight: r.canary.weight, salt: r.canary.salt, releaseId: r.canary.releaseId } : null,
+      canary: r.canary
+        ? {
+            ...versionJson(r.canary),
+            weight: r.canary.weight,
+            salt: r.canary.salt,
+            releaseId: r.canary.releaseId,
+            bucketHash: r.canary.bucketHash ?? 'murmur3',
+          }
+        : null,
     })),
   };
 }

@@ -14,6 +14,7 @@ const base: Release = {
   stepIndex: 0,
   weight: 500,
   salt: 'salt',
+  bucketHash: 'xxh32',
   steps: compilePlan('5,25,50,100'),
   analysis: compileAnalysis(undefined),
   metadata: {},

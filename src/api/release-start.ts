@@ -1,10 +1,11 @@
 /**
  * Turns a start-release request into the store's ReleaseInput: plan and analysis compiled
  * once (percent → basis points, durations → ms, defaults filled), endpoints checked, a fresh
- * random salt so every release splits users anew.
+ * random salt so every release splits users anew, by the current bucket hash (xxh32).
  */
 import { randomBytes } from 'node:crypto';
 import { compileAnalysis, compilePlan, type AnalysisInput, type StepInput } from '../core/plan.js';
+import { CURRENT_BUCKET_HASH } from '../core/sticky.js';
 import type { Clock, Webhook } from '../core/types.js';
 import { compileWebhooks, hooksOf, type WebhookInput } from '../core/webhooks.js';
 import type { ReleaseInput } from '../store/store.js';
@@ -45,6 +46,7 @@ export function buildRelease(service: string, body: StartRequest, createdBy: str
     stepIndex: 0,
     weight: ready ? steps[0]!.weight : 0,
     salt: randomBytes(16).toString('base64url'),
+    bucketHash: CURRENT_BUCKET_HASH,
     steps,
     analysis,
     metadata: { ...body.metadata },

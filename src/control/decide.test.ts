@@ -7,7 +7,7 @@ import type { Release } from '../core/types.js';
 function release(overrides: Partial<Release> = {}): Release {
   return {
     id: 'r1', service: 'checkout', version: 'v2', endpoints: [], baseline: { version: 'v1', endpoints: [] },
-    status: 'progressing', stepIndex: 0, weight: 500, salt: 's', steps: compilePlan('5:1m,50:2m,100'), analysis: compileAnalysis(undefined),
+    status: 'progressing', stepIndex: 0, weight: 500, salt: 's', bucketHash: 'xxh32', steps: compilePlan('5:1m,50:2m,100'), analysis: compileAnalysis(undefined),
     metadata: {}, createdBy: 'token:ci', startedAt: 0, stepStartedAt: 0, updatedAt: 0, endedAt: null, reason: null, ...overrides,
   };
 }

@@ -14,6 +14,7 @@ const release: Release = {
   stepIndex: 0,
   weight: 500,
   salt: 's',
+  bucketHash: 'xxh32',
   steps: compilePlan('5:1m,100'),
   analysis: compileAnalysis(undefined),
   metadata: {},

@@ -15,6 +15,7 @@ const release: Release = {
   stepIndex: 2,
   weight: 0,
   salt: 's',
+  bucketHash: 'xxh32',
   steps: compilePlan('5:1m,25:1m,50:1m,100'),
   analysis: compileAnalysis(undefined),
   metadata: {},

@@ -9,7 +9,7 @@ function release(status: ReleaseStatus, weight = 500): Release {
   return {
     id: 'r1', service: 'checkout', version: 'v2', endpoints: ['http://127.0.0.1:9002'],
     baseline: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
-    status, stepIndex: 0, weight, salt: 's', steps: compilePlan('5,100'), analysis: compileAnalysis(undefined),
+    status, stepIndex: 0, weight, salt: 's', bucketHash: 'xxh32', steps: compilePlan('5,100'), analysis: compileAnalysis(undefined),
     metadata: {}, createdBy: 'token:ci', startedAt: 1, stepStartedAt: 1, updatedAt: 1, endedAt: null, reason: null,
   };
 }

@@ -1,111 +1,64 @@
 /**
- * The sticky split (DESIGN §3): `bucket = hash(releaseSalt, userKey) mod 10000`; a user is on
- * the canary iff `bucket < weight`. Because a user's bucket never changes within a release,
- * raising the weight only ever adds users to the canary.
+ * The sticky split (DESIGN §3): a user is on the canary iff `bucket < weight` (basis points).
+ * Because a user's bucket never changes within a release, raising the weight only ever adds
+ * users to the canary. Two bucket formulas, chosen per release (`Release.bucketHash`):
  *
- * Hand-written MurmurHash3 (x86, 32-bit): it runs on every proxied request, must give the same
- * answer in every gateway process and in any other language's tooling, and must not allocate;
- * node:crypto digests are several times slower here and the npm ports hash UTF-16 or allocate.
+ * - `xxh32` (releases started since issue 12):
+ *   `bucket = XXH32(UTF-8(salt ‖ userKey), seed 0) mod 10000`, ‖ plain concatenation. HAProxy
+ *   computes it natively (`var(txn.salt),concat(,txn.key,),xxh32,mod(10000)`), NGINX in njs,
+ *   so every data plane agrees bit-for-bit (vectors: sticky-vectors.json, produced by HAProxy).
+ * - `murmur3` (releases started before): `MurmurHash3_x86_32(UTF-8(salt ‖ NUL ‖ userKey), 0) mod
+ *   10000`. Kept so an upgrade never moves users of a release already in flight.
+ *
+ * Both hashes are hand-written (core/xxh32.ts, core/murmur3.ts): this runs on every proxied
+ * request, so it must not allocate, and it must match HAProxy's converter bit-for-bit (checked
+ * against a live HAProxy by test/sticky-haproxy.test.ts). The npm xxHash packages (js-xxhash,
+ * xxhashjs, xxhash-wasm, @node-rs/xxhash, …) all take one string or Buffer, so salt ‖ key must
+ * be concatenated and encoded per request: js-xxhash encodes into a fresh Uint8Array (measured
+ * here: ~4× slower, 1,609 minor GCs per 5e6 calls), xxhash-wasm flattens the concatenation and
+ * copies it into WebAssembly memory after an asynchronous start (as fast, 56 minor GCs),
+ * xxhashjs builds cuint objects, @node-rs/xxhash is a native addon per platform with an N-API
+ * copy per call. Streaming the UTF-8 bytes of salt and key into the hash state: 0 minor GCs.
  */
+import { ValidationError } from './errors.js';
+import { murmur3Begin, murmur3Byte, murmur3EndMod, murmur3Text } from './murmur3.js';
+import type { BucketHash } from './types.js';
+import { xxh32Begin, xxh32EndMod, xxh32Text } from './xxh32.js';
 
-const C1 = 0xcc9e2d51;
-const C2 = 0x1b873593;
+/** Buckets per release: weights are basis points. */
+export const BUCKETS = 10_000;
 
-/*
- * The hash runs as a stream over module-level state, so `stickyBucket` can hash salt, separator
- * and user key in place — no concatenated (and later flattened) string, no closure per call.
- * JavaScript is single-threaded and nothing here yields, so the state cannot interleave.
+/** Every bucket hash, newest first; new releases use the first. */
+export const BUCKET_HASHES: readonly BucketHash[] = ['xxh32', 'murmur3'];
+
+/** The hash new releases record. */
+export const CURRENT_BUCKET_HASH: BucketHash = 'xxh32';
+
+/**
+ * The user's bucket in 0..9999 for a release salt, under that release's hash (default xxh32).
+ * @throws ValidationError for a hash that is not a BucketHash (callers validate it where it enters).
  */
-let h = 0;
-let block = 0;
-let filled = 0;
-let length = 0;
-
-function begin(seed: number): void {
-  h = seed >>> 0;
-  block = 0;
-  filled = 0;
-  length = 0;
-}
-
-function pushByte(byte: number): void {
-  block |= byte << (filled * 8);
-  length++;
-  if (++filled === 4) {
-    let k = Math.imul(block, C1);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, C2);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    block = 0;
-    filled = 0;
+export function stickyBucket(salt: string, userKey: string, hash: BucketHash = 'xxh32'): number {
+  switch (hash) {
+    case 'xxh32':
+      // xxh32(salt + userKey), hashed without building that string.
+      xxh32Begin(0);
+      xxh32Text(salt);
+      xxh32Text(userKey);
+      return xxh32EndMod(BUCKETS);
+    case 'murmur3':
+      // murmur3(`${salt}\u0000${userKey}`), likewise.
+      murmur3Begin(0);
+      murmur3Text(salt);
+      murmur3Byte(0);
+      murmur3Text(userKey);
+      return murmur3EndMod(BUCKETS);
+    default:
+      throw new ValidationError('bucketHash', `unknown bucket hash ${JSON.stringify(hash satisfies never)}; expected xxh32 or murmur3`);
   }
 }
 
-/** Feeds the UTF-8 bytes of `text`, encoded on the fly (lone surrogates as U+FFFD, as TextEncoder does). */
-function pushText(text: string): void {
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c < 0x80) {
-      pushByte(c);
-      continue;
-    }
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-        i++;
-      }
-    }
-    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x800) {
-      pushByte(0xc0 | (c >> 6));
-    } else if (c < 0x10000) {
-      pushByte(0xe0 | (c >> 12));
-      pushByte(0x80 | ((c >> 6) & 0x3f));
-    } else {
-      pushByte(0xf0 | (c >> 18));
-      pushByte(0x80 | ((c >> 12) & 0x3f));
-      pushByte(0x80 | ((c >> 6) & 0x3f));
-    }
-    pushByte(0x80 | (c & 0x3f));
-  }
-}
-
-function end(): number {
-  let out = h;
-  if (filled > 0) {
-    let k = Math.imul(block, C1);
-    k = (k << 15) | (k >>> 17);
-    out ^= Math.imul(k, C2);
-  }
-  out ^= length;
-  out ^= out >>> 16;
-  out = Math.imul(out, 0x85ebca6b);
-  out ^= out >>> 13;
-  out = Math.imul(out, 0xc2b2ae35);
-  out ^= out >>> 16;
-  return out >>> 0;
-}
-
-/** Canonical MurmurHash3 x86_32 over the UTF-8 bytes of `text`. Allocates nothing. */
-export function murmur3(text: string, seed = 0): number {
-  begin(seed);
-  pushText(text);
-  return end();
-}
-
-/** The user's bucket in 0..9999 for a release salt. */
-export function stickyBucket(salt: string, userKey: string): number {
-  // murmur3(`${salt}\u0000${userKey}`), hashed without building that string.
-  begin(0);
-  pushText(salt);
-  pushByte(0);
-  pushText(userKey);
-  return end() % 10_000;
-}
-
-/** True when the user goes to the canary at `weight` basis points. */
-export function isCanary(salt: string, userKey: string, weight: number): boolean {
-  return stickyBucket(salt, userKey) < weight;
+/** True when the user goes to the canary at `weight` basis points (hash: the release's, default xxh32). */
+export function isCanary(salt: string, userKey: string, weight: number, hash: BucketHash = 'xxh32'): boolean {
+  return stickyBucket(salt, userKey, hash) < weight;
 }

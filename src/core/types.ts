@@ -172,6 +172,8 @@ export interface Release {
   /** Canary weight in basis points. */
   readonly weight: number;
   readonly salt: string;
+  /** The sticky bucket's hash (core/sticky.ts): 'xxh32' for releases started since issue 12, 'murmur3' before. Never changes. */
+  readonly bucketHash: BucketHash;
   readonly steps: readonly Step[];
   readonly analysis: AnalysisConfig;
   readonly metadata: Readonly<Record<string, string>>;
@@ -187,6 +189,12 @@ export interface Release {
   readonly reason: string | null;
 }
 
+/**
+ * How a release hashes users into buckets (core/sticky.ts): 'xxh32' since issue 12, 'murmur3'
+ * for releases that started before (kept so an upgrade never reshuffles users mid-release).
+ */
+export type BucketHash = 'xxh32' | 'murmur3';
+
 /** One service's entry in the routing table the data plane executes. */
 export interface RouteEntry {
   readonly service: string;
@@ -194,7 +202,15 @@ export interface RouteEntry {
   readonly stickiness: Stickiness;
   readonly rules: readonly MatchRule[];
   readonly stable: VersionSpec;
-  readonly canary: (VersionSpec & { readonly weight: number; readonly salt: string; readonly releaseId: string }) | null;
+  readonly canary:
+    | (VersionSpec & {
+        readonly weight: number;
+        readonly salt: string;
+        readonly releaseId: string;
+        /** The release's bucket hash; absent means 'murmur3' (tables and state files from before issue 12). */
+        readonly bucketHash?: BucketHash;
+      })
+    | null;
 }
 
 export interface RoutingTable {

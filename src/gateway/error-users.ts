@@ -12,7 +12,7 @@
  *
  * Only failed requests reach this file; a successful request costs nothing here.
  */
-import { murmur3 } from '../core/sticky.js';
+import { murmur3 } from '../core/murmur3.js';
 
 /** Distinct users tallied per window; errors of users beyond it are not attributed. */
 export const MAX_USERS_PER_WINDOW = 1_000;

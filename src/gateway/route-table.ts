@@ -11,7 +11,7 @@
  */
 import { ValidationError } from '../core/errors.js';
 import { checkRulesBudget, compileRulePattern } from '../core/rule-regex.js';
-import type { MatchRule, RouteEntry, RoutingTable } from '../core/types.js';
+import type { BucketHash, MatchRule, RouteEntry, RoutingTable } from '../core/types.js';
 import { parseEndpointUrl, type Endpoint, type EndpointRegistry } from './endpoints.js';
 
 export const DEFAULT_STICKY_COOKIE = 'tern_uid';
@@ -37,6 +37,8 @@ export interface CompiledCanary extends CompiledVersion {
   readonly weight: number;
   readonly salt: string;
   readonly releaseId: string;
+  /** The release's bucket hash; 'murmur3' when the table does not say (tables from before issue 12). */
+  readonly bucketHash: BucketHash;
 }
 
 export interface CompiledRoute {
@@ -127,6 +129,7 @@ function compileRoute(entry: RouteEntry, field: string, registry: EndpointRegist
           weight: canary.weight,
           salt: canary.salt,
           releaseId: canary.releaseId,
+          bucketHash: canary.bucketHash ?? 'murmur3',
         }
       : null,
   };

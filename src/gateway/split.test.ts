@@ -1,7 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import type { RouteEntry } from '../core/types.js';
+import { stickyBucket } from '../core/sticky.js';
+import type { BucketHash, RouteEntry } from '../core/types.js';
 import { DEFAULT_POOL_SETTINGS, EndpointRegistry } from './endpoints.js';
 import { compileTable } from './route-table.js';
 import { decide, readCookie, userKeyOf, wireKey } from './split.js';
@@ -94,6 +95,26 @@ describe('split', () => {
       const median = times.sort((a, b) => a - b)[10]!;
       assert.ok(median <= 1, `${value.length} characters: ${median.toFixed(3)} ms`);
     }
+  });
+
+  it("splits by the release's bucket hash: xxh32 when the table says so, murmur3 when it says nothing (tables from before issue 12)", () => {
+    const salt = 'ksEl7BnKZFL_zgEcvv6eYA';
+    const users = Array.from({ length: 400 }, (_, i) => `user-${i}`);
+    const onCanary = (canary: RouteEntry['canary']): string[] => {
+      const r = compile({ ...base, rules: [], canary });
+      return users.filter((u) => decide(r, req({ 'x-user': u }), true).target === 'canary');
+    };
+    const half = { ...base.canary!, salt, weight: 5_000 };
+    const expected = (hash: BucketHash): string[] => users.filter((u) => stickyBucket(salt, u, hash) < 5_000);
+    assert.deepEqual(onCanary({ ...half, bucketHash: 'xxh32' }), expected('xxh32'));
+    assert.deepEqual(onCanary({ ...half, bucketHash: 'murmur3' }), expected('murmur3'));
+    assert.deepEqual(onCanary(half), expected('murmur3'));
+    // The two formulas put different users on the canary: using the wrong one would move users.
+    assert.notDeepEqual(expected('xxh32'), expected('murmur3'));
+    // The canonical vector of docs and issue 12: salt abcdef0123456789, user alice → bucket 5475.
+    const example = { ...base.canary!, salt: 'abcdef0123456789', bucketHash: 'xxh32' as const };
+    assert.equal(decide(compile({ ...base, canary: { ...example, weight: 5_476 } }), req({ 'x-user': 'alice' }), true).target, 'canary');
+    assert.equal(decide(compile({ ...base, canary: { ...example, weight: 5_475 } }), req({ 'x-user': 'alice' }), true).target, 'stable');
   });
 
   it('refuses a table whose rule the linear-time engine cannot run, naming the rule', () => {

@@ -1,7 +1,9 @@
 /**
  * The per-request split (DESIGN §3): operator match rules first, then the sticky weighted
- * split `isCanary(salt, userKey, weight)` from core/sticky.ts — the same function the control
- * plane and every other gateway replica use, so a user lands on the same version everywhere.
+ * split `isCanary(salt, userKey, weight, bucketHash)` from core/sticky.ts — the same function the
+ * control plane and every other gateway replica use, and the formula HAProxy and NGINX compute,
+ * so a user lands on the same version everywhere. The hash is the release's (xxh32 for releases
+ * started since issue 12, murmur3 before: an upgrade never reshuffles a release in flight).
  *
  * User key: the service's configured header, else its sticky cookie (`tern_uid`), else the
  * client IP. When the cookie is missing on a plain HTTP request the gateway issues a random
@@ -111,6 +113,6 @@ export function decide(route: CompiledRoute, req: IncomingMessage, canIssueCooki
   // Only mint and hash a key when it can matter: cookie issuance or a live canary.
   if (canary === null && route.stickyCookie === null) return { target: 'stable', issueCookie: null };
   const { key, issue } = userKeyOf(route, req, canIssueCookie);
-  const onCanary = canary !== null && canary.weight > 0 && isCanary(canary.salt, key, canary.weight);
+  const onCanary = canary !== null && canary.weight > 0 && isCanary(canary.salt, key, canary.weight, canary.bucketHash);
   return { target: onCanary ? 'canary' : 'stable', issueCookie: issue };
 }

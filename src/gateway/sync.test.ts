@@ -72,6 +72,18 @@ describe('parseRoutingTable', () => {
     );
     assert.throws(() => parseRoutingTable('nope'), /routing table/);
   });
+
+  it("takes the canary's bucket hash as given, absent for tables from before issue 12, and refuses an unknown one", () => {
+    const canary = { version: 'v2', endpoints: ['http://b:1'], weight: 500, salt: 's', releaseId: 'r' };
+    const withCanary = (c: object) => ({ ...good, routes: [{ ...good.routes[0], canary: c }] });
+    assert.equal(parseRoutingTable(withCanary({ ...canary, bucketHash: 'xxh32' })).routes[0]!.canary!.bucketHash, 'xxh32');
+    assert.equal(parseRoutingTable(withCanary({ ...canary, bucketHash: 'murmur3' })).routes[0]!.canary!.bucketHash, 'murmur3');
+    assert.equal(parseRoutingTable(withCanary(canary)).routes[0]!.canary!.bucketHash, undefined);
+    assert.throws(
+      () => parseRoutingTable(withCanary({ ...canary, bucketHash: 'xxh64' })),
+      /routes\[0\]\.canary\.bucketHash: expected one of xxh32, murmur3/,
+    );
+  });
 });
 
 describe('state file', () => {

@@ -4,7 +4,8 @@
  * Semantic checks (URLs, regexes, duplicate matches) are compileTable's job.
  */
 import { ValidationError } from '../core/errors.js';
-import type { RoutingTable } from '../core/types.js';
+import { BUCKET_HASHES } from '../core/sticky.js';
+import type { BucketHash, RoutingTable } from '../core/types.js';
 
 type Json = Record<string, unknown>;
 
@@ -44,6 +45,13 @@ function checkRoute(r: unknown, field: string): void {
     const c = o.canary as Json;
     need(typeof c.weight === 'number', `${field}.canary.weight`, 'a number of basis points');
     need(typeof c.salt === 'string' && typeof c.releaseId === 'string', `${field}.canary`, 'salt and releaseId strings');
+    // Absent: a table from before issue 12 (murmur3). An unknown hash is refused, never guessed:
+    // routing users by the wrong formula would move them between versions.
+    need(
+      c.bucketHash === undefined || BUCKET_HASHES.includes(c.bucketHash as BucketHash),
+      `${field}.canary.bucketHash`,
+      `one of ${BUCKET_HASHES.join(', ')} when present`,
+    );
   }
 }
 

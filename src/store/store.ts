@@ -8,6 +8,7 @@ import type {
   Alert,
   AuditEvent,
   AuditInput,
+  BucketHash,
   Feedback,
   MetricWindow,
   Outcome,
@@ -32,7 +33,10 @@ export interface StoreChange {
 export type ServiceInput = Omit<Service, 'createdAt' | 'updatedAt'>;
 export type ServicePatch = Partial<Omit<ServiceInput, 'name'>>;
 
-export type ReleaseInput = Omit<Release, 'updatedAt' | 'stepStartedAt' | 'endedAt' | 'reason' | 'baseline'>;
+/** A release to start; `bucketHash` defaults to the current one (core/sticky.ts CURRENT_BUCKET_HASH). */
+export type ReleaseInput = Omit<Release, 'updatedAt' | 'stepStartedAt' | 'endedAt' | 'reason' | 'baseline' | 'bucketHash'> & {
+  readonly bucketHash?: BucketHash;
+};
 
 export interface AuditFilter {
   readonly service?: string;

@@ -93,5 +93,5 @@ export function attribute(
   }
   if (!active) return service.stable.version;
   if (userKey === undefined) return null;
-  return isCanary(active.salt, userKey, active.weight) ? active.version : active.baseline.version;
+  return isCanary(active.salt, userKey, active.weight, active.bucketHash) ? active.version : active.baseline.version;
 }

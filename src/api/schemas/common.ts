@@ -47,6 +47,13 @@ export const Since = Type.String({ maxLength: 40, description: 'an ISO 8601 time
 export const Limit = Type.Integer({ minimum: 1, maximum: 1000, description: 'at most this many items (1-1000)' });
 
 export const IsoTime = Type.String({ description: 'ISO 8601 time' });
+
+/** A release's sticky bucket hash (core/sticky.ts); set by the server, never by a request. */
+export const BucketHashOut = Type.Union([Type.Literal('xxh32'), Type.Literal('murmur3')], {
+  readOnly: true,
+  description:
+    "the sticky split's hash: bucket = xxh32(salt + userKey) mod 10000 ('xxh32', releases started since issue 12) or murmur3(salt + NUL + userKey) mod 10000 ('murmur3', releases started before the upgrade)",
+});
 export const NullableIsoTime = Type.Union([Type.String(), Type.Null()], { description: 'ISO 8601 time or null' });
 
 export const ErrorResponse = Type.Object(

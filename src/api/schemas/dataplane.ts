@@ -3,7 +3,7 @@
  * (0..10000): it is the gateways' contract and they compare buckets against it directly.
  */
 import { Type } from 'typebox';
-import { Id, VersionLabel } from './common.js';
+import { BucketHashOut, Id, VersionLabel } from './common.js';
 
 export const RoutingQuery = Type.Object(
   {
@@ -34,6 +34,7 @@ export const RoutingResponse = Type.Object({
           weight: Type.Integer({ description: 'basis points, 0..10000' }),
           salt: Type.String(),
           releaseId: Type.String(),
+          bucketHash: BucketHashOut,
         }),
         Type.Null(),
       ]),

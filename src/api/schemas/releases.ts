@@ -1,7 +1,7 @@
 /** Schemas of the release routes: start requests, actions and the release as answered. */
 import { Type } from 'typebox';
 import { JUDGES } from '../../core/types.js';
-import { Duration, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
+import { BucketHashOut, Duration, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
 import { DeploymentOut } from './deploy.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
 
@@ -159,6 +159,7 @@ export const ReleaseResponse = Type.Object({
   baseline: Type.Object({ version: Type.String(), endpoints: Type.Array(Type.String()) }),
   status: Type.String({ description: 'pending, progressing, paused, promoting, promoted, rolling_back, rolled_back or failed' }),
   weight: Type.Number({ description: 'percent of users on the canary' }),
+  bucketHash: BucketHashOut,
   stepIndex: Type.Integer(),
   steps: Type.Array(StepOut),
   analysis: AnalysisOut,

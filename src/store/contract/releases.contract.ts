@@ -27,10 +27,12 @@ export function releasesContract(ctx: StoreContext): void {
       assert.equal(release.stepStartedAt, input.startedAt);
       assert.equal(release.endedAt, null);
       assert.equal(release.reason, null);
+      assert.equal(release.bucketHash, 'xxh32', 'a new release splits users by xxh32 unless told otherwise');
       assert.deepEqual(
         { ...release, baseline: undefined, stepStartedAt: undefined, updatedAt: undefined, endedAt: undefined, reason: undefined },
         {
           ...input,
+          bucketHash: 'xxh32',
           baseline: undefined,
           stepStartedAt: undefined,
           updatedAt: undefined,
@@ -88,16 +90,39 @@ export function releasesContract(ctx: StoreContext): void {
       assert.equal(event?.service, 'checkout');
     });
 
-    test('updateRelease keeps a release on its service, version and salt', async () => {
+    test('updateRelease keeps a release on its service, version, salt and bucket hash', async () => {
       await createServiceWith(ctx.store, 'checkout');
       const release = await startRelease(ctx.store, 'checkout');
       const next = await ctx.store.updateRelease(
         release.id,
-        (r) => ({ ...r, service: 'other', version: 'v9', salt: 'x', weight: 100 }),
+        (r) => ({ ...r, service: 'other', version: 'v9', salt: 'x', bucketHash: 'murmur3', weight: 100 }),
         auditOf('release.weight', `release/${release.id}`),
       );
-      assert.deepEqual([next.service, next.version, next.salt, next.weight], [release.service, release.version, release.salt, 100]);
+      assert.deepEqual(
+        [next.service, next.version, next.salt, next.bucketHash, next.weight],
+        [release.service, release.version, release.salt, 'xxh32', 100],
+      );
       assert.deepEqual(await ctx.store.getRelease(release.id), next);
+    });
+
+    test('a release stored with the murmur3 bucket hash keeps it through its life and in the routing table', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const legacy = await startRelease(ctx.store, 'checkout', { bucketHash: 'murmur3' });
+      assert.equal(legacy.bucketHash, 'murmur3');
+      await moveRelease(ctx.store, legacy.id, 'progressing');
+      const stepped = await ctx.store.updateRelease(
+        legacy.id,
+        (r) => ({ ...r, weight: 2500 }),
+        auditOf('release.weight', `release/${legacy.id}`),
+      );
+      assert.equal(stepped.bucketHash, 'murmur3');
+      assert.equal((await ctx.store.getRelease(legacy.id))?.bucketHash, 'murmur3');
+      assert.deepEqual(
+        (await ctx.store.listReleases({ service: 'checkout' })).map((r) => r.bucketHash),
+        ['murmur3'],
+      );
+      const canary = (await ctx.store.routingTable()).routes[0]?.canary;
+      assert.deepEqual([canary?.weight, canary?.bucketHash], [2500, 'murmur3']);
     });
 
     test('a change that throws writes nothing and its error propagates unchanged', async () => {

@@ -85,7 +85,14 @@ export function routingContract(ctx: StoreContext): void {
         stickiness: { header: 'x-user-id', cookie: 'tern_uid' },
         rules: [{ header: 'x-tester', equals: '1', target: 'canary' }],
         stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
-        canary: { version: 'v2', endpoints: ['http://127.0.0.1:9002'], weight: 500, salt: release.salt, releaseId: release.id },
+        canary: {
+          version: 'v2',
+          endpoints: ['http://127.0.0.1:9002'],
+          weight: 500,
+          salt: release.salt,
+          releaseId: release.id,
+          bucketHash: 'xxh32',
+        },
       });
       assert.deepEqual(payments?.canary, null);
       assert.deepEqual(payments?.match, { host: 'pay.example' });

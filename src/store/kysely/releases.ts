@@ -6,7 +6,8 @@
 import type { Kysely } from 'kysely';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { ACTIVE_STATUSES, isFinal } from '../../core/release-state.js';
-import type { AuditInput, Release } from '../../core/types.js';
+import { CURRENT_BUCKET_HASH } from '../../core/sticky.js';
+import type { AuditInput, BucketHash, Release } from '../../core/types.js';
 import type { ReleaseInput, Store } from '../store.js';
 import { findActiveRelease, findRelease, findService, lockFor, pageSize, recordChange, releaseNotFound } from './queries.js';
 import { releaseRow, toJson, toRelease } from './rows.js';
@@ -27,10 +28,10 @@ function releaseActive(service: string, activeId: string | undefined, cause?: un
   );
 }
 
-/** Copies only the fields a ReleaseInput has, so extra input fields never reach the database. */
-function pickInput(input: ReleaseInput): ReleaseInput {
+/** Copies only the fields a ReleaseInput has, so extra input fields never reach the database; the bucket hash defaults to xxh32. */
+function pickInput(input: ReleaseInput): ReleaseInput & { bucketHash: BucketHash } {
   const { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt } = input;
-  const extras = { webhooks: input.webhooks ?? [], deployment: input.deployment ?? null };
+  const extras = { webhooks: input.webhooks ?? [], deployment: input.deployment ?? null, bucketHash: input.bucketHash ?? CURRENT_BUCKET_HASH };
   return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, ...extras, createdBy, startedAt };
 }
 
@@ -41,12 +42,13 @@ function routingChanged(a: Release, b: Release): boolean {
 
 /**
  * The release as it will be stored: identity fields stay as they were (a change may not move
- * a release to another service or version), `stepStartedAt` restarts when the step changes
+ * a release to another service or version, nor re-split its users with another salt or bucket
+ * hash), `stepStartedAt` restarts when the step changes
  * (a change may also restart it on purpose, e.g. when a pending release starts its first step),
  * and `updatedAt` moves on every write.
  */
 function settle(current: Release, proposed: Release, now: number): Release {
-  const { id, service, version, baseline, salt, createdBy, startedAt } = current;
+  const { id, service, version, baseline, salt, bucketHash, createdBy, startedAt } = current;
   return {
     ...proposed,
     id,
@@ -54,6 +56,7 @@ function settle(current: Release, proposed: Release, now: number): Release {
     version,
     baseline,
     salt,
+    bucketHash,
     createdBy,
     startedAt,
     stepStartedAt: proposed.stepIndex !== current.stepIndex ? now : proposed.stepStartedAt,

@@ -18,7 +18,14 @@ export function routeEntry(service: Service, active: Release | undefined): Route
     rules: service.rules,
     stable: service.stable,
     canary: active
-      ? { version: active.version, endpoints: active.endpoints, weight: active.weight, salt: active.salt, releaseId: active.id }
+      ? {
+          version: active.version,
+          endpoints: active.endpoints,
+          weight: active.weight,
+          salt: active.salt,
+          releaseId: active.id,
+          bucketHash: active.bucketHash,
+        }
       : null,
   };
 }

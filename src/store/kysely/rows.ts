@@ -8,6 +8,7 @@ import type {
   AnalysisConfig,
   AuditEvent,
   AuditOutcome,
+  BucketHash,
   MetricWindow,
   Release,
   ReleaseStatus,
@@ -16,6 +17,7 @@ import type {
   TokenInfo,
 } from '../../core/types.js';
 import { STATIC_DEPLOY } from '../../core/deploy.js';
+import { StoreError } from '../../core/errors.js';
 import { ANALYSIS_DEFAULTS, compileAnalysis } from '../../core/plan.js';
 import type { AnalysisVerdict, TokenRecord, VerdictInput, VerdictOutcome } from '../store.js';
 import type {
@@ -72,6 +74,7 @@ export function toRelease(row: Selectable<ReleasesTable>): Release {
     stepIndex: Number(row.step_index),
     weight: Number(row.weight),
     salt: row.salt,
+    bucketHash: bucketHashOf(row.bucket_hash, row.id),
     steps: parse(row.steps),
     // Settings added after a release was stored take their defaults (compileAnalysis of nothing).
     analysis: analysisFromRow(parse<Partial<AnalysisConfig>>(row.analysis)),
@@ -87,6 +90,12 @@ export function toRelease(row: Selectable<ReleasesTable>): Release {
   };
 }
 
+/** A stored bucket hash; anything else is a damaged row, never read as some default. */
+function bucketHashOf(stored: string, id: string): BucketHash {
+  if (stored === 'xxh32' || stored === 'murmur3') return stored;
+  throw new StoreError(`release ${id} has an unknown bucket hash ${JSON.stringify(stored)} (expected xxh32 or murmur3)`);
+}
+
 export function releaseRow(release: Release): Insertable<ReleasesTable> {
   return {
     id: release.id,
@@ -98,6 +107,7 @@ export function releaseRow(release: Release): Insertable<ReleasesTable> {
     step_index: release.stepIndex,
     weight: release.weight,
     salt: release.salt,
+    bucket_hash: release.bucketHash,
     steps: json(release.steps),
     analysis: json(release.analysis),
     metadata: json(release.metadata),

@@ -48,6 +48,8 @@ export interface ReleasesTable {
   step_index: number;
   weight: number;
   salt: string;
+  /** 'xxh32' or 'murmur3' (migration 8; 'murmur3' for releases stored before it). */
+  bucket_hash: string;
   /** JSON Step[]. */
   steps: string;
   /** JSON AnalysisConfig. */

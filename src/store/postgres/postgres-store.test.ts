@@ -13,14 +13,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
+import { Kysely, PostgresDialect } from 'kysely';
 import { Client, Pool } from 'pg';
 import { transition } from '../../core/release-state.js';
 import type { Clock } from '../../core/types.js';
 import { auditCount, auditOf, createServiceWith, moveRelease, serviceInput, startRelease } from '../contract/fixtures.js';
 import { assertCode, rejectsWithCode } from '../contract/harness.js';
+import { storePreBucketHashRelease } from '../contract/pre-bucket-hash.js';
+import type { Database } from '../kysely/schema.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type { Store, StoreChange } from '../store.js';
 import { storeContract } from '../store-contract.js';
+import { postgresDialect } from './postgres-dialect.js';
 import { openPostgresStore } from './postgres-store.js';
 import type { PostgresStoreOptions } from './postgres-store.js';
 
@@ -242,6 +246,27 @@ if (baseUrl === undefined || baseUrl === '') {
         );
         await createServiceWith(stores[3] as Store, 'checkout');
         assert.equal((await (stores[0] as Store).listServices()).length, 1);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('migration 8: a release stored before it keeps splitting users by murmur3; new releases use xxh32', async () => {
+      const s = await shared();
+      try {
+        const pool = new Pool({ connectionString: s.url, max: 1 });
+        const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+        let legacy;
+        try {
+          legacy = await storePreBucketHashRelease(kysely, postgresDialect);
+        } finally {
+          await kysely.destroy();
+        }
+        const store = await s.open();
+        assert.deepEqual(await store.getRelease(legacy.id), legacy);
+        assert.equal((await store.routingTable()).routes[0]?.canary?.bucketHash, 'murmur3');
+        await createServiceWith(store, 'checkout');
+        assert.equal((await startRelease(store, 'checkout')).bucketHash, 'xxh32');
       } finally {
         await s.close();
       }

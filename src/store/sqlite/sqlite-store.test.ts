@@ -17,6 +17,7 @@ import { rejectsWithCode } from '../contract/harness.js';
 import type { Database } from '../kysely/schema.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { migrate } from '../migrations/migrate.js';
+import { storePreBucketHashRelease } from '../contract/pre-bucket-hash.js';
 import { storeContract } from '../store-contract.js';
 import { openSqliteStore } from './sqlite-store.js';
 import { sqliteDialect } from './sqlite-dialect.js';
@@ -72,6 +73,26 @@ describe('SqliteStore (SQLite only)', () => {
       await db.destroy();
     }
     await rejectsWithCode(openSqliteStore({ file }), 'TERN_STORE_UNAVAILABLE');
+  });
+
+  it('migration 8: a release stored before it keeps splitting users by murmur3; new releases use xxh32', async () => {
+    const file = freshFile();
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    let legacy;
+    try {
+      legacy = await storePreBucketHashRelease(db, sqliteDialect);
+    } finally {
+      await db.destroy();
+    }
+    const store = await openSqliteStore({ file });
+    try {
+      assert.deepEqual(await store.getRelease(legacy.id), legacy);
+      assert.equal((await store.routingTable()).routes[0]?.canary?.bucketHash, 'murmur3');
+      await createServiceWith(store, 'checkout');
+      assert.equal((await startRelease(store, 'checkout')).bucketHash, 'xxh32');
+    } finally {
+      await store.close();
+    }
   });
 
   it('runs in WAL mode; an in-memory database works too', async () => {

@@ -1,0 +1,59 @@
+/**
+ * A database as Tern left it before migration 8 (issue 12): schema at version 7 and an active
+ * release whose row has no bucket hash. Opening a store on it must read that release as
+ * 'murmur3' — the hash its users were split with — so an upgrade mid-release moves nobody.
+ */
+import type { Kysely } from 'kysely';
+import { compileAnalysis, compilePlan } from '../../core/plan.js';
+import { systemClock, type Release, type Service } from '../../core/types.js';
+import type { StoreDialect } from '../kysely/dialect.js';
+import { releaseRow, serviceRow } from '../kysely/rows.js';
+import type { Database } from '../kysely/schema.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import { migrate } from '../migrations/migrate.js';
+
+/** Migrates `db` up to version 7 and stores service `legacy` with a release at 25%; returns that release. */
+export async function storePreBucketHashRelease(db: Kysely<Database>, dialect: StoreDialect): Promise<Release> {
+  await migrate(db, dialect, { clock: systemClock, migrations: MIGRATIONS.filter((m) => m.version < 8) });
+  const now = Date.now();
+  const service: Service = {
+    name: 'legacy',
+    match: { pathPrefix: '/legacy' },
+    stickiness: { header: 'x-user-id', cookie: 'tern_uid' },
+    stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+    rules: [],
+    webhooks: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  const release: Release = {
+    id: 'rel_before_issue_12',
+    service: 'legacy',
+    version: 'v2',
+    endpoints: ['http://127.0.0.1:9002'],
+    baseline: service.stable,
+    status: 'progressing',
+    stepIndex: 1,
+    weight: 2500,
+    salt: 'ksEl7BnKZFL_zgEcvv6eYA',
+    bucketHash: 'murmur3',
+    steps: compilePlan('5,25,100'),
+    analysis: compileAnalysis(undefined),
+    metadata: {},
+    webhooks: [],
+    deployment: null,
+    createdBy: 'token:ci',
+    startedAt: now,
+    stepStartedAt: now,
+    updatedAt: now,
+    endedAt: null,
+    reason: null,
+  };
+  await db.insertInto('services').values(serviceRow(service)).execute();
+  const { bucket_hash: _none, ...row } = releaseRow(release); // the column does not exist yet
+  await db
+    .insertInto('releases')
+    .values(row as typeof row & { bucket_hash: string })
+    .execute();
+  return release;
+}
