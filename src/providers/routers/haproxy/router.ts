@@ -116,6 +116,10 @@ export class HaproxyRouter implements Router {
     return this.#proc.masterPid;
   }
 
+  get adminSocket(): string {
+    return this.#proc.adminSocket;
+  }
+
   get process(): HaproxyProcess {
     return this.#proc;
   }
