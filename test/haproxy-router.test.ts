@@ -309,3 +309,64 @@ describe('HaproxyRouter on a real HAProxy', { skip, timeout: 300_000 }, () => {
     assert.deepEqual(await versionsOf(pool, users, (u) => ({ 'x-user': u })), before);
   });
 });
+
+describe('HaproxyRouter service matching', { skip, timeout: 60_000 }, () => {
+  let dir: string;
+  let router: HaproxyRouter;
+  const ups: Array<Awaited<ReturnType<typeof upstream>>> = [];
+  let pool: Pool;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tern-haproxy-match-'));
+    for (const name of ['A', 'B', 'C', 'D']) ups.push(await upstream(name));
+    const port = await freePort();
+    router = await HaproxyRouter.open({ dir, listen: { host: '127.0.0.1', port }, logPort: null, sampleEvery: 1, logger });
+    pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 });
+    const route = (service: string, match: RouteEntry['match'], i: number): RouteEntry => ({
+      service,
+      match,
+      stickiness: { cookie: '' },
+      rules: [],
+      stable: { version: service, endpoints: [ups[i]!.url] },
+      canary: null,
+    });
+    await router.apply({
+      version: 1,
+      routes: [
+        route('a', { host: 'a.test', pathPrefix: '/api/' }, 0),
+        route('b', { host: 'a.test' }, 1),
+        route('c', { pathPrefix: '/api' }, 2),
+        route('d', { pathPrefix: '/api/v2' }, 3),
+      ],
+    });
+  });
+
+  after(async () => {
+    await pool?.close();
+    await router?.stopProxy();
+    await Promise.all(ups.map((u) => u.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('matches host routes first, then host-less ones, longest prefix on path-segment boundaries (as the built-in gateway)', async () => {
+    const cases: Array<[host: string, path: string, expected: string]> = [
+      ['a.test', '/api/x', 'A'],
+      ['A.TEST:8080', '/api', 'A'],
+      ['a.test', '/api/v2/y', 'A'],
+      ['a.test', '/apix', 'B'],
+      ['a.test', '/', 'B'],
+      ['b.test', '/api/x?q=1', 'C'],
+      ['b.test', '/api', 'C'],
+      ['b.test', '/api/v2', 'D'],
+      ['b.test', '/api/v2/y', 'D'],
+      ['b.test', '/api/v20', 'C'],
+      ['b.test', '/other', '404'],
+    ];
+    for (const [host, path, expected] of cases) {
+      const res = await pool.request({ method: 'GET', path, headers: { host } });
+      const body = await res.body.text();
+      assert.equal(res.statusCode === 404 ? '404' : body, expected, `${host}${path}`);
+      assert.equal(res.headers['set-cookie'], undefined, 'cookies off: none issued');
+    }
+  });
+});
