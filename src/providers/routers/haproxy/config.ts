@@ -203,6 +203,7 @@ function header(opts: RenderOptions): string[] {
     '  timeout server 60s',
     '  timeout http-request 10s',
     '  timeout http-keep-alive 10s',
+    '  timeout tunnel 1h', // WebSocket and other upgraded connections
     '  retries 2',
     '  option redispatch 1',
     '',
