@@ -239,6 +239,12 @@ export interface MetricWindow {
   readonly gatewayErrors?: number;
   /** The users with the most errors in the window: user-key hash (hex) → errors; absent when none. */
   readonly errorUsers?: Readonly<Record<string, number>>;
+  /**
+   * Set when latency is sampled (an external data plane logging one request in N): `latency`
+   * holds only the samples (its count is the sample size), requests and errors stay exact.
+   * 0 < r <= 1; absent means every request.
+   */
+  readonly latencySampleRate?: number;
 }
 
 export interface Alert {

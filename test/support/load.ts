@@ -12,6 +12,8 @@ export interface LoadStats {
   failed: number;
   byVersion: Map<string, number>;
   failures: string[];
+  /** Requests retried once after a reused connection was closed under them (with `retryReusedOnce`). */
+  retried: number;
 }
 
 export interface Load {
@@ -20,17 +22,26 @@ export interface Load {
 }
 
 /** Starts the load; bounded by `maxSeconds` (default 120 s) whatever happens. */
-export function startLoad(url: string, options: { rps: number; users: number; header?: string; path?: string; maxSeconds?: number }): Load {
+export function startLoad(
+  url: string,
+  options: { rps: number; users: number; header?: string; path?: string; maxSeconds?: number; retryReusedOnce?: boolean },
+): Load {
   const pool = new Pool(url, { connections: 16, pipelining: 1 });
-  const stats: LoadStats = { sent: 0, ok: 0, failed: 0, byVersion: new Map(), failures: [] };
+  const stats: LoadStats = { sent: 0, ok: 0, failed: 0, byVersion: new Map(), failures: [], retried: 0 };
   const inflight = new Set<Promise<void>>();
   const header = options.header ?? 'x-user-id';
   const deadline = Date.now() + (options.maxSeconds ?? 120) * 1000;
   let user = 0;
-  const one = async (): Promise<void> => {
+  const one = async (retry = false): Promise<void> => {
     const id = `user-${user++ % options.users}`;
     try {
-      const res = await pool.request({ method: 'GET', path: options.path ?? '/', headers: { [header]: id }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const res = await pool.request({
+        method: 'GET',
+        path: options.path ?? '/',
+        headers: { [header]: id },
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
       const body = (await res.body.text()).trim();
       if (res.statusCode >= 500) {
         // The app's own injected errors name their version; count them as answers of that version.
@@ -44,6 +55,12 @@ export function startLoad(url: string, options: { rps: number; users: number; he
       stats.ok++;
       stats.byVersion.set(body, (stats.byVersion.get(body) ?? 0) + 1);
     } catch (err) {
+      // A kept-alive connection the server closed as this request went out (RFC 9112 §9.3.1): retry once, as browsers do.
+      const code = (err as { code?: string }).code;
+      if (options.retryReusedOnce && !retry && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) {
+        stats.retried++;
+        return one(true);
+      }
       stats.failed++;
       stats.failures.push(String((err as Error).message));
     }

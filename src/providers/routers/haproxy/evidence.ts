@@ -1,0 +1,201 @@
+/**
+ * HaproxyEvidence: the MetricSource (DESIGN §2) of the HAProxy data plane. Per release,
+ * version and second:
+ * - requests and errors are exact: the deltas of each backend's `stot` and `hrsp_5xx` from
+ *   `show stat`, read once a second over the runtime API (HAProxy counts its own 502/503/504
+ *   of a failed connect or a broken answer in the backend's `hrsp_5xx`, so a version's errors
+ *   are the 5xx its users got, as the built-in gateway counts them). A reload starts a worker
+ *   with counters at zero: a counter that went down is read as a reset.
+ * - latency is sampled: HAProxy logs one request in N (`log … sample 1:N`, raw `tern <backend>
+ *   <status> <Ta>`) to a UDP syslog receiver here; the histogram holds only those samples and
+ *   the window says so with `latencySampleRate` (issue 12 §4).
+ * Only traffic of a service with a release in progress makes windows, as in the built-in gateway.
+ */
+import dgram from 'node:dgram';
+import type { Logger } from 'pino';
+import { bucketOf, fromBucketCounts } from '../../../core/latency-histogram.js';
+import type { MetricWindow, RoutingTable } from '../../../core/types.js';
+import type { MetricSource } from '../../metrics/source.js';
+import type { BackendInfo } from './config.js';
+import { parseShowStat, runtimeCommand } from './runtime-api.js';
+
+const WINDOW_MS = 1_000;
+/** A window is handed out this long after it ends: the stat read and the last log lines are in by then. */
+const SETTLE_MS = 1_000;
+/** Windows kept when nobody drains (a data plane without a control plane): memory stays flat. */
+const MAX_WINDOWS = 10_000;
+
+/** What the evidence needs of the router: the table in force and where HAProxy answers. */
+export interface EvidenceTarget {
+  current(): { readonly table: RoutingTable; readonly rendered: { readonly backends: readonly BackendInfo[] } };
+  readonly adminSocket: string;
+}
+
+export interface HaproxyEvidenceOptions {
+  /** The data plane's name: the source of every window. */
+  readonly name: string;
+  /** One request in `sampleEvery` is logged for latency (1 = all). */
+  readonly sampleEvery: number;
+  readonly logger: Logger;
+  /** How often counters are read (default 1000 ms). */
+  readonly pollMs?: number;
+}
+
+interface Acc {
+  readonly releaseId: string;
+  readonly version: string;
+  readonly start: number;
+  requests: number;
+  errors: number;
+  latency: Map<number, number>;
+  samples: number;
+}
+
+interface Counters {
+  readonly stot: number;
+  readonly errors: number;
+}
+
+export class HaproxyEvidence implements MetricSource {
+  readonly name: string;
+  readonly #opts: HaproxyEvidenceOptions;
+  readonly #udp: dgram.Socket;
+  readonly #windows = new Map<string, Acc>();
+  readonly #last = new Map<string, Counters>();
+  #target: EvidenceTarget | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #reading = false;
+
+  private constructor(opts: HaproxyEvidenceOptions, udp: dgram.Socket) {
+    this.name = opts.name;
+    this.#opts = opts;
+    this.#udp = udp;
+    udp.on('message', (msg) => this.#onLog(msg.toString('utf8'), Date.now()));
+  }
+
+  /**
+   * Binds the UDP log receiver on 127.0.0.1, on `port` when it is free (the last agent's, so
+   * the config stays the same and a restarted agent reloads nothing), else on a free one.
+   */
+  static async listen(opts: HaproxyEvidenceOptions, port = 0): Promise<HaproxyEvidence> {
+    const bind = (p: number): Promise<dgram.Socket> =>
+      new Promise((resolve, reject) => {
+        const udp = dgram.createSocket('udp4');
+        udp.once('error', (err) => {
+          udp.close();
+          reject(err);
+        });
+        udp.bind(p, '127.0.0.1', () => {
+          udp.removeAllListeners('error');
+          resolve(udp);
+        });
+      });
+    const udp = await bind(port).catch(() => bind(0));
+    udp.on('error', (err) => opts.logger.warn({ err }, 'latency log receiver error'));
+    return new HaproxyEvidence(opts, udp);
+  }
+
+  get port(): number {
+    return this.#udp.address().port;
+  }
+
+  /** Starts reading counters of `target`'s HAProxy every second. */
+  attach(target: EvidenceTarget): void {
+    this.#target = target;
+    const pollMs = this.#opts.pollMs ?? WINDOW_MS;
+    this.#timer = setInterval(() => void this.#read(Date.now()), pollMs);
+  }
+
+  /** Which (release, version) a backend's traffic belongs to now; null when no release runs. */
+  #labelOf(backend: string): { releaseId: string; version: string } | null {
+    const current = this.#target?.current();
+    const info = current?.rendered.backends.find((b) => b.backend === backend);
+    if (!current || !info) return null;
+    const route = current.table.routes.find((r) => r.service === info.service);
+    if (!route?.canary) return null;
+    return { releaseId: route.canary.releaseId, version: info.role === 'canary' ? route.canary.version : route.stable.version };
+  }
+
+  #acc(backend: string, at: number): Acc | null {
+    const label = this.#labelOf(backend);
+    if (label === null) return null;
+    const start = Math.floor(at / WINDOW_MS) * WINDOW_MS;
+    const key = `${label.releaseId}\u0000${label.version}\u0000${start}`;
+    let acc = this.#windows.get(key);
+    if (!acc) {
+      if (this.#windows.size >= MAX_WINDOWS) this.#windows.delete(this.#windows.keys().next().value!);
+      acc = { ...label, start, requests: 0, errors: 0, latency: new Map(), samples: 0 };
+      this.#windows.set(key, acc);
+    }
+    return acc;
+  }
+
+  #onLog(line: string, now: number): void {
+    for (const one of line.split('\n')) {
+      const m = /^tern (\S+) (-?\d+) (-?\d+)/.exec(one.trim());
+      if (!m) continue;
+      const ta = Number(m[3]);
+      if (ta < 0) continue; // aborted before an answer: no latency to record
+      const acc = this.#acc(m[1]!, now);
+      if (!acc) continue;
+      const b = bucketOf(ta);
+      acc.latency.set(b, (acc.latency.get(b) ?? 0) + 1);
+      acc.samples++;
+    }
+  }
+
+  /** Reads the backends' counters; the deltas since the last read go to the second that just ended. */
+  async #read(now: number): Promise<void> {
+    if (this.#reading || !this.#target) return;
+    this.#reading = true;
+    try {
+      const rows = parseShowStat(await runtimeCommand(this.#target.adminSocket, 'show stat -1 2 -1', 2_000));
+      for (const row of rows) {
+        if (row.svname !== 'BACKEND' || row.pxname === undefined) continue;
+        const now2 = { stot: Number(row.stot ?? 0), errors: Number(row.hrsp_5xx ?? 0) };
+        const prev = this.#last.get(row.pxname);
+        this.#last.set(row.pxname, now2);
+        if (!prev) continue; // the first read is the baseline
+        // A counter that went down is a new worker after a reload: its counters started at zero.
+        const requests = now2.stot >= prev.stot ? now2.stot - prev.stot : now2.stot;
+        const errors = now2.errors >= prev.errors ? now2.errors - prev.errors : now2.errors;
+        if (requests === 0 && errors === 0) continue;
+        const acc = this.#acc(row.pxname, now - WINDOW_MS);
+        if (!acc) continue;
+        acc.requests += requests;
+        acc.errors += errors;
+      }
+    } catch (err) {
+      this.#opts.logger.warn({ err }, 'could not read haproxy counters');
+    } finally {
+      this.#reading = false;
+    }
+  }
+
+  drainWindows(now: number): MetricWindow[] {
+    const out: MetricWindow[] = [];
+    const rate = 1 / this.#opts.sampleEvery;
+    for (const [key, acc] of this.#windows) {
+      if (acc.start + WINDOW_MS + SETTLE_MS > now) continue;
+      this.#windows.delete(key);
+      out.push({
+        releaseId: acc.releaseId,
+        version: acc.version,
+        windowStart: acc.start,
+        windowMs: WINDOW_MS,
+        requests: acc.requests,
+        errors: acc.errors,
+        latency: fromBucketCounts(acc.latency),
+        feedbackSum: 0,
+        feedbackCount: 0,
+        ...(rate < 1 ? { latencySampleRate: rate } : {}),
+      });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await new Promise<void>((resolve) => this.#udp.close(() => resolve()));
+  }
+}
