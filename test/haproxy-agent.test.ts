@@ -96,7 +96,7 @@ describe('tern agent haproxy (a real process)', { skip, timeout: 120_000 }, () =
       weight: 3000,
       salt: 'YWdlbnRzYWx0YWdlbnRzYWw',
       releaseId: 'r',
-      bucketHash: 'xxh32',
+      bucketHash: 'xxh32' as const,
     };
     const route: RouteEntry = {
       service: 'web',
