@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { registerAgentNginxCommand } from './commands/agent-nginx.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerFeedbackCommands } from './commands/feedback.js';
@@ -40,6 +41,7 @@ export function buildProgram(io: Io = processIo): Command {
 
   registerServerCommand(program, io);
   registerGatewayCommand(program, io);
+  registerAgentNginxCommand(program, io);
   registerDemoCommand(program, io);
   registerServiceCommands(program);
   registerReleaseCommands(program);

@@ -49,6 +49,8 @@ export interface NginxRouterOptions {
   readonly evidence?: boolean;
   readonly exposeVersionHeader?: boolean;
   readonly logger: Logger;
+  /** The services this data plane carries (default every service in the table). */
+  readonly services?: readonly string[];
   /** Longest wait for NGINX to report a table (default 10 s). */
   readonly applyTimeoutMs?: number;
 }
@@ -186,8 +188,10 @@ export class NginxRouter implements Router {
     return next;
   }
 
-  async #apply(table: RoutingTable): Promise<void> {
+  async #apply(full: RoutingTable): Promise<void> {
     const started = performance.now();
+    const only = this.#opts.services;
+    const table = only === undefined ? full : { version: full.version, routes: full.routes.filter((r) => only.includes(r.service)) };
     for (const route of table.routes) {
       const missing = missingFeatures(route, this.features);
       if (missing.length > 0)
