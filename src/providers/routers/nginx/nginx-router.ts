@@ -244,7 +244,7 @@ export class NginxRouter implements Router {
       if (Date.now() > deadline)
         throw new TernError(
           'TERN_INTERNAL',
-          `nginx did not report routing version ${version} within the apply timeout (last: ${String(JSON.stringify(last) ?? last)})`,
+          `nginx did not report routing version ${version} within the apply timeout (last answer: ${last instanceof Error ? last.message : JSON.stringify(last)}; a 500 usually means the workers cannot read ${this.#live}: when NGINX runs as root its workers run as an unprivileged user, so every directory above --state-dir must be traversable)`,
         );
       await sleep(5);
     }
