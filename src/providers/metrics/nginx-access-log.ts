@@ -10,8 +10,10 @@
  *
  * Windows are emitted once they are `graceMs` old (the log buffer flushes every second); a line
  * arriving later re-emits its whole window under the same key, which the store replaces, so a
- * window never counts twice. Rotation (rename: the old file is read to its end first) and
- * truncation are followed. On start the tail of an existing log is re-read, so windows a killed
+ * window never counts twice. Rotation (rename: the old file is read to its end first, then
+ * `nginx -s reopen`) and truncation are followed; a truncation is seen as a size below the offset
+ * read, so with copytruncate the lines written before the next poll and past the old size would
+ * be missed (prefer rename rotation). On start the tail of an existing log is re-read, so windows a killed
  * agent had not pushed are sent again, whole (the first second of a cut re-read is skipped as
  * partial; a log rotated away while the agent was down is not read).
  */
