@@ -69,6 +69,12 @@ export async function startTernOnNginx(opts: {
     async stop() {
       child.kill('SIGTERM');
       await exited;
+      // The agent stops NGINX on SIGTERM; should it have died first, do not leave NGINX behind.
+      try {
+        process.kill(Number(pids!.split(',')[0]), 'SIGTERM');
+      } catch {
+        // already gone
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
