@@ -43,7 +43,7 @@ export async function writeAtomically(dir: string, name: string, text: string): 
   }
 }
 
-/** Writes every route's state file; removes the files of services no longer in `keep` when given. */
+/** Writes every route's state file (each atomically). */
 export async function writeStateFiles(dir: string, routes: readonly RouteEntry[], version: number): Promise<void> {
   for (const route of routes) await writeAtomically(dir, route.service, renderStateFile(route, version));
 }
