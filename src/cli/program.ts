@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { registerAgentCommands } from './commands/agent-haproxy.js';
+import { registerAgentNginxCommand } from './commands/agent-nginx.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerFeedbackCommands } from './commands/feedback.js';
@@ -42,6 +43,7 @@ export function buildProgram(io: Io = processIo): Command {
   registerServerCommand(program, io);
   registerGatewayCommand(program, io);
   registerAgentCommands(program, io);
+  registerAgentNginxCommand(program, io);
   registerDemoCommand(program, io);
   registerServiceCommands(program);
   registerReleaseCommands(program);

@@ -112,6 +112,13 @@ export class StoreError extends TernError {
   }
 }
 
+/** A data plane cannot execute what a route needs (a feature it lacks, e.g. regex rules on NGINX). */
+export class DataPlaneUnsupportedError extends TernError {
+  constructor(message: string, options: TernErrorOptions = {}) {
+    super('TERN_DATAPLANE_UNSUPPORTED', message, options);
+  }
+}
+
 export function isTernError(err: unknown): err is TernError {
   return err instanceof TernError;
 }

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createClient, type TernClient } from '../client.js';
 import { createLogger, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
@@ -27,6 +27,7 @@ interface DemoFlags {
   readonly apiPort: number;
   readonly gatewayPort: number;
   readonly rps: number;
+  readonly dataPlane: 'builtin' | 'nginx';
 }
 
 const SHOP_APP = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'demo', 'shop-app.js');
@@ -42,6 +43,11 @@ export function registerDemoCommand(program: Command, io: Io = processIo): void 
     .option('--api-port <port>', 'API port; 0 picks a free one', parsePort, 7070)
     .option('--gateway-port <port>', 'gateway port; 0 picks a free one', parsePort, 8080)
     .option('--rps <n>', 'simulated requests per second', parsePositiveInt, 150)
+    .addOption(
+      new Option('--data-plane <kind>', 'what carries the simulated users: the built-in gateway or NGINX (needs nginx with njs)')
+        .choices(['builtin', 'nginx'])
+        .default('builtin'),
+    )
     .action(async (flags: DemoFlags, cmd: Command) => {
       if (cmd.optsWithGlobals<{ output: OutputFormat }>().output === 'json') {
         throw new UsageError(
@@ -69,8 +75,10 @@ async function runDemo(flags: DemoFlags, io: Io): Promise<void> {
   const client = createClient({ url: server.apiUrl, token });
   const stable: ChildProcess[] = [];
   let traffic: Traffic | null = null;
+  let nginx: { url: string; stop(): Promise<void> } | null = null;
   const stop = async (): Promise<void> => {
     await traffic?.stop();
+    await nginx?.stop();
     // A server keeps the instances its process driver started when it stops (a restarted one
     // adopts them); the demo is leaving for good, so it stops them itself, after the server.
     const started = await deployedProcessGroups(client).catch(() => []);
@@ -83,9 +91,16 @@ async function runDemo(flags: DemoFlags, io: Io): Promise<void> {
   // groups, so a signal must always go through `stop()` or they would outlive the demo.
   const interrupted = nextShutdownSignal(io).then(() => io.out('Stopping the demo…'));
   try {
-    // The demo's server always runs the built-in gateway (dataPlane defaults to builtin).
-    const routed = { apiUrl: server.apiUrl, gatewayUrl: server.gatewayUrl ?? '' };
-    await Promise.race([interrupted, showcase(flags, io, routed, client, stable, (t) => (traffic = t))]);
+    if (flags.dataPlane === 'nginx') {
+      const { startNginxDataPlane } = await import('../demo/nginx-data-plane.js');
+      const { secret } = await client.createToken('demo-nginx', 'gateway');
+      const logger = createLogger({ logLevel: 'info', logFile: path.join(dataDir, 'nginx-agent.log') });
+      nginx = await startNginxDataPlane({ apiUrl: server.apiUrl, token: secret, dataDir, host: flags.host, logger });
+      io.out(`NGINX data plane on ${nginx.url} (the simulated users go through it)`);
+    }
+    // The demo's server always runs the built-in gateway too (dataPlane defaults to builtin).
+    const shown = { apiUrl: server.apiUrl, gatewayUrl: nginx?.url ?? server.gatewayUrl ?? '' };
+    await Promise.race([interrupted, showcase(flags, io, shown, client, stable, (t) => (traffic = t))]);
     await interrupted;
   } finally {
     await stop();
