@@ -207,8 +207,18 @@ export interface MetricWindow {
   readonly windowMs: number;
   readonly requests: number;
   readonly errors: number;
-  /** Sparse log-bucketed latency histogram: bucket index -> count. */
+  /**
+   * Sparse log-bucketed latency histogram: bucket index -> count. Its total is the latency
+   * sample size (what the judges' latency checks count); it may be well below `requests` when
+   * the data plane samples latency (see `latencySampleRate`).
+   */
   readonly latency: Readonly<Record<string, number>>;
+  /**
+   * The share of requests whose latency the data plane sampled (0 < r ≤ 1); absent means every
+   * request was timed. Informational only: requests and errors stay exact, and the histogram's
+   * own count is the sample size. A window merged from several sources carries the effective rate.
+   */
+  readonly latencySampleRate?: number;
   readonly feedbackSum: number;
   readonly feedbackCount: number;
   /**

@@ -13,14 +13,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
+import { Kysely, PostgresDialect } from 'kysely';
 import { Client, Pool } from 'pg';
 import { transition } from '../../core/release-state.js';
 import type { Clock } from '../../core/types.js';
 import { auditCount, auditOf, createServiceWith, moveRelease, serviceInput, startRelease } from '../contract/fixtures.js';
 import { assertCode, rejectsWithCode } from '../contract/harness.js';
+import { checkWindowSourceMigration } from '../contract/window-source-migration.js';
+import type { Database } from '../kysely/schema.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type { Store, StoreChange } from '../store.js';
 import { storeContract } from '../store-contract.js';
+import { postgresDialect } from './postgres-dialect.js';
 import { openPostgresStore } from './postgres-store.js';
 import type { PostgresStoreOptions } from './postgres-store.js';
 
@@ -227,6 +231,16 @@ if (baseUrl === undefined || baseUrl === '') {
         }
       } finally {
         await s.close();
+      }
+    });
+
+    it('migration 10 keeps the evidence stored before it: old windows count once, new sources add to them', async () => {
+      const { schema, url } = await db.schema();
+      try {
+        const pool = new Pool({ connectionString: url, max: 2 });
+        await checkWindowSourceMigration(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), postgresDialect);
+      } finally {
+        await db.dropSchema(schema);
       }
     });
 
