@@ -20,6 +20,7 @@ interface Window {
   latency: Record<string, number>;
   gatewayErrors?: number;
   errorUsers?: Record<string, number>;
+  latencySampleRate?: number;
 }
 
 describe('data-plane metric pushes', () => {
@@ -37,10 +38,10 @@ describe('data-plane metric pushes', () => {
     latency: { '10': 90 },
     ...extra,
   });
-  const push = (windows: Window[], events?: unknown[]) =>
+  const push = (windows: Window[], events?: unknown[], gateway = 'gw-1') =>
     h.call('POST', '/api/v1/dataplane/metrics', {
       token: h.tokens.gateway,
-      body: { gateway: 'gw-1', windows, ...(events ? { events } : {}) },
+      body: { gateway, windows, ...(events ? { events } : {}) },
     });
   const fieldOf = (res: { json: <T>() => T }): string | undefined => res.json<ErrorJson>().error.details?.field;
   const stored = async (id = rel) => h.store.listMetricWindows(id);
@@ -69,6 +70,52 @@ describe('data-plane metric pushes', () => {
       canary?.windows.map((w) => [w.requests, w.errors, w.gatewayErrors, w.errorUsers]),
       [[100, 10, 5, { '00c0ffee': 7, a1: 2 }]],
     );
+  });
+
+  it('a retried push counts once; another data plane reporting the same second adds to it', async () => {
+    const second = NOW - 6_000;
+    const batch = [
+      window({ windowStart: second, requests: 50, errors: 2, latency: { '10': 50 } }),
+      window({ windowStart: second, version: 'v1', errors: 0 }),
+    ];
+    for (let i = 0; i < 3; i++) assert.equal((await push(batch)).statusCode, 202);
+    assert.equal(
+      (await push([window({ windowStart: second, requests: 30, errors: 1, latency: { '12': 30 } })], undefined, 'haproxy-a')).statusCode,
+      202,
+    );
+    const canary = (await stored()).find((w) => w.windowStart === second && w.version === 'v2');
+    assert.deepEqual([canary?.requests, canary?.errors, canary?.latency], [80, 3, { '10': 50, '12': 30 }]);
+    const stable = (await stored()).find((w) => w.windowStart === second && w.version === 'v1');
+    assert.equal(stable?.requests, 100, 'three pushes of one batch count once');
+  });
+
+  it('sampled latency: stored with its rate, the evidence shows the sample size next to the exact requests', async () => {
+    const second = NOW - 7_000;
+    const res = await push(
+      [
+        window({ windowStart: second, requests: 1000, errors: 20, latency: { '10': 60, '14': 40 }, latencySampleRate: 0.1 }),
+        window({ windowStart: second, version: 'v1', requests: 1000, errors: 0, latency: { '10': 1000 } }),
+      ],
+      undefined,
+      'nginx-a',
+    );
+    assert.equal(res.statusCode, 202, res.body);
+    const canary = (await stored()).find((w) => w.windowStart === second && w.version === 'v2');
+    assert.deepEqual([canary?.requests, canary?.errors, canary?.latencySampleRate], [1000, 20, 0.1]);
+    const since = new Date(second).toISOString();
+    const shown = await h.call('GET', `/api/v1/releases/${rel}/metrics?since=${encodeURIComponent(since)}&limit=2`, {
+      token: h.tokens.viewer,
+    });
+    assert.equal(shown.statusCode, 200, shown.body);
+    const versions = shown.json<MetricsJson>().versions;
+    const v2 = versions.find((v) => v.version === 'v2');
+    const v1 = versions.find((v) => v.version === 'v1');
+    assert.deepEqual([v2?.totals.requests, v2?.totals.errors, v2?.totals.latencySamples], [1000, 20, 100]);
+    assert.deepEqual(
+      v2?.windows.map((w) => [w.requests, w.latencySamples, w.latencySampleRate]),
+      [[1000, 100, 0.1]],
+    );
+    assert.deepEqual([v1?.totals.requests, v1?.totals.latencySamples, v1?.windows[0]?.latencySampleRate], [1000, 1000, undefined]);
   });
 
   it('refuses windows of a release the routing table does not hold, or of a version it does not route: 422, nothing stored', async () => {
@@ -100,6 +147,9 @@ describe('data-plane metric pushes', () => {
       [{ errorUsers: { 'alice@example.com': 1 } }, 'body.windows[0].errorUsers'],
       [{ errorUsers: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [i.toString(16), 0])) }, 'body.windows[0].errorUsers'],
       [{ errorUsers: { ab: -1 } }, 'body.windows[0].errorUsers.ab'],
+      [{ latencySampleRate: 0 }, 'body.windows[0].latencySampleRate'],
+      [{ latencySampleRate: 1.5 }, 'body.windows[0].latencySampleRate'],
+      [{ latencySampleRate: 0.1, latency: { '10': 101 } }, 'body.windows[0].latency'],
     ];
     for (const [extra, field] of cases) {
       const res = await push([window({ windowStart: NOW - 4_000, ...extra })]);

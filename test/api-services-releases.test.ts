@@ -268,7 +268,7 @@ describe('release lifecycle', () => {
     const metrics = await h.call('GET', `/api/v1/releases/${r.id}/metrics?since=${at - 1}`);
     assert.equal(metrics.statusCode, 200, metrics.body);
     const canary = metrics.json<MetricsJson>().versions.find((v) => v.role === 'canary');
-    assert.deepEqual(canary?.totals, { requests: 10, errors: 1, errorRate: 0.1 });
+    assert.deepEqual(canary?.totals, { requests: 10, errors: 1, errorRate: 0.1, latencySamples: 10 });
     assert.equal(canary.windows[0]?.windowStart, new Date(at).toISOString());
     const later = await h.call('GET', `/api/v1/releases/${r.id}/metrics?since=${new Date(at + 1).toISOString()}`);
     assert.equal(later.json<MetricsJson>().versions.find((v) => v.role === 'canary')?.windows.length, 0);

@@ -15,7 +15,15 @@ import { startController, type Controller } from '../src/control/runner.js';
 import { seededRandom, simulateSecond, type ArmSpec } from '../src/analysis/simulate.js';
 
 const HEALTHY: ArmSpec = { errorRate: 0.005, medianMs: 20, sigma: 0.4 };
-const who = { actor: 'token:ci', source: '127.0.0.1', action: 'test', target: 'test', outcome: 'success' as const, reason: null, detail: null };
+const who = {
+  actor: 'token:ci',
+  source: '127.0.0.1',
+  action: 'test',
+  target: 'test',
+  outcome: 'success' as const,
+  reason: null,
+  detail: null,
+};
 
 let now = 1_700_000_000_000;
 let store: Store;
@@ -27,9 +35,32 @@ after(async () => {
 async function setup(plan: string, analysis = {}): Promise<Release> {
   now = 1_700_000_000_000;
   store = await openSqliteStore({ file: ':memory:', clock: () => now });
-  await store.createService({ name: 'checkout', match: { pathPrefix: '/' }, stickiness: { cookie: 'tern_uid' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] }, rules: [] }, who);
+  await store.createService(
+    {
+      name: 'checkout',
+      match: { pathPrefix: '/' },
+      stickiness: { cookie: 'tern_uid' },
+      stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+      rules: [],
+    },
+    who,
+  );
   return store.createRelease(
-    { id: 'rel-1', service: 'checkout', version: 'v2', endpoints: ['http://127.0.0.1:9002'], status: 'pending', stepIndex: 0, weight: 0, salt: 'salt', steps: compilePlan(plan), analysis: compileAnalysis(analysis), metadata: {}, createdBy: 'token:ci', startedAt: now },
+    {
+      id: 'rel-1',
+      service: 'checkout',
+      version: 'v2',
+      endpoints: ['http://127.0.0.1:9002'],
+      status: 'pending',
+      stepIndex: 0,
+      weight: 0,
+      salt: 'salt',
+      steps: compilePlan(plan),
+      analysis: compileAnalysis(analysis),
+      metadata: {},
+      createdBy: 'token:ci',
+      startedAt: now,
+    },
     who,
   );
 }
@@ -50,7 +81,7 @@ async function run(c: Controller, seconds: number, canary: ArmSpec, rand: () => 
       { releaseId: 'rel-1', version: 'v1', windowStart: start, windowMs: 1000, ...s.stable, feedbackSum: 0, feedbackCount: 0 },
       { releaseId: 'rel-1', version: 'v2', windowStart: start, windowMs: 1000, ...s.canary, feedbackSum: 0, feedbackCount: 0 },
     ];
-    await store.appendMetricWindows(windows);
+    await store.appendMetricWindows('gateway-1', windows);
     now += 1000;
     await c.tick();
     release = (await store.getRelease('rel-1'))!;
@@ -77,7 +108,10 @@ describe('release runner', () => {
     assert.deepEqual([...new Set(verdicts.map((v) => v.stepIndex))].sort(), [0, 1], 'both analysed steps have stored verdicts');
     assert.ok(verdicts.every((v) => v.outcome !== 'fail'));
     const reasons = (await store.listAudit({ actor: 'system', action: 'release.advance' })).map((e) => e.reason ?? '');
-    assert.ok(reasons.every((r) => /passed analysis|no sign of regression/.test(r)), reasons.join(' | '));
+    assert.ok(
+      reasons.every((r) => /passed analysis|no sign of regression/.test(r)),
+      reasons.join(' | '),
+    );
   });
 
   it('rolls back a canary with 10x the errors at 10% weight, with the evidence in its reason, verdicts and alerts', async () => {
@@ -87,11 +121,17 @@ describe('release runner', () => {
     const done = await run(c, 300, { ...HEALTHY, errorRate: 0.05 }, seededRandom(2));
     assert.equal(done.status, 'rolled_back');
     assert.equal(done.weight, 0);
-    assert.match(done.reason ?? '', /sequential judge failed step 1\/2 \(10%\): error-rate: canary [\d.]+% \(\d+\/\d+\) vs stable .*the canary's rate is shown above/);
+    assert.match(
+      done.reason ?? '',
+      /sequential judge failed step 1\/2 \(10%\): error-rate: canary [\d.]+% \(\d+\/\d+\) vs stable .*the canary's rate is shown above/,
+    );
     assert.ok(done.endedAt! - done.startedAt <= 120_000, `took ${(done.endedAt! - done.startedAt) / 1000}s`);
     const verdicts = await store.listVerdicts('rel-1');
     assert.equal(verdicts[0]!.outcome, 'fail');
-    assert.ok((await store.listAlerts('rel-1')).some((a) => a.metric === 'error-rate' && a.resolvedAt === done.endedAt), 'the alert was raised, and closed when the release ended');
+    assert.ok(
+      (await store.listAlerts('rel-1')).some((a) => a.metric === 'error-rate' && a.resolvedAt === done.endedAt),
+      'the alert was raised, and closed when the release ended',
+    );
   });
 
   it('pauses instead when onFailure is pause', async () => {

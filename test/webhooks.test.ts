@@ -259,7 +259,7 @@ describe('event notifications', () => {
       const r = (await store.getRelease('rel-checkout'))!;
       const s = simulateSecond(rand, 1000, r.weight / 10_000, HEALTHY, { ...HEALTHY, errorRate: 0.05 });
       const start = Math.floor(now / 1000) * 1000;
-      await store.appendMetricWindows([
+      await store.appendMetricWindows('gateway-1', [
         { releaseId: r.id, version: 'v1', windowStart: start, windowMs: 1000, ...s.stable, feedbackSum: 0, feedbackCount: 0 },
         { releaseId: r.id, version: 'v2', windowStart: start, windowMs: 1000, ...s.canary, feedbackSum: 0, feedbackCount: 0 },
       ]);

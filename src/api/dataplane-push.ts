@@ -2,8 +2,10 @@
  * What a metrics push may claim (issue 11 finding 5: fabricated pushes rolled a healthy
  * release back within a second). A gateway token pushes only as a data plane that holds the
  * routing it reports on:
- * - counts must add up: errors + gatewayErrors ≤ requests, latency buckets ≤ requests, each
- *   heavy error user ≤ errors, and so their sum; windows are one second long (400);
+ * - counts must add up: errors + gatewayErrors ≤ requests, latency buckets ≤ requests (a data
+ *   plane that samples latency sends only the samples, which may be far fewer, and says so
+ *   with `latencySampleRate`), each heavy error user ≤ errors, and so their sum; windows are
+ *   one second long (400);
  * - every window names a release active in the current routing table and a version that is
  *   that release's canary or the service's stable; every canary-unavailable event names a
  *   service and its active release; no window or event starts more than 5 s ahead of the
@@ -69,11 +71,12 @@ export function checkCounts(w: WindowInput, i: number): void {
       `${w.errors} errors and ${gatewayErrors} gateway errors in ${w.requests} requests; together they cannot exceed requests`,
     );
   }
+  // Sampled latency (latencySampleRate < 1) holds fewer samples than requests, never more.
   const timed = sum(w.latency);
   if (timed > w.requests)
     throw new ValidationError(
       `${at}.latency`,
-      `${timed} timed requests in ${w.requests} requests; the buckets cannot hold more than requests`,
+      `${timed} latency samples in ${w.requests} requests; the buckets cannot hold more than requests (sampled or not)`,
     );
   const users = w.errorUsers ?? {};
   for (const [user, n] of Object.entries(users)) {

@@ -3,6 +3,7 @@
  * except the routing table, which keeps basis points for the data plane. Secrets, salts
  * and hashes never appear here except where a route must hand them out (routing table salts).
  */
+import { totalCount } from '../core/latency-histogram.js';
 import { formatDuration } from '../core/duration.js';
 import type { AnalysisConfig, AuditEvent, MetricWindow, Release, RoutingTable, Service, TokenInfo, VersionSpec } from '../core/types.js';
 import { FULL_WEIGHT, bpsToPercent } from '../core/weight.js';
@@ -114,6 +115,8 @@ export function windowJson(w: MetricWindow) {
     feedbackSum: w.feedbackSum,
     feedbackCount: w.feedbackCount,
     gatewayErrors: w.gatewayErrors ?? 0,
+    latencySamples: totalCount(w.latency),
+    ...(w.latencySampleRate === undefined ? {} : { latencySampleRate: w.latencySampleRate }),
     ...(w.errorUsers === undefined ? {} : { errorUsers: { ...w.errorUsers } }),
   };
 }

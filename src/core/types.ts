@@ -227,8 +227,18 @@ export interface MetricWindow {
   readonly windowMs: number;
   readonly requests: number;
   readonly errors: number;
-  /** Sparse log-bucketed latency histogram: bucket index -> count. */
+  /**
+   * Sparse log-bucketed latency histogram: bucket index -> count. Its total is the latency
+   * sample size (what the judges' latency checks count); it may be well below `requests` when
+   * the data plane samples latency (see `latencySampleRate`).
+   */
   readonly latency: Readonly<Record<string, number>>;
+  /**
+   * The share of requests whose latency the data plane sampled (0 < r ≤ 1); absent means every
+   * request was timed. Informational only: requests and errors stay exact, and the histogram's
+   * own count is the sample size. A window merged from several sources carries the effective rate.
+   */
+  readonly latencySampleRate?: number;
   readonly feedbackSum: number;
   readonly feedbackCount: number;
   /**
@@ -239,12 +249,6 @@ export interface MetricWindow {
   readonly gatewayErrors?: number;
   /** The users with the most errors in the window: user-key hash (hex) → errors; absent when none. */
   readonly errorUsers?: Readonly<Record<string, number>>;
-  /**
-   * Set when latency is sampled (an external data plane logging one request in N): `latency`
-   * holds only the samples (its count is the sample size), requests and errors stay exact.
-   * 0 < r <= 1; absent means every request.
-   */
-  readonly latencySampleRate?: number;
 }
 
 export interface Alert {

@@ -142,7 +142,19 @@ export interface Store {
   routingTable(): Promise<RoutingTable>;
 
   // evidence
-  appendMetricWindows(windows: readonly MetricWindow[]): Promise<void>;
+  /**
+   * Stores `source`'s windows (source: the pushing data plane's name). A window is kept per
+   * (release, version, windowStart, source) and a repeat from the same source REPLACES it, so
+   * a retried push or a re-read log never counts twice; windows sharing a key within one call
+   * add up first. Windows of unknown releases are dropped (logged), the rest kept.
+   * @throws ValidationError when `source` is empty
+   */
+  appendMetricWindows(source: string, windows: readonly MetricWindow[]): Promise<void>;
+  /**
+   * A release's windows, every source's added up per (version, windowStart) (counts add,
+   * histograms merge, see metric-merge.ts), in time order then version; `since` is the first
+   * window start wanted, `limit` counts merged windows.
+   */
   listMetricWindows(releaseId: string, options?: { readonly since?: number; readonly limit?: number }): Promise<MetricWindow[]>;
   /**
    * Stores a score and joins it to its version's evidence (the metric window of its second).

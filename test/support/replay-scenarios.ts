@@ -82,7 +82,7 @@ export async function runRealRelease(s: Scenario, file = ':memory:'): Promise<Re
         { releaseId: 'rel-1', version: 'v1', windowStart: start, windowMs: 1000, ...sec.stable, feedbackSum: 0, feedbackCount: 0 },
         { releaseId: 'rel-1', version: 'v2', windowStart: start, windowMs: 1000, ...sec.canary, feedbackSum: 0, feedbackCount: 0 },
       ];
-      await store.appendMetricWindows(windows);
+      await store.appendMetricWindows('gateway-1', windows);
       now += 1000;
       await controller.tick();
       release = (await store.getRelease('rel-1'))!;

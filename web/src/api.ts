@@ -106,7 +106,13 @@ export interface MetricWindow {
 export interface VersionMetrics {
   readonly version: string;
   readonly role: 'canary' | 'stable' | 'other';
-  readonly totals: { readonly requests: number; readonly errors: number; readonly errorRate: number | null };
+  readonly totals: {
+    readonly requests: number;
+    readonly errors: number;
+    readonly errorRate: number | null;
+    /** Latency samples in the windows shown: the latency checks' sample size (below requests when sampled). */
+    readonly latencySamples: number;
+  };
   readonly windows: readonly MetricWindow[];
 }
 

@@ -51,6 +51,8 @@ export interface Totals {
   readonly requests: number;
   readonly errors: number;
   readonly errorRate: number | null;
+  /** Requests whose latency was measured (below `requests` when the data plane samples latency). */
+  readonly latencySamples: number;
   readonly p50: number | null;
   readonly p99: number | null;
 }
@@ -97,6 +99,7 @@ export function totals(metrics: MetricsResponse, role: 'stable' | 'canary'): Tot
     requests: v.totals.requests,
     errors: v.totals.errors,
     errorRate: v.totals.errorRate,
+    latencySamples: v.totals.latencySamples,
     p50: quantile(merged, 0.5),
     p99: quantile(merged, 0.99),
   };

@@ -6,7 +6,7 @@
  * inconclusive (peeking would void its guarantee — that is what the sequential judge is for).
  */
 import type { AnalysisConfig } from '../../core/types.js';
-import { quantile } from '../../core/latency-histogram.js';
+import { quantile, totalCount } from '../../core/latency-histogram.js';
 import type { Aggregates } from '../accumulator.js';
 import type { Timing } from '../evidence.js';
 import { round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
@@ -87,22 +87,24 @@ export function mannWhitneyJudge(config: AnalysisConfig, a: Aggregates, timing: 
   const horizon = timing.now - timing.stepStartedAt >= timing.holdMs;
   const stable = complete.map((i) => i.stable).filter((t) => t.requests > 0);
   const canary = complete.map((i) => i.canary).filter((t) => t.requests > 0);
-  const samples = { stableSamples: a.stable.requests, canarySamples: a.canary.requests };
+  // Error rates from the exact counts; medians only of intervals with latency samples (a data
+  // plane sampling latency may have requests but no sample in an interval: no median, not 0 ms).
+  const medians = (arm: typeof stable) => arm.filter((t) => totalCount(t.latency) > 0).map((t) => quantile(t.latency, 0.5) ?? 0);
   const checks = [
     compare(
       'error-rate',
       stable.map((t) => t.errors / t.requests),
       canary.map((t) => t.errors / t.requests),
       horizon,
-      samples,
+      { stableSamples: a.stable.requests, canarySamples: a.canary.requests },
       config.errorRate.minDifference,
     ),
     compare(
       'latency',
-      stable.map((t) => quantile(t.latency, 0.5) ?? 0),
-      canary.map((t) => quantile(t.latency, 0.5) ?? 0),
+      medians(stable),
+      medians(canary),
       horizon,
-      samples,
+      { stableSamples: totalCount(a.stable.latency), canarySamples: totalCount(a.canary.latency) },
       config.latency.minDifferenceMs,
     ),
   ];

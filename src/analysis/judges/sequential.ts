@@ -8,7 +8,7 @@
  * checks also refuse to fail on one heavy sticky user alone (accumulator.ts).
  */
 import type { AnalysisConfig } from '../../core/types.js';
-import { quantile } from '../../core/latency-histogram.js';
+import { quantile, totalCount } from '../../core/latency-histogram.js';
 import type { Aggregates } from '../accumulator.js';
 import { ratioBounds, ratioEstimate, type CountState } from '../count-eprocess.js';
 import type { Timing } from '../evidence.js';
@@ -170,7 +170,9 @@ function latencyCheck(a: Aggregates, config: AnalysisConfig['latency'], warmupMs
 }
 
 function p99CeilingCheck(a: Aggregates, maxMs: number, alpha: number, min: number): CheckVerdict {
-  const n = a.canary.requests;
+  // The sample size is the histogram's own count: a data plane may sample latency (1 in 10
+  // requests timed), and a band as narrow as the request count would claim 10× the evidence.
+  const n = totalCount(a.canary.latency);
   const u = bandWidth(n, alpha);
   const low = n > 0 && 0.99 - u > 0 ? quantile(a.canary.latency, 0.99 - u) : null;
   const high = n > 0 && 0.99 + u <= 1 ? quantile(a.canary.latency, 0.99 + u) : null;
@@ -181,10 +183,10 @@ function p99CeilingCheck(a: Aggregates, maxMs: number, alpha: number, min: numbe
     outcome: low !== null && low > maxMs ? 'fail' : high !== null && high <= maxMs ? 'pass' : 'inconclusive',
     statistic: p99 === null ? null : round(p99),
     bound: maxMs,
-    stableSamples: a.stable.requests,
+    stableSamples: totalCount(a.stable.latency),
     canarySamples: n,
     detail: sentence(
-      missing(min, n, min, 'requests'),
+      missing(min, n, min, 'latency samples'),
       n ? `canary p99 ${fmtMs(p99)}, anytime bounds [${fmtMs(low)}, ${fmtMs(high)}]` : '',
       low !== null && low > maxMs ? 'fail' : high !== null && high <= maxMs ? 'pass' : 'inconclusive',
       n >= min,

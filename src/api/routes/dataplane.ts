@@ -74,7 +74,7 @@ export function registerDataplaneRoutes(app: TernApp, { store, clock, closing }:
       const context = { now: clock(), table: await store.routingTable(), release: (id: string) => store.getRelease(id) };
       const { windows, events, ignored } = await checkPush(context, body.windows, body.events ?? []);
       if (ignored > 0) request.log.info({ gateway: body.gateway, ignored }, 'metrics of ended releases or older than 10 min ignored');
-      if (windows.length > 0) await store.appendMetricWindows(windows);
+      if (windows.length > 0) await store.appendMetricWindows(body.gateway, windows);
       // Canary outages a gateway routed around go into the audit log, so the release's timeline shows them.
       for (const e of events) {
         await store.appendAudit({

@@ -1,4 +1,5 @@
 /** Evidence routes: a release's metric windows per version, its analysis, and its audit events. */
+import { totalCount } from '../../core/latency-histogram.js';
 import type { AuditEvent, MetricWindow, Release } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
 import { iso, isoOrNull, parseSince } from '../input.js';
@@ -93,10 +94,11 @@ function groupByVersion(release: Release, windows: readonly MetricWindow[]) {
   return [...versions].map(([version, list]) => {
     const requests = list.reduce((n, w) => n + w.requests, 0);
     const errors = list.reduce((n, w) => n + w.errors, 0);
+    const latencySamples = list.reduce((n, w) => n + totalCount(w.latency), 0);
     return {
       version,
       role: version === release.version ? 'canary' : version === release.baseline.version ? 'stable' : 'other',
-      totals: { requests, errors, errorRate: requests === 0 ? null : errors / requests },
+      totals: { requests, errors, errorRate: requests === 0 ? null : errors / requests, latencySamples },
       windows: list.map(windowJson),
     };
   });

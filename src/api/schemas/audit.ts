@@ -50,6 +50,10 @@ const WindowOut = Type.Object({
   feedbackSum: Type.Number(),
   feedbackCount: Type.Integer(),
   gatewayErrors: Type.Integer({ description: 'requests the gateway failed itself (part of requests, never of errors)' }),
+  latencySamples: Type.Integer({ description: 'latency samples in the histogram: the sample size the latency checks use' }),
+  latencySampleRate: Type.Optional(
+    Type.Number({ description: 'share of requests whose latency was sampled (several sources: the effective share); absent = all' }),
+  ),
   errorUsers: Type.Optional(
     Type.Record(Type.String(), Type.Integer(), { description: 'the users with the most errors: hash of the user key -> errors' }),
   ),
@@ -61,7 +65,15 @@ export const ReleaseMetricsResponse = Type.Object({
     Type.Object({
       version: Type.String(),
       role: Type.String({ description: 'canary, stable, or other (a version neither is any more)' }),
-      totals: Type.Object({ requests: Type.Integer(), errors: Type.Integer(), errorRate: Type.Union([Type.Number(), Type.Null()]) }),
+      totals: Type.Object({
+        requests: Type.Integer(),
+        errors: Type.Integer(),
+        errorRate: Type.Union([Type.Number(), Type.Null()]),
+        latencySamples: Type.Integer({
+          description:
+            'latency samples over the windows shown: the latency sample size, below requests when the data plane samples latency',
+        }),
+      }),
       windows: Type.Array(WindowOut),
     }),
   ),

@@ -74,8 +74,17 @@ export const MetricWindowInput = Type.Object(
     latency: Type.Record(Type.String({ pattern: '^-?[0-9]{1,6}$' }), Count, {
       maxProperties: 4096,
       additionalProperties: false,
-      description: 'bucket index (integer) -> count',
+      description:
+        'bucket index (integer) -> count; the counts add up to the latency sample size (at most requests, well below it when latency is sampled)',
     }),
+    latencySampleRate: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1,
+        description:
+          'share of requests whose latency was sampled (0 < r ≤ 1; absent = every request timed). Requests and errors stay exact; the judges use the histogram count as the latency sample size',
+      }),
+    ),
     feedbackSum: Type.Optional(Type.Number({ minimum: 0 })),
     feedbackCount: Type.Optional(Count),
   },

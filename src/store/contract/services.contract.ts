@@ -94,7 +94,7 @@ export function servicesContract(ctx: StoreContext): void {
     test('deleteService removes the service and its history; its audit events stay', async () => {
       await createServiceWith(ctx.store, 'checkout');
       const release = await startRelease(ctx.store, 'checkout');
-      await ctx.store.appendMetricWindows([metricWindow(release.id, 'v2', 1_000_000)]);
+      await ctx.store.appendMetricWindows('gw-a', [metricWindow(release.id, 'v2', 1_000_000)]);
       await ctx.store.addFeedback(
         { service: 'checkout', score: 4, userKey: 'u1', version: 'v2', releaseId: release.id, at: Date.now() },
         auditOf('feedback.create', 'service/checkout'),

@@ -1,9 +1,11 @@
 /**
- * Merging metric windows. Several gateways report the same (release, version, second); their
- * counts add up and their latency histograms add bucket by bucket (the histogram is
- * mergeable by construction), so no report ever overwrites another. Heavy error users add up
- * per user-key hash (every gateway hashes a user alike), and the heaviest 16 are kept.
+ * Merging metric windows. Each source (a data plane) stores its own window per (release,
+ * version, second) and replaces it on a repeat; reading adds up the windows of every source:
+ * counts add, latency histograms add bucket by bucket (the histogram is mergeable by
+ * construction, so sampled latency merges as the union of the samples), heavy error users add
+ * per user-key hash (every gateway hashes a user alike) and the heaviest 16 are kept.
  */
+import { totalCount } from '../../core/latency-histogram.js';
 import type { MetricWindow } from '../../core/types.js';
 
 /** Heavy error users kept per stored window, after adding up every gateway's report. */
@@ -28,15 +30,34 @@ export function addErrorUsers(
   return top.length === 0 ? undefined : Object.fromEntries(top);
 }
 
+/** The requests a window's latency samples stand for: its samples divided by its sample rate. */
+function timedRequests(w: MetricWindow): number {
+  return totalCount(w.latency) / (w.latencySampleRate ?? 1);
+}
+
+/**
+ * The effective sample rate of two windows together: all their samples over the requests those
+ * samples stand for; undefined when neither sampled. E.g. 100 of 100 timed plus 100 of 1000
+ * sampled at 0.1 give 200 / 1100.
+ */
+export function addSampleRates(a: MetricWindow, b: MetricWindow): number | undefined {
+  if (a.latencySampleRate === undefined && b.latencySampleRate === undefined) return undefined;
+  const stood = timedRequests(a) + timedRequests(b);
+  if (stood === 0) return Math.min(a.latencySampleRate ?? 1, b.latencySampleRate ?? 1);
+  return Math.min(1, (totalCount(a.latency) + totalCount(b.latency)) / stood);
+}
+
 /** The window holding both reports; `windowMs` is kept from the first. */
 export function addWindows(a: MetricWindow, b: MetricWindow): MetricWindow {
   const latency: Record<string, number> = { ...a.latency };
   for (const [bucket, count] of Object.entries(b.latency)) latency[bucket] = (latency[bucket] ?? 0) + count;
   const gatewayErrors = (a.gatewayErrors ?? 0) + (b.gatewayErrors ?? 0);
   const errorUsers = addErrorUsers(a.errorUsers, b.errorUsers);
-  const { gatewayErrors: _g, errorUsers: _u, ...rest } = a;
+  const latencySampleRate = addSampleRates(a, b);
+  const { gatewayErrors: _g, errorUsers: _u, latencySampleRate: _r, ...rest } = a;
   return {
     ...rest,
+    ...(latencySampleRate === undefined ? {} : { latencySampleRate }),
     requests: a.requests + b.requests,
     errors: a.errors + b.errors,
     latency,

@@ -135,14 +135,17 @@ export function toMetricWindow(row: Selectable<MetricWindowsTable>): MetricWindo
     feedbackCount: Number(row.feedback_count),
     ...(Number(row.gateway_errors) > 0 ? { gatewayErrors: Number(row.gateway_errors) } : {}),
     ...(row.error_users === null ? {} : { errorUsers: parse(row.error_users) }),
+    ...(row.latency_sample_rate === null ? {} : { latencySampleRate: Number(row.latency_sample_rate) }),
   };
 }
 
-export function metricWindowRow(w: MetricWindow): Insertable<MetricWindowsTable> {
+/** The row of `source`'s report of a window. */
+export function metricWindowRow(w: MetricWindow, source: string): Insertable<MetricWindowsTable> {
   return {
     release_id: w.releaseId,
     version: w.version,
     window_start: w.windowStart,
+    source,
     window_ms: w.windowMs,
     requests: w.requests,
     errors: w.errors,
@@ -151,6 +154,7 @@ export function metricWindowRow(w: MetricWindow): Insertable<MetricWindowsTable>
     feedback_count: w.feedbackCount,
     gateway_errors: w.gatewayErrors ?? 0,
     error_users: w.errorUsers === undefined ? null : json(w.errorUsers),
+    latency_sample_rate: w.latencySampleRate ?? null,
   };
 }
 

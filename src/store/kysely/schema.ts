@@ -72,6 +72,8 @@ export interface MetricWindowsTable {
   release_id: string;
   version: string;
   window_start: number;
+  /** Who reported the window (migration 10): the pushing data plane's name; '' for feedback and rows from before. */
+  source: string;
   window_ms: number;
   requests: number;
   errors: number;
@@ -83,6 +85,8 @@ export interface MetricWindowsTable {
   gateway_errors: number;
   /** JSON user-key hash -> errors, the heaviest users only; null when none (and before migration 5). */
   error_users: string | null;
+  /** Share of requests the latency histogram sampled (migration 10); null = every request timed. */
+  latency_sample_rate: number | null;
 }
 
 export interface FeedbackTable {

@@ -10,6 +10,17 @@ import { errorAttribution } from './005-error-attribution.js';
 import { auditRetention } from './006-audit-retention.js';
 import { feedbackAudit } from './007-feedback-audit.js';
 import { bucketHash } from './008-bucket-hash.js';
+import { windowSource } from './010-window-source.js';
 import type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [initial, verdicts, leases, deployWebhooks, errorAttribution, auditRetention, feedbackAudit, bucketHash];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  verdicts,
+  leases,
+  deployWebhooks,
+  errorAttribution,
+  auditRetention,
+  feedbackAudit,
+  bucketHash,
+  windowSource,
+];

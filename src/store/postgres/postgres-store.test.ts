@@ -20,6 +20,7 @@ import type { Clock } from '../../core/types.js';
 import { auditCount, auditOf, createServiceWith, moveRelease, serviceInput, startRelease } from '../contract/fixtures.js';
 import { assertCode, rejectsWithCode } from '../contract/harness.js';
 import { storePreBucketHashRelease } from '../contract/pre-bucket-hash.js';
+import { checkWindowSourceMigration } from '../contract/window-source-migration.js';
 import type { Database } from '../kysely/schema.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import type { Store, StoreChange } from '../store.js';
@@ -231,6 +232,16 @@ if (baseUrl === undefined || baseUrl === '') {
         }
       } finally {
         await s.close();
+      }
+    });
+
+    it('migration 10 keeps the evidence stored before it: old windows count once, new sources add to them', async () => {
+      const { schema, url } = await db.schema();
+      try {
+        const pool = new Pool({ connectionString: url, max: 2 });
+        await checkWindowSourceMigration(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), postgresDialect);
+      } finally {
+        await db.dropSchema(schema);
       }
     });
 

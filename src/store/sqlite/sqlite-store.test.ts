@@ -14,6 +14,7 @@ import { systemClock } from '../../core/types.js';
 import { allAudit, runWriter } from '../../../test/fixtures/store-writer-run.js';
 import { auditOf, createServiceWith, serviceInput, startRelease } from '../contract/fixtures.js';
 import { rejectsWithCode } from '../contract/harness.js';
+import { checkWindowSourceMigration } from '../contract/window-source-migration.js';
 import type { Database } from '../kysely/schema.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { migrate } from '../migrations/migrate.js';
@@ -93,6 +94,12 @@ describe('SqliteStore (SQLite only)', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('migration 10 keeps the evidence stored before it: old windows count once, new sources add to them', async () => {
+    const database = new BetterSqlite3(freshFile());
+    database.pragma('foreign_keys = ON');
+    await checkWindowSourceMigration(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), sqliteDialect);
   });
 
   it('runs in WAL mode; an in-memory database works too', async () => {

@@ -78,6 +78,9 @@ export function Evidence({ metrics, error, loading }: { metrics: MetricsResponse
                   <th scope="col">Error rate</th>
                   <th scope="col">p50</th>
                   <th scope="col">p99</th>
+                  <th scope="col" title="requests whose latency was measured: the sample size of the latency checks">
+                    Latency samples
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -109,6 +112,10 @@ export function Evidence({ metrics, error, loading }: { metrics: MetricsResponse
                       </td>
                       <td className="num" data-label="p99">
                         {ms(t.p99)}
+                      </td>
+                      <td className="num" data-label="Latency samples">
+                        {num(t.latencySamples)}
+                        {t.latencySamples < t.requests ? <span className="muted"> (sampled)</span> : null}
                       </td>
                     </tr>
                   ) : null,

@@ -1,0 +1,225 @@
+/**
+ * A MetricSource reading a Prometheus query API (control-plane side, issue 13): per-version
+ * request and error counts and latency histograms of a service that some other proxy carries
+ * and exports to Prometheus. Every `pollMs` it reads the windows that closed at least `lagMs`
+ * ago (time for the scrape after a window's end to land) with one range query per metric and
+ * version, and `drainWindows` hands them out.
+ *
+ * Counts are exact differences of the cumulative counters between window boundaries (the last
+ * sample at or before each boundary, as an instant query sees it), not `increase()`, which
+ * extrapolates to the range's edges and gives fractions: so consecutive windows add up to the
+ * counter's own growth. A counter that went down was reset; the window counts its new value.
+ * A version whose counter has no sample yet at a window's start counts from 0 (a new canary's
+ * series appears with its first request).
+ *
+ * Latency comes from a Prometheus histogram's cumulative `le` buckets: each bucket's growth is
+ * placed at its upper bound, so quantiles read as that bound — the resolution is the exporter's
+ * buckets, far coarser than the gateway's 1% histogram, and never better than the data; the
+ * `+Inf` bucket's requests sit at the largest finite bound (at least that slow).
+ *
+ * Failures hold, they never invent evidence: a query that fails (Prometheus down, bad PromQL)
+ * is logged and retried at the next poll from the same window; a window with no request
+ * sample is left out. Re-reading a window gives the same key (source, release, version,
+ * start), which the store replaces, so a restart that reads a window again counts it once.
+ */
+import type { Logger } from 'pino';
+import { ValidationError } from '../../core/errors.js';
+import { record, type LatencyHistogram } from '../../core/latency-histogram.js';
+import type { MetricWindow } from '../../core/types.js';
+import type { MetricSource } from './source.js';
+
+/** PromQL of one version's cumulative series; `$version` becomes the version label (quoted-string safe). */
+export interface PrometheusQueries {
+  /** A single cumulative request counter, e.g. `sum(http_requests_total{service="shop",version="$version"})`. */
+  readonly requests: string;
+  /** A single cumulative error counter (5xx and failed connects); no series reads as 0 errors. */
+  readonly errors: string;
+  /** Cumulative histogram buckets by `le`, e.g. `sum by (le) (http_request_duration_seconds_bucket{version="$version"})`. */
+  readonly latencyBuckets?: string;
+  /** Unit of the `le` bounds: seconds (Prometheus convention, default) or milliseconds. */
+  readonly latencyUnit?: 's' | 'ms';
+}
+
+/** A release's version whose evidence is read. */
+export interface PrometheusTarget {
+  readonly releaseId: string;
+  readonly version: string;
+}
+
+export interface PrometheusSourceOptions {
+  /** Source name: part of every window's key. */
+  readonly name: string;
+  /** Prometheus base URL, e.g. `http://prometheus:9090`. */
+  readonly url: string;
+  readonly queries: PrometheusQueries;
+  /** The versions to read now (the active releases' canary and stable). */
+  readonly targets: () => readonly PrometheusTarget[];
+  /** Window length, ms (default 10,000; a multiple of 1000). */
+  readonly windowMs?: number;
+  /** How long after a window's end it is read, ms (default 15,000: one default scrape interval). */
+  readonly lagMs?: number;
+  /** How often Prometheus is polled, ms (default windowMs). */
+  readonly pollMs?: number;
+  /** Per-query timeout, ms (default 5000). */
+  readonly timeoutMs?: number;
+  /** Most windows read per version and poll (default 60): a long outage is caught up over several polls. */
+  readonly maxWindowsPerPoll?: number;
+  readonly clock?: () => number;
+  readonly logger?: Logger;
+}
+
+/** A Prometheus MetricSource; `poll()` reads now (tests, or a caller with its own schedule). */
+export interface PrometheusSource extends MetricSource {
+  poll(): Promise<void>;
+}
+
+/** One series of a range query: its labels and its values by timestamp (ms). */
+interface Series {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly at: ReadonlyMap<number, number>;
+}
+
+function positive(field: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new ValidationError(field, `${v}; expected a positive integer of milliseconds`);
+  return v;
+}
+
+/** `$version` replaced by the version, escaped for a PromQL double-quoted string. */
+export function forVersion(query: string, version: string): string {
+  return query.replaceAll(
+    '$version',
+    version.replace(/[\\"]/g, (c) => `\\${c}`),
+  );
+}
+
+/** Growth of a counter from `start` to `end`: a value that went down was reset, so it grew by its new value. */
+function growth(start: number | undefined, end: number): number {
+  const s = start ?? 0;
+  return Math.round(end >= s ? end - s : end);
+}
+
+/** The latency histogram of the buckets' growth between two boundaries (counts at each bucket's upper bound). */
+function latencyBetween(buckets: readonly Series[], from: number, to: number, unitMs: number): LatencyHistogram {
+  const rows = buckets
+    .map((b) => ({ le: Number(b.labels.le === '+Inf' ? Infinity : b.labels.le), n: growth(b.at.get(from), b.at.get(to) ?? 0) }))
+    .filter((r) => !Number.isNaN(r.le))
+    .sort((a, b) => a.le - b.le);
+  const finite = rows.filter((r) => Number.isFinite(r.le));
+  const top = finite.at(-1)?.le;
+  const h: LatencyHistogram = {};
+  let below = 0;
+  for (const r of rows) {
+    const n = r.n - below; // cumulative: this bucket's own requests
+    below = Math.max(below, r.n);
+    const ms = (Number.isFinite(r.le) ? r.le : (top ?? 0)) * unitMs;
+    if (n > 0 && ms > 0) record(h, ms, n);
+  }
+  return h;
+}
+
+/** Creates the source and starts polling. @throws ValidationError for an option out of range. */
+export function prometheusMetricSource(options: PrometheusSourceOptions): PrometheusSource {
+  const { name, queries, logger } = options;
+  if (name.length === 0 || name.length > 128) throw new ValidationError('name', `"${name}"; expected 1 to 128 characters`);
+  const base = new URL(options.url);
+  const windowMs = positive('windowMs', options.windowMs, 10_000);
+  if (windowMs % 1000 !== 0) throw new ValidationError('windowMs', `${windowMs}; expected whole seconds`);
+  const lagMs = options.lagMs ?? 15_000;
+  const pollMs = positive('pollMs', options.pollMs, windowMs);
+  const timeoutMs = positive('timeoutMs', options.timeoutMs, 5000);
+  const maxWindows = positive('maxWindowsPerPoll', options.maxWindowsPerPoll, 60);
+  const clock = options.clock ?? Date.now;
+  const unitMs = queries.latencyUnit === 'ms' ? 1 : 1000;
+  const started = clock();
+  /** Per target, the start of the next window to read. */
+  const next = new Map<string, number>();
+  let ready: MetricWindow[] = [];
+  let polling: Promise<void> | null = null;
+  let closed = false;
+
+  const rangeQuery = async (query: string, from: number, to: number): Promise<Series[]> => {
+    const url = new URL('api/v1/query_range', base.href.endsWith('/') ? base : `${base.href}/`);
+    url.search = new URLSearchParams({ query, start: `${from / 1000}`, end: `${to / 1000}`, step: `${windowMs / 1000}` }).toString();
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as {
+      status?: string;
+      error?: string;
+      data?: { result?: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
+    };
+    if (!res.ok || body.status !== 'success')
+      throw new Error(`Prometheus answered ${res.status}: ${body.error ?? 'no error text'} (${query})`);
+    return (body.data?.result ?? []).map((r) => ({
+      labels: r.metric,
+      at: new Map(r.values.map(([t, v]) => [Math.round(t * 1000), Number(v)])),
+    }));
+  };
+
+  const readTarget = async (t: PrometheusTarget, from: number, to: number): Promise<MetricWindow[]> => {
+    const [requests, errors, buckets] = await Promise.all([
+      rangeQuery(forVersion(queries.requests, t.version), from, to),
+      rangeQuery(forVersion(queries.errors, t.version), from, to),
+      queries.latencyBuckets === undefined ? Promise.resolve([]) : rangeQuery(forVersion(queries.latencyBuckets, t.version), from, to),
+    ]);
+    const windows: MetricWindow[] = [];
+    for (let start = from; start < to; start += windowMs) {
+      const end = requests[0]?.at.get(start + windowMs);
+      if (end === undefined) continue; // no sample: no evidence for this window
+      const n = growth(requests[0]?.at.get(start), end);
+      const errorEnd = errors[0]?.at.get(start + windowMs);
+      const e = errorEnd === undefined ? 0 : Math.min(n, growth(errors[0]?.at.get(start), errorEnd));
+      windows.push({
+        releaseId: t.releaseId,
+        version: t.version,
+        windowStart: start,
+        windowMs,
+        requests: n,
+        errors: e,
+        latency: latencyBetween(buckets, start, start + windowMs, unitMs),
+        feedbackSum: 0,
+        feedbackCount: 0,
+      });
+    }
+    return windows;
+  };
+
+  const pollOnce = async (): Promise<void> => {
+    const closedBy = Math.floor((clock() - lagMs) / windowMs) * windowMs; // the end of the newest readable window
+    for (const t of options.targets()) {
+      const key = `${t.releaseId}\u0000${t.version}`;
+      const from = next.get(key) ?? Math.floor(started / windowMs) * windowMs;
+      const to = Math.min(closedBy, from + maxWindows * windowMs);
+      if (to <= from) continue;
+      try {
+        const windows = await readTarget(t, from, to);
+        if (!closed) ready.push(...windows);
+        next.set(key, to);
+      } catch (err) {
+        logger?.warn({ err, source: name, releaseId: t.releaseId, version: t.version }, 'Prometheus query failed; will retry');
+      }
+    }
+  };
+
+  const poll = (): Promise<void> => {
+    polling ??= pollOnce().finally(() => (polling = null));
+    return polling;
+  };
+  const timer = setInterval(() => void poll(), pollMs);
+  timer.unref();
+
+  return {
+    name,
+    poll,
+    drainWindows: () => {
+      const out = ready;
+      ready = [];
+      return out;
+    },
+    close: async () => {
+      closed = true;
+      clearInterval(timer);
+      await polling;
+      ready = [];
+    },
+  };
+}
