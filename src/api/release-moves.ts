@@ -38,6 +38,16 @@ export function rollback(r: Release, now: number, reason: string | null): Releas
   return transition(transition(r, 'rolling_back', now, reason), 'rolled_back', now, reason);
 }
 
+/**
+ * Resume: back to progressing. A step whose weight the data planes have not applied yet gets
+ * a fresh apply deadline (its wait restarts now), so a release paused for an overdue data
+ * plane is not paused again at once.
+ */
+export function resume(r: Release, now: number, reason: string | null): Release {
+  const resumed = transition(r, 'progressing', now, reason);
+  return r.stepAppliedAt === null ? { ...resumed, stepStartedAt: now } : resumed;
+}
+
 /** Applies a named action. @throws ConflictError TERN_ILLEGAL_TRANSITION. */
 export function applyAction(action: ReleaseAction, r: Release, now: number, reason: string | null, full = false): Release {
   switch (action) {
@@ -48,7 +58,7 @@ export function applyAction(action: ReleaseAction, r: Release, now: number, reas
     case 'pause':
       return transition(r, 'paused', now, reason);
     case 'resume':
-      return transition(r, 'progressing', now, reason);
+      return resume(r, now, reason);
     default: {
       const never: never = action;
       throw new Error(`unknown release action ${String(never)}`);

@@ -11,10 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JudgeResult } from '../analysis/verdict.js';
+import { DEFAULT_APPLY_TIMEOUT_MS } from '../core/data-plane.js';
 import { ValidationError } from '../core/errors.js';
 import { transition } from '../core/release-state.js';
 import { systemClock, type Clock, type Release, type ReleaseStatus } from '../core/types.js';
 import type { Store } from '../store/store.js';
+import { createApplyWait, type AwaitApplied } from './apply-wait.js';
 import { decide, type DecideOptions, type Decision } from './decide.js';
 import { createDeployer, type Deployer } from './drivers/deployer.js';
 import { createGateStep, type PassGate } from './gate-step.js';
@@ -54,6 +56,11 @@ export interface ControllerOptions {
   readonly dataDir?: string;
   /** Between SIGTERM and SIGKILL when retiring instances. Default 10 s. */
   readonly retireGraceMs?: number;
+  /**
+   * How long a step waits for every live data plane carrying the service to apply its weight
+   * before the release pauses. Default 30 s (`tern server --apply-timeout`).
+   */
+  readonly applyTimeoutMs?: number;
   /** Where the controller's Prometheus metrics go (the API's registry in `tern server`). */
   readonly metrics?: ControllerMetrics;
 }
@@ -71,6 +78,7 @@ const WANTS_INSTANCES: readonly ReleaseStatus[] = ['pending', 'progressing', 'pa
 
 interface Parts {
   readonly move: Move;
+  readonly awaitApplied: AwaitApplied;
   readonly passGate: PassGate;
   readonly gates: GateKeeper;
   readonly deployer: Deployer;
@@ -149,6 +157,7 @@ export function startController(options: ControllerOptions): Controller {
         }));
         return;
       case 'progressing': {
+        if (!(await parts.awaitApplied(release, now))) return;
         const verdict = await judging.judgeStep(release, now);
         if (verdict) options.metrics?.verdict(verdict.judge, verdict.outcome);
         const summary = verdict
@@ -268,5 +277,9 @@ function assemble(options: ControllerOptions, clock: Clock, hooks: { isLeader: (
     dataDir: options.dataDir ?? '.tern',
     graceMs: options.retireGraceMs ?? 10_000,
   });
-  return { move, passGate: createGateStep(store, gates, move), gates, deployer, notifier };
+  const applyTimeoutMs = options.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS;
+  if (!Number.isFinite(applyTimeoutMs) || applyTimeoutMs <= 0)
+    throw new ValidationError('applyTimeoutMs', `expected a positive number of milliseconds, got ${applyTimeoutMs}`);
+  const awaitApplied = createApplyWait(store, move, applyTimeoutMs);
+  return { move, awaitApplied, passGate: createGateStep(store, gates, move), gates, deployer, notifier };
 }

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   TERN_BODY_TOO_LARGE: 413,
   TERN_UNSUPPORTED_MEDIA_TYPE: 415,
   TERN_EVIDENCE_REJECTED: 422,
+  TERN_DATAPLANE_UNSUPPORTED: 422,
   TERN_RATE_LIMITED: 429,
   TERN_INTERNAL: 500,
   TERN_STORE_UNAVAILABLE: 503,
@@ -108,6 +109,13 @@ export class AuthError extends TernError {
 export class StoreError extends TernError {
   constructor(message: string, options: TernErrorOptions = {}) {
     super('TERN_STORE_UNAVAILABLE', message, options);
+  }
+}
+
+/** A live data plane carrying a service cannot execute its configuration (a feature it lacks). */
+export class DataPlaneUnsupportedError extends TernError {
+  constructor(message: string, options: TernErrorOptions = {}) {
+    super('TERN_DATAPLANE_UNSUPPORTED', message, options);
   }
 }
 

@@ -27,10 +27,22 @@ export function releasesContract(ctx: StoreContext): void {
       assert.equal(release.stepStartedAt, input.startedAt);
       assert.equal(release.endedAt, null);
       assert.equal(release.reason, null);
+      assert.equal(release.routingVersion, (await ctx.store.routingTable()).version, 'written with the routing version it made');
+      assert.equal(release.stepAppliedAt, input.startedAt, 'no data plane is live: the hold starts at the write');
+      const unset = { routingVersion: undefined, stepAppliedAt: undefined };
       assert.deepEqual(
-        { ...release, baseline: undefined, stepStartedAt: undefined, updatedAt: undefined, endedAt: undefined, reason: undefined },
+        {
+          ...release,
+          ...unset,
+          baseline: undefined,
+          stepStartedAt: undefined,
+          updatedAt: undefined,
+          endedAt: undefined,
+          reason: undefined,
+        },
         {
           ...input,
+          ...unset,
           baseline: undefined,
           stepStartedAt: undefined,
           updatedAt: undefined,

@@ -4,10 +4,12 @@
  * their audit event; promotion makes the canary the service's stable version.
  */
 import type { Kysely } from 'kysely';
+import { liveCarriers } from '../../core/data-plane.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { ACTIVE_STATUSES, isFinal } from '../../core/release-state.js';
 import type { AuditInput, Release } from '../../core/types.js';
 import type { ReleaseInput, Store } from '../store.js';
+import { readDataPlanes } from './data-planes.js';
 import { findActiveRelease, findRelease, findService, lockFor, pageSize, recordChange, releaseNotFound } from './queries.js';
 import { releaseRow, toJson, toRelease } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
@@ -37,6 +39,33 @@ function pickInput(input: ReleaseInput): ReleaseInput {
 /** The fields the data plane executes; a change to any of them bumps the routing version. */
 function routingChanged(a: Release, b: Release): boolean {
   return a.status !== b.status || a.weight !== b.weight || a.stepIndex !== b.stepIndex || toJson(a.endpoints) !== toJson(b.endpoints);
+}
+
+/** What users see changed (weight, step, endpoints, or the start): the data planes must apply it again. */
+function usersMoved(a: Release, b: Release): boolean {
+  const started = a.status === 'pending' && b.status !== 'pending';
+  return started || a.weight !== b.weight || a.stepIndex !== b.stepIndex || toJson(a.endpoints) !== toJson(b.endpoints);
+}
+
+/** True when a live data plane carries `service`: a weight written for it must wait for their confirmation. */
+async function anyLiveCarrier(trx: Kysely<Database>, service: string, now: number): Promise<boolean> {
+  return liveCarriers(await readDataPlanes(trx), service, now).length > 0;
+}
+
+/**
+ * When a written weight counts as applied: null (the controller waits for every live data
+ * plane carrying the service to confirm it) — or, with none live, at the write: the step's
+ * start for a new step, else the applied time it had (a hand-set weight does not restart a hold).
+ */
+async function appliedAtWrite(trx: Kysely<Database>, current: Release | null, next: Release, now: number): Promise<number | null> {
+  if (await anyLiveCarrier(trx, next.service, now)) return null;
+  const sameStep = current !== null && current.status !== 'pending' && current.stepIndex === next.stepIndex;
+  return sameStep ? (current.stepAppliedAt ?? next.stepStartedAt) : next.stepStartedAt;
+}
+
+/** Records the routing version a weight was written with. */
+async function setRoutingVersion(trx: Kysely<Database>, id: string, version: number): Promise<void> {
+  await trx.updateTable('releases').set({ routing_version: version }).where('id', '=', id).execute();
 }
 
 /**
@@ -84,23 +113,27 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
             },
           );
         }
-        const release: Release = {
+        const now = rt.clock();
+        const fresh: Release = {
           ...pickInput(input),
           baseline: service.stable,
           stepStartedAt: input.startedAt,
-          updatedAt: rt.clock(),
+          routingVersion: null,
+          updatedAt: now,
           endedAt: null,
           reason: null,
         };
+        const created = { ...fresh, stepAppliedAt: await appliedAtWrite(trx, null, fresh, now) };
         try {
-          await trx.insertInto('releases').values(releaseRow(release)).execute();
+          await trx.insertInto('releases').values(releaseRow(created)).execute();
         } catch (err) {
           // The partial unique index caught a concurrent start our check could not see (PostgreSQL).
           if (rt.dialect.isUniqueViolation(err)) throw releaseActive(input.service, undefined, err);
           throw err;
         }
-        const change = await recordChange(trx, rt, { kind: 'release', id: release.id, service: release.service, audit, routing: true });
-        return { value: release, change };
+        const change = await recordChange(trx, rt, { kind: 'release', id: created.id, service: created.service, audit, routing: true });
+        await setRoutingVersion(trx, created.id, change.routingVersion);
+        return { value: { ...created, routingVersion: change.routingVersion }, change };
       }),
 
     getRelease: (id) => rt.query((db) => findRelease(db, id)),
@@ -123,11 +156,14 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
       rt.write(async (trx) => {
         const current = await findRelease(trx, id, lockFor(rt, 'no key update'));
         if (!current) throw releaseNotFound(id);
-        const next = settle(
+        const now = rt.clock();
+        const settled = settle(
           current,
           rt.callerCode(() => change(current)),
-          rt.clock(),
+          now,
         );
+        const moved = usersMoved(current, settled);
+        let next = moved ? { ...settled, stepAppliedAt: await appliedAtWrite(trx, current, settled, now) } : settled;
         const auditInput: AuditInput = typeof audit === 'function' ? rt.callerCode(() => audit(next)) : audit;
         await writeRelease(rt, trx, next);
         const promoted = next.status === 'promoted' && current.status !== 'promoted';
@@ -140,10 +176,19 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
         }
         if (isFinal(next.status) && !isFinal(current.status)) {
           // An ended release raises no more alarms: its open alerts close with it.
-          await trx.updateTable('alerts').set({ resolved_at: next.updatedAt }).where('release_id', '=', id).where('resolved_at', 'is', null).execute();
+          await trx
+            .updateTable('alerts')
+            .set({ resolved_at: next.updatedAt })
+            .where('release_id', '=', id)
+            .where('resolved_at', 'is', null)
+            .execute();
         }
         const routing = promoted || routingChanged(current, next);
         const changed = await recordChange(trx, rt, { kind: 'release', id, service: next.service, audit: auditInput, routing });
+        if (moved) {
+          await setRoutingVersion(trx, id, changed.routingVersion);
+          next = { ...next, routingVersion: changed.routingVersion };
+        }
         return { value: next, change: changed };
       }),
   };

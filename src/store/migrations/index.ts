@@ -9,6 +9,16 @@ import { deployWebhooks } from './004-deploy-webhooks.js';
 import { errorAttribution } from './005-error-attribution.js';
 import { auditRetention } from './006-audit-retention.js';
 import { feedbackAudit } from './007-feedback-audit.js';
+import { dataPlanes } from './009-data-planes.js';
 import type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [initial, verdicts, leases, deployWebhooks, errorAttribution, auditRetention, feedbackAudit];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  verdicts,
+  leases,
+  deployWebhooks,
+  errorAttribution,
+  auditRetention,
+  feedbackAudit,
+  dataPlanes,
+];
