@@ -1,12 +1,14 @@
 /**
  * Store methods for releases: start one (one active per service, enforced twice: by a check
  * and by a partial unique index), read them, and apply state-machine changes atomically with
- * their audit event; promotion makes the canary the service's stable version.
+ * their audit event; promotion makes the canary the service's stable version. What a release
+ * becomes is computed by core/release-rules.ts; these methods only persist it and its effects.
  */
 import type { Kysely } from 'kysely';
 import { liveCarriers } from '../../core/data-plane.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
-import { ACTIVE_STATUSES, isFinal } from '../../core/release-state.js';
+import { ACTIVE_STATUSES } from '../../core/release-state.js';
+import { appliedAtWrite, nextRelease } from '../../core/release-rules.js';
 import type { AuditInput, Release } from '../../core/types.js';
 import type { ReleaseInput, Store } from '../store.js';
 import { readDataPlanes } from './data-planes.js';
@@ -36,58 +38,14 @@ function pickInput(input: ReleaseInput): ReleaseInput {
   return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, ...extras, createdBy, startedAt };
 }
 
-/** The fields the data plane executes; a change to any of them bumps the routing version. */
-function routingChanged(a: Release, b: Release): boolean {
-  return a.status !== b.status || a.weight !== b.weight || a.stepIndex !== b.stepIndex || toJson(a.endpoints) !== toJson(b.endpoints);
-}
-
-/** What users see changed (weight, step, endpoints, or the start): the data planes must apply it again. */
-function usersMoved(a: Release, b: Release): boolean {
-  const started = a.status === 'pending' && b.status !== 'pending';
-  return started || a.weight !== b.weight || a.stepIndex !== b.stepIndex || toJson(a.endpoints) !== toJson(b.endpoints);
-}
-
-/** True when a live data plane carries `service`: a weight written for it must wait for their confirmation. */
-async function anyLiveCarrier(trx: Kysely<Database>, service: string, now: number): Promise<boolean> {
-  return liveCarriers(await readDataPlanes(trx), service, now).length > 0;
-}
-
-/**
- * When a written weight counts as applied: null (the controller waits for every live data
- * plane carrying the service to confirm it) — or, with none live, at the write: the step's
- * start for a new step, else the applied time it had (a hand-set weight does not restart a hold).
- */
-async function appliedAtWrite(trx: Kysely<Database>, current: Release | null, next: Release, now: number): Promise<number | null> {
-  if (await anyLiveCarrier(trx, next.service, now)) return null;
-  const sameStep = current !== null && current.status !== 'pending' && current.stepIndex === next.stepIndex;
-  return sameStep ? (current.stepAppliedAt ?? next.stepStartedAt) : next.stepStartedAt;
+/** How many live data planes carry `service` (a weight written for it waits for their confirmation). */
+async function liveCarrierCount(trx: Kysely<Database>, service: string, now: number): Promise<number> {
+  return liveCarriers(await readDataPlanes(trx), service, now).length;
 }
 
 /** Records the routing version a weight was written with. */
 async function setRoutingVersion(trx: Kysely<Database>, id: string, version: number): Promise<void> {
   await trx.updateTable('releases').set({ routing_version: version }).where('id', '=', id).execute();
-}
-
-/**
- * The release as it will be stored: identity fields stay as they were (a change may not move
- * a release to another service or version), `stepStartedAt` restarts when the step changes
- * (a change may also restart it on purpose, e.g. when a pending release starts its first step),
- * and `updatedAt` moves on every write.
- */
-function settle(current: Release, proposed: Release, now: number): Release {
-  const { id, service, version, baseline, salt, createdBy, startedAt } = current;
-  return {
-    ...proposed,
-    id,
-    service,
-    version,
-    baseline,
-    salt,
-    createdBy,
-    startedAt,
-    stepStartedAt: proposed.stepIndex !== current.stepIndex ? now : proposed.stepStartedAt,
-    updatedAt: proposed.updatedAt !== current.updatedAt ? proposed.updatedAt : now,
-  };
 }
 
 /** Release methods over the shared runtime. */
@@ -123,7 +81,7 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
           endedAt: null,
           reason: null,
         };
-        const created = { ...fresh, stepAppliedAt: await appliedAtWrite(trx, null, fresh, now) };
+        const created = { ...fresh, stepAppliedAt: appliedAtWrite(null, fresh, await liveCarrierCount(trx, input.service, now)) };
         try {
           await trx.insertInto('releases').values(releaseRow(created)).execute();
         } catch (err) {
@@ -157,24 +115,21 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
         const current = await findRelease(trx, id, lockFor(rt, 'no key update'));
         if (!current) throw releaseNotFound(id);
         const now = rt.clock();
-        const settled = settle(
-          current,
-          rt.callerCode(() => change(current)),
-          now,
-        );
-        const moved = usersMoved(current, settled);
-        let next = moved ? { ...settled, stepAppliedAt: await appliedAtWrite(trx, current, settled, now) } : settled;
+        // The rules are core's (release-rules.ts); this only persists what they return.
+        const proposed = rt.callerCode(() => change(current));
+        const computed = nextRelease(current, proposed, now, await liveCarrierCount(trx, current.service, now));
+        const { effects } = computed;
+        let next = computed.release;
         const auditInput: AuditInput = typeof audit === 'function' ? rt.callerCode(() => audit(next)) : audit;
         await writeRelease(rt, trx, next);
-        const promoted = next.status === 'promoted' && current.status !== 'promoted';
-        if (promoted) {
+        if (effects.promoted) {
           await trx
             .updateTable('services')
             .set({ stable_version: next.version, stable_endpoints: toJson(next.endpoints), updated_at: next.updatedAt })
             .where('name', '=', next.service)
             .execute();
         }
-        if (isFinal(next.status) && !isFinal(current.status)) {
+        if (effects.ended) {
           // An ended release raises no more alarms: its open alerts close with it.
           await trx
             .updateTable('alerts')
@@ -183,9 +138,14 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
             .where('resolved_at', 'is', null)
             .execute();
         }
-        const routing = promoted || routingChanged(current, next);
-        const changed = await recordChange(trx, rt, { kind: 'release', id, service: next.service, audit: auditInput, routing });
-        if (moved) {
+        const changed = await recordChange(trx, rt, {
+          kind: 'release',
+          id,
+          service: next.service,
+          audit: auditInput,
+          routing: effects.routing,
+        });
+        if (effects.usersMoved) {
           await setRoutingVersion(trx, id, changed.routingVersion);
           next = { ...next, routingVersion: changed.routingVersion };
         }
