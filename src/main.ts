@@ -62,6 +62,8 @@ export interface ServerOptions {
   readonly controllerTickMs?: number;
   /** The controller's leader lease (ms): how long a dead leader holds releases before another server takes over (`--lease-ttl`). Default 3 × tick, at least 3 s. */
   readonly leaseTtlMs?: number;
+  /** How long a step waits for the data planes to apply its weight before the release pauses (ms, `--apply-timeout`). Default 30 s. */
+  readonly applyTimeoutMs?: number;
   /** On close, how long the built-in gateway lets requests in flight finish (ms, `--drain-timeout`). Default 5000. */
   readonly drainTimeoutMs?: number;
   /**
@@ -150,6 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logger: logger.child({ component: 'controller' }),
       tickMs: options.controllerTickMs ?? 1000,
       ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+      ...(options.applyTimeoutMs === undefined ? {} : { applyTimeoutMs: options.applyTimeoutMs }),
       webhookSecret,
       webhookPolicy,
       dataDir,

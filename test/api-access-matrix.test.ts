@@ -47,6 +47,8 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/events': 'read',
   'GET /api/v1/dataplane/routing': 'dataplane',
   'POST /api/v1/dataplane/metrics': 'dataplane',
+  'POST /api/v1/dataplane/status': 'dataplane',
+  'GET /api/v1/dataplanes': 'read',
   'POST /api/v1/tokens': 'admin',
   'GET /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/:id': 'admin',

@@ -73,6 +73,8 @@ export function releaseJson(r: Release): Static<typeof ReleaseResponse> {
     createdBy: r.createdBy,
     startedAt: iso(r.startedAt),
     stepStartedAt: iso(r.stepStartedAt),
+    routingVersion: r.routingVersion ?? null,
+    stepAppliedAt: r.stepAppliedAt === undefined ? iso(r.stepStartedAt) : isoOrNull(r.stepAppliedAt),
     updatedAt: iso(r.updatedAt),
     endedAt: isoOrNull(r.endedAt),
     reason: r.reason,

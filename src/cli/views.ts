@@ -64,6 +64,9 @@ export interface ReleaseView {
   readonly createdBy?: string;
   readonly startedAt: string;
   readonly stepStartedAt?: string;
+  /** When the data planes applied the step's weight (the hold runs from here); null while waiting. */
+  readonly stepAppliedAt?: string | null;
+  readonly routingVersion?: number | null;
   readonly updatedAt?: string;
   readonly endedAt: string | null;
   readonly reason: string | null;

@@ -16,6 +16,7 @@
  * - after the last step the release is promoted.
  */
 import type { Outcome, Release } from '../core/types.js';
+import { holdStart } from '../core/data-plane.js';
 
 export interface JudgeSummary {
   readonly outcome: Outcome;
@@ -44,7 +45,9 @@ export interface DecideOptions {
 export function decide(release: Release, verdict: JudgeSummary | null, now: number, options: DecideOptions = {}): Decision {
   const step = release.steps[release.stepIndex];
   if (release.status !== 'progressing' || !step) return { kind: 'hold', untilMs: null };
-  const elapsed = now - release.stepStartedAt;
+  // The hold runs from when the data planes applied the step's weight (DESIGN §2), not the store write.
+  const start = holdStart(release);
+  const elapsed = now - start;
   const stepLabel = `step ${release.stepIndex + 1}/${release.steps.length} (${step.weight / 100}%)`;
   if (step.analysis && verdict?.outcome === 'fail') {
     return { kind: 'fail', action: release.analysis.onFailure, reason: `${verdict.judge} judge failed ${stepLabel}: ${verdict.summary}` };
@@ -69,10 +72,7 @@ export function decide(release: Release, verdict: JudgeSummary | null, now: numb
       reason: `${stepLabel} is still inconclusive ${Math.round(maxExtension / 1000)} s after its hold: ${verdict?.summary ?? 'no verdict'} — too little traffic to judge; resume to keep waiting, or promote/roll back by hand`,
     };
   }
-  return {
-    kind: 'hold',
-    untilMs: proven || clean ? release.stepStartedAt + step.holdMs : release.stepStartedAt + step.holdMs + maxExtension,
-  };
+  return { kind: 'hold', untilMs: proven || clean ? start + step.holdMs : start + step.holdMs + maxExtension };
 }
 
 function next(release: Release, stepLabel: string, how: string): Decision {

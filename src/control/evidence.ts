@@ -4,6 +4,7 @@
  */
 import type { ArmWindow, EvidenceWindow } from '../analysis/evidence.js';
 import { EMPTY_ARM } from '../analysis/evidence.js';
+import { holdStart } from '../core/data-plane.js';
 import type { MetricWindow, Release } from '../core/types.js';
 
 /**
@@ -24,12 +25,13 @@ export function arm(w: MetricWindow): ArmWindow {
 
 /**
  * Aligns windows by start time; stable is the release's baseline version, canary its version.
- * Windows before the step started, and windows of other versions, are left out.
+ * Windows before the step's weight was applied (its hold start), and windows of other versions, are left out.
  */
 export function stepEvidence(release: Release, windows: readonly MetricWindow[]): EvidenceWindow[] {
   const byStart = new Map<number, { stable: ArmWindow; canary: ArmWindow }>();
+  const from = holdStart(release);
   for (const w of windows) {
-    if (w.windowStart < release.stepStartedAt) continue;
+    if (w.windowStart < from) continue;
     const side = w.version === release.version ? 'canary' : w.version === release.baseline.version ? 'stable' : null;
     if (!side) continue;
     const entry = byStart.get(w.windowStart) ?? { stable: EMPTY_ARM, canary: EMPTY_ARM };

@@ -8,6 +8,7 @@ import { EvidenceAccumulator } from '../analysis/accumulator.js';
 import { judge } from '../analysis/judge.js';
 import type { JudgeResult } from '../analysis/verdict.js';
 import type { Release } from '../core/types.js';
+import { holdStart } from '../core/data-plane.js';
 import type { Store } from '../store/store.js';
 import { stepEvidence } from './evidence.js';
 import { firstCanaryWindow } from './warmup.js';
@@ -51,20 +52,22 @@ export function createJudging(store: Store): Judging {
 
   /** The step's aggregates: cached settled windows plus, on a copy, the ones that may still grow. */
   async function stepAggregates(release: Release, now: number): Promise<EvidenceAccumulator> {
-    const key = `${release.stepIndex}@${release.stepStartedAt}`;
+    // Evidence of a step starts when its weight was applied, not when it was written.
+    const origin = holdStart(release);
+    const key = `${release.stepIndex}@${origin}`;
     let cache = caches.get(release.id);
     if (cache?.key !== key) {
       // Known, or read from the store once: a controller that took over mid-release finds it too.
       const firstCanaryAt = await canaryFirstSeen(release);
       const acc = new EvidenceAccumulator({
         intervalMs: release.analysis.intervalMs,
-        origin: release.stepStartedAt,
+        origin,
         warmupMs: release.analysis.warmupMs,
         firstCanaryAt,
       });
       caches.set(release.id, (cache = { key, acc }));
     }
-    const since = cache.acc.lastWindow === null ? release.stepStartedAt : cache.acc.lastWindow + 1;
+    const since = cache.acc.lastWindow === null ? origin : cache.acc.lastWindow + 1;
     const fresh = stepEvidence(release, await store.listMetricWindows(release.id, { since }));
     const settled = fresh.filter((w) => w.start <= now - SETTLE_MS);
     for (const w of settled) cache.acc.add(w);
@@ -112,7 +115,7 @@ export function createJudging(store: Store): Judging {
       const step = release.steps[release.stepIndex];
       if (!step?.analysis) return null;
       const acc = await stepAggregates(release, now);
-      const result = judge(release.analysis, acc.snapshot(), { stepStartedAt: release.stepStartedAt, now, holdMs: step.holdMs });
+      const result = judge(release.analysis, acc.snapshot(), { stepStartedAt: holdStart(release), now, holdMs: step.holdMs });
       await recordResult(release, result, now);
       return result;
     },

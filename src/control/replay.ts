@@ -175,7 +175,9 @@ function replayStep(ctx: Context, real: RealStep): ReplayedStep {
     status: 'progressing',
     stepIndex: real.stepIndex,
     weight: real.weight,
+    // The real step's start is already its applied time (the timeline reads `release.applied`).
     stepStartedAt: startedAt,
+    stepAppliedAt: startedAt,
   };
   const evidence = stepEvidence(release, input.windows);
   const acc = new EvidenceAccumulator({

@@ -1,8 +1,8 @@
 /**
- * The release runner: once a tick, drives every active release one move along its plan —
- * has a deploy driver start a pending release's instances, passes its webhook gates, starts
- * it, judges progressing releases on their step's evidence, advances, promotes, fails — by
- * writing through the store. All state (status, step, step start, started processes) lives in
+ * The release runner's loop: once a tick, while this controller holds the leader lease, drives
+ * every active release one move along its plan (per-status handling in drive-release.ts: the
+ * deploy driver, webhook gates, the data planes' confirmation, judging, advancing, promoting,
+ * failing) by writing through the store. All state (status, step, step start, started processes) lives in
  * the store, so a controller killed and restarted continues each release at the same step with
  * the remaining hold; every move is a compare-and-set inside the store's transaction (move.ts),
  * so two controllers (or a controller and a person) can never double-advance a release.
@@ -10,15 +10,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { JudgeResult } from '../analysis/verdict.js';
+import { DEFAULT_APPLY_TIMEOUT_MS } from '../core/data-plane.js';
 import { ValidationError } from '../core/errors.js';
-import { transition } from '../core/release-state.js';
-import { systemClock, type Clock, type Release, type ReleaseStatus } from '../core/types.js';
+import { systemClock, type Clock, type Release } from '../core/types.js';
 import type { Store } from '../store/store.js';
-import { decide, type DecideOptions, type Decision } from './decide.js';
+import { createApplyWait, type AwaitApplied } from './apply-wait.js';
+import type { DecideOptions } from './decide.js';
+import { createReleaseDriver } from './drive-release.js';
 import { createDeployer, type Deployer } from './drivers/deployer.js';
 import { createGateStep, type PassGate } from './gate-step.js';
-import { createJudging, summarize } from './judging.js';
+import { createJudging } from './judging.js';
 import type { ControllerMetrics } from './metrics.js';
 import { createMover, type Move } from './move.js';
 import { createPoster, type Poster } from './notify/deliver.js';
@@ -54,6 +55,11 @@ export interface ControllerOptions {
   readonly dataDir?: string;
   /** Between SIGTERM and SIGKILL when retiring instances. Default 10 s. */
   readonly retireGraceMs?: number;
+  /**
+   * How long a step waits for every live data plane carrying the service to apply its weight
+   * before the release pauses. Default 30 s (`tern server --apply-timeout`).
+   */
+  readonly applyTimeoutMs?: number;
   /** Where the controller's Prometheus metrics go (the API's registry in `tern server`). */
   readonly metrics?: ControllerMetrics;
 }
@@ -67,10 +73,10 @@ export interface Controller {
 }
 
 const LEASE = 'release-controller';
-const WANTS_INSTANCES: readonly ReleaseStatus[] = ['pending', 'progressing', 'paused'];
 
 interface Parts {
   readonly move: Move;
+  readonly awaitApplied: AwaitApplied;
   readonly passGate: PassGate;
   readonly gates: GateKeeper;
   readonly deployer: Deployer;
@@ -100,6 +106,7 @@ export function startController(options: ControllerOptions): Controller {
       }
     },
   });
+  const drive = createReleaseDriver({ ...parts, judging, decide: options.decide, metrics: options.metrics });
 
   async function tick(): Promise<void> {
     const now = clock();
@@ -130,80 +137,6 @@ export function startController(options: ControllerOptions): Controller {
     const ended = (await Promise.all(gone.map((id) => options.store.getRelease(id)))).filter((r) => r !== undefined);
     options.metrics.observeTick(current, ended);
     lastActive = now;
-  }
-
-  async function drive(release: Release, now: number): Promise<void> {
-    const { move, passGate } = parts;
-    // A release moved on by hand (promote, resume) before its instances were up still needs them.
-    if (release.endpoints.length === 0 && WANTS_INSTANCES.includes(release.status)) {
-      if ((await parts.deployer.prepare(release, now)) || release.status === 'pending') return;
-    }
-    switch (release.status) {
-      case 'pending':
-        if (!(await passGate(release, 'pre-rollout', 'pre-rollout', null, now))) return;
-        await move(release, 'release.start', 'canary endpoints registered', (r) => ({
-          ...transition(r, 'progressing', now, null),
-          stepIndex: 0,
-          weight: r.steps[0]!.weight,
-          stepStartedAt: now,
-        }));
-        return;
-      case 'progressing': {
-        const verdict = await judging.judgeStep(release, now);
-        if (verdict) options.metrics?.verdict(verdict.judge, verdict.outcome);
-        const summary = verdict
-          ? { outcome: verdict.outcome, judge: verdict.judge, sufficient: verdict.sufficient, summary: summarize(verdict) }
-          : null;
-        await apply(release, decide(release, summary, now, options.decide), now, verdict);
-        return;
-      }
-      case 'promoting':
-        await move(release, 'release.promoted', 'canary is now stable', (r) => transition(r, 'promoted', now, null));
-        return;
-      case 'rolling_back':
-        await move(release, 'release.rolled_back', release.reason ?? 'rolled back', (r) => transition(r, 'rolled_back', now, null));
-        return;
-      default:
-        return;
-    }
-  }
-
-  async function apply(release: Release, decision: Decision, now: number, verdict: JudgeResult | null): Promise<void> {
-    const { move, passGate } = parts;
-    const detail = verdict ? { judge: verdict.judge, outcome: verdict.outcome, checks: verdict.checks } : null;
-    switch (decision.kind) {
-      case 'hold':
-        return;
-      case 'advance': {
-        if (!(await passGate(release, 'confirm-step', `confirm-step:${decision.toStep}@${release.stepStartedAt}`, decision.toStep, now)))
-          return;
-        const step = release.steps[decision.toStep]!;
-        await move(
-          release,
-          'release.advance',
-          decision.reason,
-          (r) => ({ ...r, stepIndex: decision.toStep, weight: step.weight, updatedAt: now, reason: decision.reason }),
-          detail,
-        );
-        return;
-      }
-      case 'promote':
-        if (!(await passGate(release, 'pre-promotion', `pre-promotion@${release.stepIndex}`, null, now))) return;
-        await move(release, 'release.promote', decision.reason, (r) => transition(r, 'promoting', now, decision.reason), detail);
-        return;
-      case 'fail':
-        if (decision.action === 'rollback')
-          await move(release, 'release.rollback', decision.reason, (r) => transition(r, 'rolling_back', now, decision.reason), detail);
-        else await move(release, 'release.pause', decision.reason, (r) => transition(r, 'paused', now, decision.reason), detail);
-        return;
-      case 'pause':
-        await move(release, 'release.pause', decision.reason, (r) => transition(r, 'paused', now, decision.reason), detail);
-        return;
-      default: {
-        const never: never = decision;
-        throw new Error(`unknown decision ${JSON.stringify(never)}`);
-      }
-    }
   }
 
   const loop = (): void => {
@@ -268,5 +201,9 @@ function assemble(options: ControllerOptions, clock: Clock, hooks: { isLeader: (
     dataDir: options.dataDir ?? '.tern',
     graceMs: options.retireGraceMs ?? 10_000,
   });
-  return { move, passGate: createGateStep(store, gates, move), gates, deployer, notifier };
+  const applyTimeoutMs = options.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS;
+  if (!Number.isFinite(applyTimeoutMs) || applyTimeoutMs <= 0)
+    throw new ValidationError('applyTimeoutMs', `expected a positive number of milliseconds, got ${applyTimeoutMs}`);
+  const awaitApplied = createApplyWait(store, move, applyTimeoutMs);
+  return { move, awaitApplied, passGate: createGateStep(store, gates, move), gates, deployer, notifier };
 }

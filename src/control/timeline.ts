@@ -4,6 +4,7 @@
  * Controller moves are recognised by their action (`release.start`, `release.advance`, …);
  * operator moves carry the step they led to in their detail.
  */
+import { holdStart } from '../core/data-plane.js';
 import type { AuditEvent, Release } from '../core/types.js';
 
 export type RealOutcome = 'advanced' | 'promoted' | 'rolled-back' | 'paused' | 'failed' | 'running' | 'ended';
@@ -108,6 +109,9 @@ export function realTimeline(release: Release, events: readonly AuditEvent[]): R
       close(current, 'advanced', e);
       const weight = num(e.detail, 'weight');
       begin(stepIndex, e.at, weight === null ? undefined : Math.round(weight * 100));
+    } else if (current && e.action === 'release.applied' && (stepIndex === null || stepIndex === current.stepIndex)) {
+      // The data planes applied the step's weight: its hold and evidence start here, not at the write.
+      current.startedAt = num(e.detail, 'appliedAt') ?? e.at;
     } else if (current && e.action === 'release.weight') {
       current.notes.push(`weight set by hand to ${num(e.detail, 'weight') ?? '?'}% by ${e.actor}`);
     } else if (current && e.action === 'release.pause') {
@@ -127,7 +131,7 @@ export function realTimeline(release: Release, events: readonly AuditEvent[]): R
 
 /** The step still open when the events run out: running, paused, or ended without an event we know. */
 function finish(release: Release, o: Open): RealStep {
-  const startedAt = release.stepIndex === o.stepIndex ? release.stepStartedAt : o.startedAt;
+  const startedAt = release.stepIndex === o.stepIndex ? holdStart(release) : o.startedAt;
   const base = { stepIndex: o.stepIndex, weight: o.weight, startedAt, notes: o.notes };
   if (release.status === 'paused' && o.pausedAt !== null) {
     return { ...base, endedAt: o.pausedAt, outcome: 'paused', by: o.pausedBy, reason: o.pauseReason };

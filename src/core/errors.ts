@@ -112,7 +112,7 @@ export class StoreError extends TernError {
   }
 }
 
-/** A data plane cannot execute what a route needs (a feature it lacks, e.g. regex rules on NGINX). */
+/** A data plane cannot execute what a route or service needs (a feature it lacks, e.g. regex rules on NGINX). */
 export class DataPlaneUnsupportedError extends TernError {
   constructor(message: string, options: TernErrorOptions = {}) {
     super('TERN_DATAPLANE_UNSUPPORTED', message, options);

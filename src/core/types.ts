@@ -184,6 +184,16 @@ export interface Release {
   readonly createdBy: string;
   readonly startedAt: number;
   readonly stepStartedAt: number;
+  /**
+   * The routing version written with the current weight (data planes confirm it); null before
+   * a weight was written, or for releases stored before migration 9.
+   */
+  readonly routingVersion?: number | null;
+  /**
+   * When every live data plane carrying the service had applied `routingVersion` (the step's
+   * hold and evidence start here); the store write when none was live; null while waiting.
+   */
+  readonly stepAppliedAt?: number | null;
   readonly updatedAt: number;
   readonly endedAt: number | null;
   readonly reason: string | null;

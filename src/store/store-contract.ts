@@ -5,6 +5,7 @@
  */
 import { alertsContract } from './contract/alerts.contract.js';
 import { auditContract } from './contract/audit.contract.js';
+import { dataPlanesContract } from './contract/data-planes.contract.js';
 import { deployWebhooksContract } from './contract/deploy-webhooks.contract.js';
 import { evidenceContract } from './contract/evidence.contract.js';
 import { feedbackAuditContract } from './contract/feedback-audit.contract.js';
@@ -36,5 +37,6 @@ export function storeContract(name: string, open: OpenStore): void {
     leasesContract(ctx);
     lifecycleContract(ctx);
     deployWebhooksContract(ctx);
+    dataPlanesContract(ctx);
   });
 }

@@ -18,6 +18,7 @@ import type {
   Service,
   TokenInfo,
 } from '../core/types.js';
+import type { DataPlane, DataPlaneReport } from '../core/data-plane.js';
 
 /** A committed change, published after its transaction commits (for SSE and routing watches). */
 export interface StoreChange {
@@ -34,7 +35,10 @@ export type ServiceInput = Omit<Service, 'createdAt' | 'updatedAt'>;
 export type ServicePatch = Partial<Omit<ServiceInput, 'name'>>;
 
 /** A release to start; `bucketHash` defaults to the current one (core/sticky.ts CURRENT_BUCKET_HASH). */
-export type ReleaseInput = Omit<Release, 'updatedAt' | 'stepStartedAt' | 'endedAt' | 'reason' | 'baseline' | 'bucketHash'> & {
+export type ReleaseInput = Omit<
+  Release,
+  'updatedAt' | 'stepStartedAt' | 'endedAt' | 'reason' | 'baseline' | 'bucketHash' | 'routingVersion' | 'stepAppliedAt'
+> & {
   readonly bucketHash?: BucketHash;
 };
 
@@ -133,13 +137,24 @@ export interface Store {
   /**
    * Reads the release, applies the pure `change` (which may throw, e.g. an illegal move) and
    * writes the result with the audit event, all in one transaction. When the release ends
-   * promoted, the service's stable version becomes the canary's.
+   * promoted, the service's stable version becomes the canary's. When what users see changes
+   * (weight, step, endpoints, status), `routingVersion` becomes the routing version written and
+   * `stepAppliedAt` null — or the write's time when no live data plane carries the service.
    * @throws NotFoundError TERN_RELEASE_NOT_FOUND, or whatever `change` throws (nothing is written then)
    */
   updateRelease(id: string, change: (current: Release) => Release, audit: AuditInput | ((next: Release) => AuditInput)): Promise<Release>;
 
   // data plane
   routingTable(): Promise<RoutingTable>;
+  /**
+   * Records a data plane's status report (an upsert by name: first seen kept, last seen = now,
+   * a report with `leaving` marks it left, any later one clears that). Cheap on purpose — no
+   * audit event, no routing-version bump — since every data plane sends one every few seconds.
+   * Returns the current routing version and whether this was the data plane's first report.
+   */
+  reportDataPlane(report: DataPlaneReport): Promise<{ readonly routingVersion: number; readonly firstReport: boolean }>;
+  /** Every data plane that ever reported, by name. */
+  listDataPlanes(): Promise<DataPlane[]>;
 
   // evidence
   /**

@@ -91,9 +91,16 @@ export interface TernServer {
   readonly adminToken: string;
 }
 
-/** `tern server` on free ports over `dataDir`. */
-export async function startTernServer(dataDir: string, env: Record<string, string> = {}): Promise<TernServer> {
-  const proc = startNode([BIN, 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0', '--log-level', 'warn'], cleanEnv(env));
+/** `tern server` on free ports over `dataDir`, with any further flags in `args`. */
+export async function startTernServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<TernServer> {
+  const proc = startNode(
+    [BIN, 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0', '--log-level', 'warn', ...args],
+    cleanEnv(env),
+  );
   const [, apiUrl] = await proc.waitFor(/Tern API listening on (\S+)/);
   const [, gatewayUrl] = await proc.waitFor(/Tern gateway listening on (\S+)/);
   const adminToken = env.TERN_ADMIN_TOKEN ?? (await readFile(path.join(dataDir, 'admin.token'), 'utf8')).trim();
@@ -102,14 +109,28 @@ export async function startTernServer(dataDir: string, env: Record<string, strin
 
 /** `tern gateway` following `apiUrl` with a gateway-role `token`. */
 export async function startTernGateway(apiUrl: string, token: string, stateFile: string, port = 0): Promise<{ proc: Proc; url: string }> {
-  const proc = startNode([BIN, 'gateway', '--control-plane', apiUrl, '--port', String(port), '--state-file', stateFile, '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: token }));
+  const proc = startNode(
+    [BIN, 'gateway', '--control-plane', apiUrl, '--port', String(port), '--state-file', stateFile, '--log-level', 'warn'],
+    cleanEnv({ TERN_TOKEN: token }),
+  );
   const [, url] = await proc.waitFor(/Tern gateway listening on (\S+)/);
   return { proc, url: url! };
 }
 
 /** A version app; returns its base URL. */
-export async function startVersionApp(version: string, options: { errorRate?: number; delayMs?: number } = {}): Promise<{ proc: Proc; url: string }> {
-  const proc = startNode([VERSION_APP, '--version', version, '--error-rate', String(options.errorRate ?? 0), '--delay-ms', String(options.delayMs ?? 0)]);
+export async function startVersionApp(
+  version: string,
+  options: { errorRate?: number; delayMs?: number } = {},
+): Promise<{ proc: Proc; url: string }> {
+  const proc = startNode([
+    VERSION_APP,
+    '--version',
+    version,
+    '--error-rate',
+    String(options.errorRate ?? 0),
+    '--delay-ms',
+    String(options.delayMs ?? 0),
+  ]);
   const [, port] = await proc.waitFor(/listening (\d+)/);
   return { proc, url: `http://127.0.0.1:${port}` };
 }

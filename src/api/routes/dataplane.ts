@@ -12,6 +12,7 @@ import { checkPush } from '../dataplane-push.js';
 import { routingJson } from '../present.js';
 import type { ApiDeps, ClosingSignal, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES } from '../schemas/common.js';
+import { registerDataplaneStatusRoutes } from './dataplane-status.js';
 import { MetricsPush, MetricsPushAccepted, RoutingQuery, RoutingResponse } from '../schemas/dataplane.js';
 
 export const DEFAULT_WAIT_MS = 30_000;
@@ -25,7 +26,9 @@ export const MAX_WAIT_MS = 60_000;
 const TAGS = ['data plane'];
 
 /** Registers the data-plane routes. */
-export function registerDataplaneRoutes(app: TernApp, { store, clock, closing }: ApiDeps): void {
+export function registerDataplaneRoutes(app: TernApp, deps: ApiDeps): void {
+  const { store, clock, closing } = deps;
+  registerDataplaneStatusRoutes(app, deps);
   app.get(
     '/api/v1/dataplane/routing',
     {

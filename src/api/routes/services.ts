@@ -6,6 +6,7 @@ import type { Release, Service, ServiceMatch, Stickiness } from '../../core/type
 import { compileWebhooks } from '../../core/webhooks.js';
 import type { ServicePatch } from '../../store/store.js';
 import { auditInput } from '../audit/audit-context.js';
+import { assertExecutable, withRules } from '../dataplane-check.js';
 import { allowedWebhooks, compileEndpoints, compileRules } from '../input.js';
 import { serviceJson } from '../present.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
@@ -16,7 +17,7 @@ const TAGS = ['services'];
 export const DEFAULT_STICKY_COOKIE = 'tern_uid';
 
 /** Registers the service routes. */
-export function registerServiceRoutes(app: TernApp, { store, webhookPolicy }: ApiDeps): void {
+export function registerServiceRoutes(app: TernApp, { store, webhookPolicy, clock }: ApiDeps): void {
   const activeOf = async (name: string): Promise<Release | undefined> =>
     (await store.listReleases({ service: name, active: true, limit: 1 }))[0];
 
@@ -38,6 +39,7 @@ export function registerServiceRoutes(app: TernApp, { store, webhookPolicy }: Ap
         webhooks: allowedWebhooks(compileWebhooks(b.webhooks, 'body.webhooks'), webhookPolicy, 'body.webhooks'),
         deploy: compileDeploy(b.deploy, 'body.deploy'),
       };
+      await assertExecutable(store, input.name, { rules: input.rules, canary: null }, clock());
       const created = await store.createService(input, audit);
       return reply.code(201).send(serviceJson(created, undefined));
     },
@@ -86,6 +88,10 @@ export function registerServiceRoutes(app: TernApp, { store, webhookPolicy }: Ap
       if (b.rules) patch.rules = compileRules(b.rules, 'body.rules');
       if (b.webhooks) patch.webhooks = allowedWebhooks(compileWebhooks(b.webhooks, 'body.webhooks'), webhookPolicy, 'body.webhooks');
       if (b.deploy) patch.deploy = compileDeploy(b.deploy, 'body.deploy');
+      if (patch.rules) {
+        const route = (await store.routingTable()).routes.find((r) => r.service === request.params.name);
+        await assertExecutable(store, request.params.name, withRules(route, patch.rules), clock());
+      }
       const updated = await store.updateService(
         request.params.name,
         patch,

@@ -3,7 +3,7 @@
  * (0..10000): it is the gateways' contract and they compare buckets against it directly.
  */
 import { Type } from 'typebox';
-import { BucketHashOut, Id, VersionLabel } from './common.js';
+import { BucketHashOut, Id, IsoTime, NullableIsoTime, VersionLabel } from './common.js';
 
 export const RoutingQuery = Type.Object(
   {
@@ -115,4 +115,63 @@ export const MetricsPush = Type.Object(
 export const MetricsPushAccepted = Type.Object({
   accepted: Type.Integer({ description: 'windows stored' }),
   ignored: Type.Integer({ description: 'windows and events left out: of a release that has ended, or older than 10 min' }),
+});
+
+export const DataPlaneFeaturesSchema = Type.Object(
+  {
+    regexRules: Type.Boolean({ description: 'executes match rules with `regex`' }),
+    equalsRules: Type.Boolean({ description: 'executes match rules with `equals`' }),
+    websocket: Type.Boolean({ description: 'passes WebSocket upgrades' }),
+    bucketHashes: Type.Array(Type.String({ minLength: 1, maxLength: 32 }), {
+      maxItems: 16,
+      description: 'sticky bucket hashes it computes, e.g. ["xxh32", "murmur3"]',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const DataPlaneKindSchema = Type.Union([Type.Literal('builtin'), Type.Literal('haproxy'), Type.Literal('nginx')]);
+
+export const DataPlaneStatus = Type.Object(
+  {
+    dataPlane: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "the data plane's unique name (also its `gateway` in metric pushes)",
+    }),
+    kind: DataPlaneKindSchema,
+    appliedVersion: Type.Integer({ minimum: 0, description: 'the routing version it executes now (0 before any table)' }),
+    features: DataPlaneFeaturesSchema,
+    services: Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 10_000 }), Type.Null()], {
+      description: 'the services it carries; null = every service',
+    }),
+    leaving: Type.Optional(Type.Literal(true, { description: 'a clean stop: it no longer carries traffic' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DataPlaneStatusAccepted = Type.Object({
+  routingVersion: Type.Integer({ description: 'the current routing version; a data plane behind it should fetch the table' }),
+});
+
+export const DataPlaneList = Type.Object({
+  liveMs: Type.Integer({ description: 'a data plane is live while its last report is younger than this (ms)' }),
+  routingVersion: Type.Integer({ description: 'the current routing version' }),
+  dataPlanes: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      kind: DataPlaneKindSchema,
+      state: Type.Union([Type.Literal('live'), Type.Literal('stale'), Type.Literal('left')]),
+      appliedVersion: Type.Integer(),
+      behind: Type.Integer({ description: 'routing versions it is behind the current one' }),
+      features: DataPlaneFeaturesSchema,
+      services: Type.Union([Type.Array(Type.String()), Type.Null()]),
+      firstSeen: IsoTime,
+      lastSeen: IsoTime,
+      leftAt: NullableIsoTime,
+      unsupported: Type.Array(Type.Object({ service: Type.String(), missing: Type.Array(Type.String()) }), {
+        description: 'services it carries whose configuration it cannot execute, with what it lacks',
+      }),
+    }),
+  ),
 });

@@ -169,6 +169,13 @@ export const ReleaseResponse = Type.Object({
   createdBy: Type.String(),
   startedAt: IsoTime,
   stepStartedAt: IsoTime,
+  routingVersion: Type.Union([Type.Integer(), Type.Null()], {
+    description: "the routing version written with the current weight; the step's hold waits for the data planes to apply it",
+  }),
+  stepAppliedAt: Type.Union([Type.String(), Type.Null()], {
+    description:
+      "when every live data plane carrying the service had applied routingVersion (the step's hold and evidence start here; the store write when none was live); null while waiting (the reason says for whom)",
+  }),
   updatedAt: IsoTime,
   endedAt: NullableIsoTime,
   reason: Type.Union([Type.String(), Type.Null()]),

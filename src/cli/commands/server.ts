@@ -32,6 +32,7 @@ interface ServerFlags extends LimitFlags, TlsFlags {
   readonly alertmanagerUrl?: string;
   readonly drainTimeout?: number;
   readonly leaseTtl?: number;
+  readonly applyTimeout?: number;
 }
 
 /** How long a graceful shutdown may take beyond the drain timeout before the process gives up and exits 1. */
@@ -93,6 +94,11 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       'leader lease of the release controller: after a leader dies, another server sharing the database takes over within this time; more than 2s (default 3s)',
       parseLeaseTtl,
     )
+    .option(
+      '--apply-timeout <duration>',
+      "how long a release step waits for every live data plane carrying the service to apply its weight before the release pauses, e.g. 30s (default 30s); the step's hold starts once they have",
+      parseDurationFlag,
+    )
     .addOption(logLevelOption())
     .option('--log-file <file>', 'append JSON logs to this file instead of stderr');
   addLimitOptions(command)
@@ -121,6 +127,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         gatewayLimits: limitsFrom(flags),
         drainTimeoutMs: drainTimeout,
         ...(flags.leaseTtl === undefined ? {} : { leaseTtlMs: flags.leaseTtl }),
+        ...(flags.applyTimeout === undefined ? {} : { applyTimeoutMs: flags.applyTimeout }),
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
         alertmanagerUrl: flags.alertmanagerUrl,

@@ -45,7 +45,8 @@ function holdText(r: ReleaseView, now: number): string {
   const step = r.steps?.[r.stepIndex];
   if (r.status === 'pending') return ' · waiting for the canary to start';
   if (r.status !== 'progressing' || !step || !r.stepStartedAt) return '';
-  const left = Date.parse(r.stepStartedAt) + (step.holdMs ?? 0) - now;
+  if (r.stepAppliedAt === null) return ` · ${r.reason ?? 'waiting for the data planes to apply the weight'}`;
+  const left = Date.parse(r.stepAppliedAt ?? r.stepStartedAt) + (step.holdMs ?? 0) - now;
   if (left > 0) return ` · hold ${formatDuration(Math.ceil(left / 1000) * 1000)} left`;
   return step.analysis === false ? ' · hold over' : ' · hold over, waiting for a passing verdict';
 }

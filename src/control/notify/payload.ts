@@ -70,6 +70,8 @@ const VERBS: Readonly<Record<string, string>> = {
   'release.rolled_back': 'was rolled back',
   'release.failed': 'failed',
   'release.weight': 'weight set by hand',
+  'release.waiting': 'waits for data planes to apply its weight',
+  'release.applied': 'weight applied by every data plane',
 };
 
 /** A Slack incoming-webhook body: one readable line plus the reason. */

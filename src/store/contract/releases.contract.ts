@@ -28,11 +28,23 @@ export function releasesContract(ctx: StoreContext): void {
       assert.equal(release.endedAt, null);
       assert.equal(release.reason, null);
       assert.equal(release.bucketHash, 'xxh32', 'a new release splits users by xxh32 unless told otherwise');
+      assert.equal(release.routingVersion, (await ctx.store.routingTable()).version, 'written with the routing version it made');
+      assert.equal(release.stepAppliedAt, input.startedAt, 'no data plane is live: the hold starts at the write');
+      const unset = { routingVersion: undefined, stepAppliedAt: undefined };
       assert.deepEqual(
-        { ...release, baseline: undefined, stepStartedAt: undefined, updatedAt: undefined, endedAt: undefined, reason: undefined },
+        {
+          ...release,
+          ...unset,
+          baseline: undefined,
+          stepStartedAt: undefined,
+          updatedAt: undefined,
+          endedAt: undefined,
+          reason: undefined,
+        },
         {
           ...input,
           bucketHash: 'xxh32',
+          ...unset,
           baseline: undefined,
           stepStartedAt: undefined,
           updatedAt: undefined,

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../store.js';
 import { alertOperations } from './alerts.js';
 import { auditOperations } from './audit.js';
+import { dataPlaneOperations } from './data-planes.js';
 import type { StoreDialect } from './dialect.js';
 import { evidenceOperations } from './evidence.js';
 import { feedbackAuditOperations } from './feedback-audit.js';
@@ -28,6 +29,7 @@ export function createKyselyStore(db: Kysely<Database>, dialect: StoreDialect, o
     ...serviceOperations(rt),
     ...releaseOperations(rt),
     ...routingOperations(rt),
+    ...dataPlaneOperations(rt),
     ...evidenceOperations(rt),
     ...feedbackAuditOperations(rt),
     ...alertOperations(rt),

@@ -1,14 +1,18 @@
 /**
  * Store methods for releases: start one (one active per service, enforced twice: by a check
  * and by a partial unique index), read them, and apply state-machine changes atomically with
- * their audit event; promotion makes the canary the service's stable version.
+ * their audit event; promotion makes the canary the service's stable version. What a release
+ * becomes is computed by core/release-rules.ts; these methods only persist it and its effects.
  */
 import type { Kysely } from 'kysely';
+import { liveCarriers } from '../../core/data-plane.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
-import { ACTIVE_STATUSES, isFinal } from '../../core/release-state.js';
+import { ACTIVE_STATUSES } from '../../core/release-state.js';
+import { appliedAtWrite, nextRelease } from '../../core/release-rules.js';
 import { CURRENT_BUCKET_HASH } from '../../core/sticky.js';
 import type { AuditInput, BucketHash, Release } from '../../core/types.js';
 import type { ReleaseInput, Store } from '../store.js';
+import { readDataPlanes } from './data-planes.js';
 import { findActiveRelease, findRelease, findService, lockFor, pageSize, recordChange, releaseNotFound } from './queries.js';
 import { releaseRow, toJson, toRelease } from './rows.js';
 import type { StoreRuntime } from './runtime.js';
@@ -35,33 +39,14 @@ function pickInput(input: ReleaseInput): ReleaseInput & { bucketHash: BucketHash
   return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, ...extras, createdBy, startedAt };
 }
 
-/** The fields the data plane executes; a change to any of them bumps the routing version. */
-function routingChanged(a: Release, b: Release): boolean {
-  return a.status !== b.status || a.weight !== b.weight || a.stepIndex !== b.stepIndex || toJson(a.endpoints) !== toJson(b.endpoints);
+/** How many live data planes carry `service` (a weight written for it waits for their confirmation). */
+async function liveCarrierCount(trx: Kysely<Database>, service: string, now: number): Promise<number> {
+  return liveCarriers(await readDataPlanes(trx), service, now).length;
 }
 
-/**
- * The release as it will be stored: identity fields stay as they were (a change may not move
- * a release to another service or version, nor re-split its users with another salt or bucket
- * hash), `stepStartedAt` restarts when the step changes
- * (a change may also restart it on purpose, e.g. when a pending release starts its first step),
- * and `updatedAt` moves on every write.
- */
-function settle(current: Release, proposed: Release, now: number): Release {
-  const { id, service, version, baseline, salt, bucketHash, createdBy, startedAt } = current;
-  return {
-    ...proposed,
-    id,
-    service,
-    version,
-    baseline,
-    salt,
-    bucketHash,
-    createdBy,
-    startedAt,
-    stepStartedAt: proposed.stepIndex !== current.stepIndex ? now : proposed.stepStartedAt,
-    updatedAt: proposed.updatedAt !== current.updatedAt ? proposed.updatedAt : now,
-  };
+/** Records the routing version a weight was written with. */
+async function setRoutingVersion(trx: Kysely<Database>, id: string, version: number): Promise<void> {
+  await trx.updateTable('releases').set({ routing_version: version }).where('id', '=', id).execute();
 }
 
 /** Release methods over the shared runtime. */
@@ -87,23 +72,27 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
             },
           );
         }
-        const release: Release = {
+        const now = rt.clock();
+        const fresh: Release = {
           ...pickInput(input),
           baseline: service.stable,
           stepStartedAt: input.startedAt,
-          updatedAt: rt.clock(),
+          routingVersion: null,
+          updatedAt: now,
           endedAt: null,
           reason: null,
         };
+        const created = { ...fresh, stepAppliedAt: appliedAtWrite(null, fresh, await liveCarrierCount(trx, input.service, now)) };
         try {
-          await trx.insertInto('releases').values(releaseRow(release)).execute();
+          await trx.insertInto('releases').values(releaseRow(created)).execute();
         } catch (err) {
           // The partial unique index caught a concurrent start our check could not see (PostgreSQL).
           if (rt.dialect.isUniqueViolation(err)) throw releaseActive(input.service, undefined, err);
           throw err;
         }
-        const change = await recordChange(trx, rt, { kind: 'release', id: release.id, service: release.service, audit, routing: true });
-        return { value: release, change };
+        const change = await recordChange(trx, rt, { kind: 'release', id: created.id, service: created.service, audit, routing: true });
+        await setRoutingVersion(trx, created.id, change.routingVersion);
+        return { value: { ...created, routingVersion: change.routingVersion }, change };
       }),
 
     getRelease: (id) => rt.query((db) => findRelease(db, id)),
@@ -126,27 +115,41 @@ export function releaseOperations(rt: StoreRuntime): ReleaseOperations {
       rt.write(async (trx) => {
         const current = await findRelease(trx, id, lockFor(rt, 'no key update'));
         if (!current) throw releaseNotFound(id);
-        const next = settle(
-          current,
-          rt.callerCode(() => change(current)),
-          rt.clock(),
-        );
+        const now = rt.clock();
+        // The rules are core's (release-rules.ts); this only persists what they return.
+        const proposed = rt.callerCode(() => change(current));
+        const computed = nextRelease(current, proposed, now, await liveCarrierCount(trx, current.service, now));
+        const { effects } = computed;
+        let next = computed.release;
         const auditInput: AuditInput = typeof audit === 'function' ? rt.callerCode(() => audit(next)) : audit;
         await writeRelease(rt, trx, next);
-        const promoted = next.status === 'promoted' && current.status !== 'promoted';
-        if (promoted) {
+        if (effects.promoted) {
           await trx
             .updateTable('services')
             .set({ stable_version: next.version, stable_endpoints: toJson(next.endpoints), updated_at: next.updatedAt })
             .where('name', '=', next.service)
             .execute();
         }
-        if (isFinal(next.status) && !isFinal(current.status)) {
+        if (effects.ended) {
           // An ended release raises no more alarms: its open alerts close with it.
-          await trx.updateTable('alerts').set({ resolved_at: next.updatedAt }).where('release_id', '=', id).where('resolved_at', 'is', null).execute();
+          await trx
+            .updateTable('alerts')
+            .set({ resolved_at: next.updatedAt })
+            .where('release_id', '=', id)
+            .where('resolved_at', 'is', null)
+            .execute();
         }
-        const routing = promoted || routingChanged(current, next);
-        const changed = await recordChange(trx, rt, { kind: 'release', id, service: next.service, audit: auditInput, routing });
+        const changed = await recordChange(trx, rt, {
+          kind: 'release',
+          id,
+          service: next.service,
+          audit: auditInput,
+          routing: effects.routing,
+        });
+        if (effects.usersMoved) {
+          await setRoutingVersion(trx, id, changed.routingVersion);
+          next = { ...next, routingVersion: changed.routingVersion };
+        }
         return { value: next, change: changed };
       }),
   };

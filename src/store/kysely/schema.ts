@@ -63,6 +63,10 @@ export interface ReleasesTable {
   created_by: string;
   started_at: number;
   step_started_at: number;
+  /** Migration 9: the routing version written with the current weight. */
+  routing_version: number | null;
+  /** Migration 9: when every live data plane had applied it; null while waiting. */
+  step_applied_at: number | null;
   updated_at: number;
   ended_at: number | null;
   reason: string | null;
@@ -167,6 +171,20 @@ export interface LeasesTable {
   expires_at: number;
 }
 
+/** Migration 9: each data plane's latest status report. */
+export interface DataPlanesTable {
+  name: string;
+  kind: string;
+  applied_version: number;
+  /** JSON DataPlaneFeatures. */
+  features: string;
+  /** JSON string[]; null = every service. */
+  services: string | null;
+  first_seen: number;
+  last_seen: number;
+  left_at: number | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   meta: MetaTable;
@@ -180,4 +198,5 @@ export interface Database {
   tokens: TokensTable;
   analysis_verdicts: AnalysisVerdictsTable;
   leases: LeasesTable;
+  data_planes: DataPlanesTable;
 }

@@ -10,6 +10,7 @@ import { errorAttribution } from './005-error-attribution.js';
 import { auditRetention } from './006-audit-retention.js';
 import { feedbackAudit } from './007-feedback-audit.js';
 import { bucketHash } from './008-bucket-hash.js';
+import { dataPlanes } from './009-data-planes.js';
 import { windowSource } from './010-window-source.js';
 import type { Migration } from './migration.js';
 
@@ -22,5 +23,6 @@ export const MIGRATIONS: readonly Migration[] = [
   auditRetention,
   feedbackAudit,
   bucketHash,
+  dataPlanes,
   windowSource,
 ];
