@@ -29,7 +29,8 @@ function line(name: string, r: ScenarioResult, extra: string): void {
     `${name.padEnd(13)} sent ${s.sent}  failed ${s.failed}  retried ${s.retried}  moved on ${s.movedOn}  ` +
       `p99 before ${r.p99BeforeMs} ms  during ${r.p99DuringMs} ms  ${extra}  release ${r.release.status}`,
   );
-  for (const f of s.failures.slice(0, 5)) console.log(`  failure: ${f}`);
+  for (const [kind, n] of s.failureKinds) console.log(`  failed: ${n} × ${kind}`);
+  for (const f of s.failures.slice(0, 3)) console.log(`  e.g. ${f}`);
 }
 
 const log = (line: string): void => console.log(`  ${line}`);

@@ -26,7 +26,10 @@ export interface BalancedStats {
   /** Refused connects taken to another gateway (nothing had been sent). */
   movedOn: number;
   byVersion: Map<string, number>;
+  /** The first 50 failures, as said. */
   failures: string[];
+  /** Failures by kind: the status code or the transport error code. */
+  failureKinds: Map<string, number>;
   /** [completed at (epoch ms), latency ms] of every answered request. */
   latencies: [number, number][];
 }
@@ -67,15 +70,26 @@ export function p99Between(stats: BalancedStats, from: number, to: number): numb
 /** Starts the load over `targets` (gateway base URLs). */
 export function startBalancedLoad(targets: readonly string[], options: BalancedLoadOptions): BalancedLoad {
   const pools = targets.map((t) => new Pool(t, { connections: options.connections ?? 128, pipelining: 1, keepAliveTimeout: 60_000 }));
-  const stats: BalancedStats = { sent: 0, ok: 0, failed: 0, retried: 0, movedOn: 0, byVersion: new Map(), failures: [], latencies: [] };
+  const stats: BalancedStats = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    retried: 0,
+    movedOn: 0,
+    byVersion: new Map(),
+    failures: [],
+    failureKinds: new Map(),
+    latencies: [],
+  };
   const header = options.header ?? 'x-user-id';
   const deadline = Date.now() + (options.maxSeconds ?? 120) * 1000;
   const inflight = new Set<Promise<void>>();
   let next = 0;
   let user = 0;
 
-  const fail = (why: string): void => {
+  const fail = (kind: string, why: string): void => {
     stats.failed++;
+    stats.failureKinds.set(kind, (stats.failureKinds.get(kind) ?? 0) + 1);
     if (stats.failures.length < 50) stats.failures.push(why);
   };
   const one = async (): Promise<void> => {
@@ -95,7 +109,7 @@ export function startBalancedLoad(targets: readonly string[], options: BalancedL
         });
         const body = (await res.body.text()).trim();
         const version = res.statusCode < 500 ? body : /^error from (\S+)/.exec(body)?.[1];
-        if (version === undefined || res.statusCode >= 400) return fail(`${res.statusCode} ${body.slice(0, 80)}`);
+        if (version === undefined || res.statusCode >= 400) return fail(String(res.statusCode), `${res.statusCode} ${body.slice(0, 80)}`);
         stats.ok++;
         stats.byVersion.set(version, (stats.byVersion.get(version) ?? 0) + 1);
         stats.latencies.push([Date.now(), Date.now() - started]);
@@ -112,7 +126,7 @@ export function startBalancedLoad(targets: readonly string[], options: BalancedL
           stats.retried++;
           continue;
         }
-        return fail(`${code} ${(err as Error).message}`);
+        return fail(code || 'error', `${code} ${(err as Error).message}`);
       }
     }
   };

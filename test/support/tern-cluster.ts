@@ -37,6 +37,12 @@ export interface TernCluster {
   api<T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }>;
   /** The controller holding a live lease (`controller-<pid>`), or undefined. */
   leaseHolder(): Promise<string | undefined>;
+  /**
+   * Watches the lease from a process of its own (polling every 100 ms), so the times it records
+   * are not delayed by a busy test process: `at(holder, after)` is when it first saw `holder` lead
+   * at or after `after` (epoch ms).
+   */
+  watchLease(): { at(holder: string, after?: number): number | undefined; stop(): Promise<void> };
   /** SIGTERM (graceful) or SIGKILL; resolves with the exit code. */
   stopServer(s: ClusterServer, signal: NodeJS.Signals): Promise<number | null>;
   /** Starts a stopped server again on its port and data directory; resolves once /readyz says 200. */
@@ -108,6 +114,26 @@ export async function startTernCluster(options: ClusterOptions): Promise<TernClu
       await client.end();
     }
   };
+  const watchLease = (): { at(holder: string, after?: number): number | undefined; stop(): Promise<void> } => {
+    const script = `const { Client } = require('pg');
+      const c = new Client({ connectionString: process.env.DB }); let last = '';
+      c.connect().then(() => setInterval(async () => {
+        const { rows } = await c.query("select holder from leases where name = 'release-controller' and expires_at > $1", [Date.now()]);
+        const h = rows[0]?.holder ?? '';
+        if (h !== last) { last = h; console.log(Date.now() + ' ' + (h || '-')); }
+      }, 100));`;
+    const proc = startNode(['-e', script], cleanEnv({ DB: dbUrl }));
+    return {
+      at: (holder, after = 0) => {
+        const line = proc
+          .output()
+          .split('\n')
+          .find((l) => l.endsWith(` ${holder}`) && Number(l.split(' ')[0]) >= after);
+        return line === undefined ? undefined : Number(line.split(' ')[0]);
+      },
+      stop: async () => void (await proc.kill('SIGKILL')),
+    };
+  };
   const api = async <T>(method: string, url: string, body?: unknown): Promise<{ status: number; json: T }> => {
     let lastError: unknown;
     for (const s of servers) {
@@ -162,6 +188,7 @@ export async function startTernCluster(options: ClusterOptions): Promise<TernClu
     adminToken,
     api,
     leaseHolder,
+    watchLease,
     stopServer: (s, signal) => s.proc.kill(signal),
     startServer: spawnServer,
     stopGateway: (g, signal) => g.proc.kill(signal),
