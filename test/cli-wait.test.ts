@@ -327,7 +327,10 @@ describe('tern release start --wait / watch against a real tern server', { timeo
     const run = await waiter.done;
     expectCode(run, 10);
     assert.ok(Date.now() - began < 30_000, 'rolled back within 30 s');
-    assert.match(run.stdout, /^\d\d:\d\d:\d\dZ verdict fail \(sequential judge, step 1\): error-rate fail: canary [\d.]+% \(\d+\/\d+\) vs stable/m);
+    assert.match(
+      run.stdout,
+      /^\d\d:\d\d:\d\dZ verdict fail \(sequential judge, step 1\): error-rate fail: canary [\d.]+% \(\d+\/\d+\) vs stable/m,
+    );
     assert.match(
       lastLine(run.stdout),
       new RegExp(

@@ -39,8 +39,22 @@ describe('gateway under 500 rps of steady load', { timeout: 120_000 }, () => {
     const stableA = await startVersionApp('v1');
     const stableB = await startVersionApp('v1');
     const canary = await startVersionApp('v2');
-    assert.equal((await api('POST', '/api/v1/services', { name: 'web', match: { pathPrefix: '/' }, stickiness: { header: 'x-user-id' }, stable: { version: 'v1', endpoints: [stableA.url, stableB.url] } })).status, 201);
-    const release = await api('POST', '/api/v1/services/web/releases', { version: 'v2', endpoints: [canary.url], steps: [{ weight: 1, hold: '1h', analysis: false }, { weight: 100 }] });
+    assert.equal(
+      (
+        await api('POST', '/api/v1/services', {
+          name: 'web',
+          match: { pathPrefix: '/' },
+          stickiness: { header: 'x-user-id' },
+          stable: { version: 'v1', endpoints: [stableA.url, stableB.url] },
+        })
+      ).status,
+      201,
+    );
+    const release = await api('POST', '/api/v1/services/web/releases', {
+      version: 'v2',
+      endpoints: [canary.url],
+      steps: [{ weight: 1, hold: '1h', analysis: false }, { weight: 100 }],
+    });
     assert.equal(release.status, 201);
     const load = startLoad(server.gatewayUrl, { rps: 500, users: 5000, maxSeconds: 60 });
     await sleep(1000);

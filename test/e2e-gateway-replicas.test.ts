@@ -15,7 +15,9 @@ import { BIN, cleanEnv, killAll, startNode, startTernServer, startVersionApp, ty
 async function versionsOf(url: string, users: readonly string[]): Promise<string[]> {
   const pool = new Pool(url, { connections: 8 });
   try {
-    return await Promise.all(users.map(async (u) => (await (await pool.request({ method: 'GET', path: '/', headers: { 'x-user-id': u } })).body.text()).trim()));
+    return await Promise.all(
+      users.map(async (u) => (await (await pool.request({ method: 'GET', path: '/', headers: { 'x-user-id': u } })).body.text()).trim()),
+    );
   } finally {
     await pool.close();
   }
@@ -45,11 +47,36 @@ describe('gateway replicas agree user by user', { timeout: 90_000 }, () => {
 
   it('routes 1,000 users identically through the built-in gateway and a 2-worker tern gateway', async () => {
     const [v1, v2] = await Promise.all([startVersionApp('v1'), startVersionApp('v2')]);
-    await api('POST', '/api/v1/services', { name: 'shop', match: { pathPrefix: '/' }, stickiness: { header: 'x-user-id' }, stable: { version: 'v1', endpoints: [v1.url] } });
-    const release = await api('POST', '/api/v1/services/shop/releases', { version: 'v2', endpoints: [v2.url], steps: [{ weight: 50, hold: '1h', analysis: false }, { weight: 100 }] });
+    await api('POST', '/api/v1/services', {
+      name: 'shop',
+      match: { pathPrefix: '/' },
+      stickiness: { header: 'x-user-id' },
+      stable: { version: 'v1', endpoints: [v1.url] },
+    });
+    const release = await api('POST', '/api/v1/services/shop/releases', {
+      version: 'v2',
+      endpoints: [v2.url],
+      steps: [{ weight: 50, hold: '1h', analysis: false }, { weight: 100 }],
+    });
     const token = (await api('POST', '/api/v1/tokens', { name: 'edge', role: 'gateway' })).secret!;
     // --port 0: the primary prints the port its workers really share.
-    const edge = startNode([BIN, 'gateway', '--control-plane', server.apiUrl, '--port', '0', '--workers', '2', '--state-file', path.join(dataDir, 'edge.json'), '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: token }));
+    const edge = startNode(
+      [
+        BIN,
+        'gateway',
+        '--control-plane',
+        server.apiUrl,
+        '--port',
+        '0',
+        '--workers',
+        '2',
+        '--state-file',
+        path.join(dataDir, 'edge.json'),
+        '--log-level',
+        'warn',
+      ],
+      cleanEnv({ TERN_TOKEN: token }),
+    );
     const edgeUrl = (await edge.waitFor(/^Tern gateway listening on (http:\/\/127\.0\.0\.1:[1-9]\d*) with 2 workers/m))[1]!;
     const users = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
     let viaEdge: string[] = [];
@@ -63,7 +90,10 @@ describe('gateway replicas agree user by user', { timeout: 90_000 }, () => {
     await sleep(1000);
     const [edgeAfter, builtInAfter] = await Promise.all([versionsOf(edgeUrl, users), versionsOf(server.gatewayUrl, users)]);
     assert.deepEqual(edgeAfter, builtInAfter);
-    assert.ok(users.every((_, i) => viaBuiltIn[i] !== 'v2' || builtInAfter[i] === 'v2'), 'raising the weight moved no canary user back');
+    assert.ok(
+      users.every((_, i) => viaBuiltIn[i] !== 'v2' || builtInAfter[i] === 'v2'),
+      'raising the weight moved no canary user back',
+    );
     await edge.kill('SIGTERM');
   });
 });

@@ -67,7 +67,11 @@ describe('releases end to end through real gateways', { timeout: 240_000 }, () =
   it('promotes a healthy canary step by step with zero failed user requests', async () => {
     const canary = await startVersionApp('v2', { errorRate: 0.005 });
     const load = startLoad(server.gatewayUrl, { rps: 150, users: 2000 });
-    const { status, json } = await api<ReleaseJson>('POST', '/api/v1/services/shop/releases', { version: 'v2', endpoints: [canary.url], steps: '20:8s,50:8s,100' });
+    const { status, json } = await api<ReleaseJson>('POST', '/api/v1/services/shop/releases', {
+      version: 'v2',
+      endpoints: [canary.url],
+      steps: '20:8s,50:8s,100',
+    });
     assert.equal(status, 201);
     const done = await waitForStatus(json.id, ['promoted', 'rolled_back', 'paused'], 90_000);
     await sleep(1500); // the gateways pick up the final table
@@ -80,16 +84,22 @@ describe('releases end to end through real gateways', { timeout: 240_000 }, () =
     stable = canary.url;
   });
 
-  it('rolls back a canary with 10x the errors by itself, with the judge\'s evidence in the API', async () => {
+  it("rolls back a canary with 10x the errors by itself, with the judge's evidence in the API", async () => {
     const bad = await startVersionApp('v3', { errorRate: 0.05 });
     const load = startLoad(server.gatewayUrl, { rps: 200, users: 4000 });
-    const { json } = await api<ReleaseJson>('POST', '/api/v1/services/shop/releases', { version: 'v3', endpoints: [bad.url], steps: '10:5m,100' });
+    const { json } = await api<ReleaseJson>('POST', '/api/v1/services/shop/releases', {
+      version: 'v3',
+      endpoints: [bad.url],
+      steps: '10:5m,100',
+    });
     const done = await waitForStatus(json.id, ['rolled_back', 'promoted', 'paused'], 90_000);
     await load.stop();
     assert.equal(done.status, 'rolled_back');
     assert.equal(done.weight, 0);
     assert.match(done.reason ?? '', /sequential judge failed step 1\/2 \(10%\): error-rate/);
-    const analysis = await api<{ verdicts: Array<{ outcome: string; checks: Array<{ check: string; outcome: string; statistic: number }> }> }>('GET', `/api/v1/releases/${json.id}/analysis`);
+    const analysis = await api<{
+      verdicts: Array<{ outcome: string; checks: Array<{ check: string; outcome: string; statistic: number }> }>;
+    }>('GET', `/api/v1/releases/${json.id}/analysis`);
     const failed = analysis.json.verdicts.find((v) => v.outcome === 'fail');
     assert.ok(failed, 'a failing verdict is stored');
     assert.ok(failed.checks.some((c) => c.check === 'error-rate' && c.outcome === 'fail' && c.statistic > 1.5));
@@ -99,7 +109,11 @@ describe('releases end to end through real gateways', { timeout: 240_000 }, () =
     const token = await api<{ secret: string }>('POST', '/api/v1/tokens', { name: 'edge-1', role: 'gateway' });
     const edge = await startTernGateway(server.apiUrl, token.json.secret, path.join(dataDir, 'edge.json'));
     const canary = await startVersionApp('v4');
-    const { json } = await api<ReleaseJson>('POST', '/api/v1/services/shop/releases', { version: 'v4', endpoints: [canary.url], steps: [{ weight: 20, hold: '6s', analysis: false }, { weight: 50, hold: '1h', analysis: false }, { weight: 100 }] });
+    const { json } = await api<ReleaseJson>('POST', '/api/v1/services/shop/releases', {
+      version: 'v4',
+      endpoints: [canary.url],
+      steps: [{ weight: 20, hold: '6s', analysis: false }, { weight: 50, hold: '1h', analysis: false }, { weight: 100 }],
+    });
     const atStep2 = await (async () => {
       for (;;) {
         const r = (await api<ReleaseJson>('GET', `/api/v1/releases/${json.id}`)).json;

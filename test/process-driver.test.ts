@@ -46,7 +46,12 @@ function controller(): Controller {
 
 async function service(deploy: Record<string, unknown>): Promise<ServiceJson> {
   const res = await h.call('POST', '/api/v1/services', {
-    body: { name: 'shop', match: { pathPrefix: '/shop' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] }, deploy: { driver: 'process', command: COMMAND, ...deploy } },
+    body: {
+      name: 'shop',
+      match: { pathPrefix: '/shop' },
+      stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+      deploy: { driver: 'process', command: COMMAND, ...deploy },
+    },
   });
   assert.equal(res.statusCode, 201, res.body);
   return res.json<ServiceJson>();
@@ -67,7 +72,8 @@ async function until(c: Controller, id: string, done: (r: Release) => boolean, m
     const r = (await h.store.getRelease(id))!;
     for (const i of r.deployment?.instances ?? []) seenPids.add(i.pid);
     if (done(r)) return r;
-    if (Date.now() > deadline) assert.fail(`timed out; release is ${r.status} (${r.reason ?? ''}), deployment ${JSON.stringify(r.deployment)}`);
+    if (Date.now() > deadline)
+      assert.fail(`timed out; release is ${r.status} (${r.reason ?? ''}), deployment ${JSON.stringify(r.deployment)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     now += 500;
   }
@@ -78,7 +84,12 @@ const pidsOf = (r: Release): number[] => (r.deployment?.instances ?? []).map((i)
 describe('process deploy driver', () => {
   it('starts N ready instances, registers them, starts the release, serves their logs, retires them on rollback', async () => {
     h = await startHarness({ clock: () => now });
-    const svc = await service({ instances: 2, readiness: { path: '/healthz', timeout: '10s' }, env: { SECRET_KEY: 'hunter2' }, retireAfter: '1s' });
+    const svc = await service({
+      instances: 2,
+      readiness: { path: '/healthz', timeout: '10s' },
+      env: { SECRET_KEY: 'hunter2' },
+      retireAfter: '1s',
+    });
     assert.deepEqual(svc.deploy.env, { SECRET_KEY: '***' });
     const id = await start();
     const c = controller();
@@ -99,16 +110,28 @@ describe('process deploy driver', () => {
     const logs = await h.call('GET', `/api/v1/releases/${id}/logs?lines=20`, { token: h.tokens.viewer });
     assert.equal(logs.statusCode, 200, logs.body);
     const instances = logs.json<{ instances: Array<{ index: number; lines: string[] }> }>().instances;
-    assert.deepEqual(instances.map((i) => i.index), [0, 1]);
+    assert.deepEqual(
+      instances.map((i) => i.index),
+      [0, 1],
+    );
     assert.ok(instances.every((i) => i.lines.some((l) => /tiny-app v2 listening/.test(l))));
-    assert.ok(instances.every((i) => i.lines.some((l) => /PORT=\d+, TERN_VERSION=v2, admin token hidden/.test(l))), 'TERN_* settings are not passed on');
+    assert.ok(
+      instances.every((i) => i.lines.some((l) => /PORT=\d+, TERN_VERSION=v2, admin token hidden/.test(l))),
+      'TERN_* settings are not passed on',
+    );
     const shown = (await h.call('GET', `/api/v1/releases/${id}`)).json<ReleaseJson>();
-    assert.deepEqual(shown.deployment?.instances.map((i) => i.pid), pidsOf(ready));
+    assert.deepEqual(
+      shown.deployment?.instances.map((i) => i.pid),
+      pidsOf(ready),
+    );
 
     assert.equal((await h.call('POST', `/api/v1/releases/${id}/rollback`, { body: { reason: 'changed my mind' } })).statusCode, 200);
     const retired = await until(c, id, (r) => r.deployment?.state === 'retired');
     assert.equal(retired.status, 'rolled_back');
-    assert.ok(pidsOf(retired).every((pid) => !groupAlive(pid)), 'canary processes are gone');
+    assert.ok(
+      pidsOf(retired).every((pid) => !groupAlive(pid)),
+      'canary processes are gone',
+    );
     assert.match(await readFile(ready.deployment.instances[0]!.logFile, 'utf8'), /got SIGTERM/);
   });
 
@@ -118,7 +141,10 @@ describe('process deploy driver', () => {
     const id = await start();
     const c = controller();
     const failed = await until(c, id, (r) => r.status === 'failed');
-    assert.match(failed.reason ?? '', /instance 0 \(pid \d+\) never became ready: no 2xx from GET http:\/\/127\.0\.0\.1:\d+\/healthz within 1s \(last: HTTP 503\); last log lines: .*listening on/);
+    assert.match(
+      failed.reason ?? '',
+      /instance 0 \(pid \d+\) never became ready: no 2xx from GET http:\/\/127\.0\.0\.1:\d+\/healthz within 1s \(last: HTTP 503\); last log lines: .*listening on/,
+    );
     const retired = await until(c, id, (r) => r.deployment?.state === 'retired');
     assert.ok(pidsOf(retired).every((pid) => !groupAlive(pid)));
   });
@@ -134,7 +160,12 @@ describe('process deploy driver', () => {
   it('fails a release whose command cannot be started at all', async () => {
     h = await startHarness({ clock: () => now });
     const res = await h.call('POST', '/api/v1/services', {
-      body: { name: 'shop', match: { pathPrefix: '/shop' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] }, deploy: { driver: 'process', command: 'tern-no-such-program-xyz --port {port}' } },
+      body: {
+        name: 'shop',
+        match: { pathPrefix: '/shop' },
+        stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+        deploy: { driver: 'process', command: 'tern-no-such-program-xyz --port {port}' },
+      },
     });
     assert.equal(res.statusCode, 201, res.body);
     const failed = await until(controller(), await start(), (r) => r.status === 'failed');
@@ -143,7 +174,12 @@ describe('process deploy driver', () => {
 
   it('after a controller restart: no orphans, no double start; promotion retires the old stable', async () => {
     h = await startHarness({ clock: () => now });
-    await service({ instances: 2, readiness: { path: '/healthz', timeout: '10s' }, env: { TINY_MODE: 'slow', TINY_READY_MS: '1000' }, retireAfter: '0s' });
+    await service({
+      instances: 2,
+      readiness: { path: '/healthz', timeout: '10s' },
+      env: { TINY_MODE: 'slow', TINY_READY_MS: '1000' },
+      retireAfter: '0s',
+    });
     const id = await start();
     const first = controller();
     const half = await until(first, id, (r) => r.deployment?.state === 'starting');
@@ -154,7 +190,10 @@ describe('process deploy driver', () => {
     const second = controller();
     const ready = await until(second, id, (r) => r.deployment?.state === 'ready');
     const after = pidsOf(ready);
-    assert.ok(before.every((pid) => !groupAlive(pid)), 'half-started instances of the old controller were stopped');
+    assert.ok(
+      before.every((pid) => !groupAlive(pid)),
+      'half-started instances of the old controller were stopped',
+    );
     assert.equal(after.length, 2);
     assert.ok(after.every((pid) => groupAlive(pid) && !before.includes(pid)));
 
@@ -163,7 +202,10 @@ describe('process deploy driver', () => {
     const v3 = await until(second, next, (r) => r.deployment?.state === 'ready');
     assert.equal((await h.call('POST', `/api/v1/releases/${next}/promote`, { body: { full: true } })).statusCode, 200);
     const old = await until(second, id, (r) => r.deployment?.state === 'retired');
-    assert.ok(pidsOf(old).every((pid) => !groupAlive(pid)), "the replaced stable's instances are gone");
+    assert.ok(
+      pidsOf(old).every((pid) => !groupAlive(pid)),
+      "the replaced stable's instances are gone",
+    );
     assert.ok(pidsOf(v3).every(groupAlive), 'the new stable keeps running');
     assert.equal((await h.store.getService('shop'))?.stable.version, 'v3');
   });

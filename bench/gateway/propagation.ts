@@ -13,13 +13,23 @@ const silent = pino({ level: 'silent' });
 const h = await startHarness();
 await h.app.listen({ host: '127.0.0.1', port: 0 });
 const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-await h.call('POST', '/api/v1/services', { body: { name: 'shop', match: { pathPrefix: '/' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9'] } } });
+await h.call('POST', '/api/v1/services', {
+  body: { name: 'shop', match: { pathPrefix: '/' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9'] } },
+});
 const release = JSON.parse(
-  (await h.call('POST', '/api/v1/services/shop/releases', { body: { version: 'v2', endpoints: ['http://127.0.0.1:10'], steps: [{ weight: 5, hold: '1h', analysis: false }, { weight: 100 }] } })).body,
+  (
+    await h.call('POST', '/api/v1/services/shop/releases', {
+      body: { version: 'v2', endpoints: ['http://127.0.0.1:10'], steps: [{ weight: 5, hold: '1h', analysis: false }, { weight: 100 }] },
+    })
+  ).body,
 ) as { id: string };
 const gateways: Gateway[] = [];
-for (let i = 0; i < 4; i++) gateways.push(await startGateway({ host: '127.0.0.1', port: 0, admin: false, logger: silent, controlPlane: { url, token: h.tokens.gateway } }));
-const routingVersion = async (): Promise<number> => (JSON.parse((await h.call('GET', '/api/v1/dataplane/routing')).body) as { version: number }).version;
+for (let i = 0; i < 4; i++)
+  gateways.push(
+    await startGateway({ host: '127.0.0.1', port: 0, admin: false, logger: silent, controlPlane: { url, token: h.tokens.gateway } }),
+  );
+const routingVersion = async (): Promise<number> =>
+  (JSON.parse((await h.call('GET', '/api/v1/dataplane/routing')).body) as { version: number }).version;
 
 const delays: number[] = [];
 for (let i = 0; i < 100; i++) {
@@ -31,6 +41,8 @@ for (let i = 0; i < 100; i++) {
   delays.push(performance.now() - started);
 }
 delays.sort((a, b) => a - b);
-console.log(`weight change to 4 gateways over 100 changes: p50 ${delays[49]!.toFixed(1)} ms  p99 ${delays[98]!.toFixed(1)} ms  max ${delays[99]!.toFixed(1)} ms`);
+console.log(
+  `weight change to 4 gateways over 100 changes: p50 ${delays[49]!.toFixed(1)} ms  p99 ${delays[98]!.toFixed(1)} ms  max ${delays[99]!.toFixed(1)} ms`,
+);
 await Promise.all(gateways.map((g) => g.close()));
 await h.close();

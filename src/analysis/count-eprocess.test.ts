@@ -1,6 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addCountWindow, emptyCountState, gridCeil, logEValueAbove, ratioBounds, ratioEstimate, type CountState } from './count-eprocess.js';
+import {
+  addCountWindow,
+  emptyCountState,
+  gridCeil,
+  logEValueAbove,
+  ratioBounds,
+  ratioEstimate,
+  type CountState,
+} from './count-eprocess.js';
 import { binomial, poisson, seededRandom } from './simulate.js';
 
 const ALPHA = 0.01;

@@ -31,7 +31,13 @@ export function newReleaseId(): string {
  * release or of its service (`serviceWebhooks`) must agree first, it waits `pending` at weight 0.
  * @throws ValidationError (TERN_INVALID_PLAN / _WEIGHT / _DURATION / _REQUEST) naming the body field.
  */
-export function buildRelease(service: string, body: StartRequest, createdBy: string, clock: Clock, serviceWebhooks: readonly Webhook[] = []): ReleaseInput {
+export function buildRelease(
+  service: string,
+  body: StartRequest,
+  createdBy: string,
+  clock: Clock,
+  serviceWebhooks: readonly Webhook[] = [],
+): ReleaseInput {
   const steps = compilePlan(body.steps, 'body.steps');
   const analysis = compileAnalysis(body.analysis, 'body.analysis');
   const webhooks = compileWebhooks(body.webhooks, 'body.webhooks');

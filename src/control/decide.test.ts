@@ -6,9 +6,26 @@ import type { Release } from '../core/types.js';
 
 function release(overrides: Partial<Release> = {}): Release {
   return {
-    id: 'r1', service: 'checkout', version: 'v2', endpoints: [], baseline: { version: 'v1', endpoints: [] },
-    status: 'progressing', stepIndex: 0, weight: 500, salt: 's', bucketHash: 'xxh32', steps: compilePlan('5:1m,50:2m,100'), analysis: compileAnalysis(undefined),
-    metadata: {}, createdBy: 'token:ci', startedAt: 0, stepStartedAt: 0, updatedAt: 0, endedAt: null, reason: null, ...overrides,
+    id: 'r1',
+    service: 'checkout',
+    version: 'v2',
+    endpoints: [],
+    baseline: { version: 'v1', endpoints: [] },
+    status: 'progressing',
+    stepIndex: 0,
+    weight: 500,
+    salt: 's',
+    bucketHash: 'xxh32',
+    steps: compilePlan('5:1m,50:2m,100'),
+    analysis: compileAnalysis(undefined),
+    metadata: {},
+    createdBy: 'token:ci',
+    startedAt: 0,
+    stepStartedAt: 0,
+    updatedAt: 0,
+    endedAt: null,
+    reason: null,
+    ...overrides,
   };
 }
 const pass: JudgeSummary = { outcome: 'pass', judge: 'sequential', sufficient: true, summary: 'all checks pass' };
@@ -39,7 +56,11 @@ describe('decide', () => {
   });
   it('advances at the end of the hold on sufficient evidence with no sign of regression, not before', () => {
     assert.equal(decide(release(), clean, 59_000).kind, 'hold');
-    assert.deepEqual(decide(release(), clean, 60_000), { kind: 'advance', toStep: 1, reason: 'step 1/3 (5%) held with enough traffic and no sign of regression' });
+    assert.deepEqual(decide(release(), clean, 60_000), {
+      kind: 'advance',
+      toStep: 1,
+      reason: 'step 1/3 (5%) held with enough traffic and no sign of regression',
+    });
   });
   it('promotes after the last step and ignores steps without analysis', () => {
     const last = release({ stepIndex: 2, weight: 10_000, stepStartedAt: 0 });

@@ -16,11 +16,26 @@ class StaleRelease extends Error {}
  * Applies `change` only if the release is still where `seen` was; true when written, false when
  * it had moved on (or the move became illegal). @throws the store's other errors.
  */
-export type Move = (seen: Release, action: string, reason: string, change: (r: Release) => Release, detail?: Record<string, unknown> | null) => Promise<boolean>;
+export type Move = (
+  seen: Release,
+  action: string,
+  reason: string,
+  change: (r: Release) => Release,
+  detail?: Record<string, unknown> | null,
+) => Promise<boolean>;
 
 /** The audit event of a controller move. */
 export function systemAudit(release: Release, action: string, reason: string, detail: Record<string, unknown> | null = null): AuditInput {
-  return { actor: 'system', source: null, action, target: `release/${release.id}`, service: release.service, outcome: 'success', reason, detail };
+  return {
+    actor: 'system',
+    source: null,
+    action,
+    target: `release/${release.id}`,
+    service: release.service,
+    outcome: 'success',
+    reason,
+    detail,
+  };
 }
 
 /** Creates the compare-and-set mover over `store`. */

@@ -33,7 +33,10 @@ export function compileDeploy(input: DeployInput | undefined, field = 'deploy'):
       return compileProcess(input, field);
     default: {
       const never: never = input;
-      throw new ValidationError(`${field}.driver`, `unknown driver ${JSON.stringify((never as { driver: unknown }).driver)}; expected static or process`);
+      throw new ValidationError(
+        `${field}.driver`,
+        `unknown driver ${JSON.stringify((never as { driver: unknown }).driver)}; expected static or process`,
+      );
     }
   }
 }
@@ -52,7 +55,10 @@ function compileProcess(input: ProcessDeployInput, field: string): ProcessDeploy
     driver: 'process',
     command,
     instances,
-    readiness: { path, timeoutMs: timeout === undefined ? DEFAULT_READINESS_TIMEOUT_MS : parseDuration(timeout, `${field}.readiness.timeout`) },
+    readiness: {
+      path,
+      timeoutMs: timeout === undefined ? DEFAULT_READINESS_TIMEOUT_MS : parseDuration(timeout, `${field}.readiness.timeout`),
+    },
     env: { ...input.env },
     cwd: input.cwd ?? null,
     retireAfterMs: input.retireAfter === undefined ? DEFAULT_RETIRE_AFTER_MS : parseDuration(input.retireAfter, `${field}.retireAfter`),

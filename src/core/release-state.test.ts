@@ -7,10 +7,25 @@ import type { Release, ReleaseStatus } from './types.js';
 
 function release(status: ReleaseStatus, weight = 500): Release {
   return {
-    id: 'r1', service: 'checkout', version: 'v2', endpoints: ['http://127.0.0.1:9002'],
+    id: 'r1',
+    service: 'checkout',
+    version: 'v2',
+    endpoints: ['http://127.0.0.1:9002'],
     baseline: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
-    status, stepIndex: 0, weight, salt: 's', bucketHash: 'xxh32', steps: compilePlan('5,100'), analysis: compileAnalysis(undefined),
-    metadata: {}, createdBy: 'token:ci', startedAt: 1, stepStartedAt: 1, updatedAt: 1, endedAt: null, reason: null,
+    status,
+    stepIndex: 0,
+    weight,
+    salt: 's',
+    bucketHash: 'xxh32',
+    steps: compilePlan('5,100'),
+    analysis: compileAnalysis(undefined),
+    metadata: {},
+    createdBy: 'token:ci',
+    startedAt: 1,
+    stepStartedAt: 1,
+    updatedAt: 1,
+    endedAt: null,
+    reason: null,
   };
 }
 const ALL = Object.keys(RELEASE_TRANSITIONS) as ReleaseStatus[];
@@ -23,7 +38,10 @@ describe('release state machine', () => {
         if (canMove(from, to)) {
           assert.equal(transition(r, to, 10).status, to);
         } else {
-          assert.throws(() => transition(r, to, 10), (e: unknown) => e instanceof ConflictError && e.code === 'TERN_ILLEGAL_TRANSITION');
+          assert.throws(
+            () => transition(r, to, 10),
+            (e: unknown) => e instanceof ConflictError && e.code === 'TERN_ILLEGAL_TRANSITION',
+          );
         }
       }
     }

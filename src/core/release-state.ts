@@ -43,7 +43,12 @@ export function transition(release: Release, to: ReleaseStatus, now: number, rea
       { details: { from: release.status, to, allowed } },
     );
   }
-  const weight = to === 'rolling_back' || to === 'rolled_back' || to === 'failed' ? 0 : to === 'promoted' || to === 'promoting' ? FULL_WEIGHT : release.weight;
+  const weight =
+    to === 'rolling_back' || to === 'rolled_back' || to === 'failed'
+      ? 0
+      : to === 'promoted' || to === 'promoting'
+        ? FULL_WEIGHT
+        : release.weight;
   return {
     ...release,
     status: to,
@@ -61,9 +66,13 @@ export function transition(release: Release, to: ReleaseStatus, now: number, rea
  */
 export function setWeight(release: Release, weight: number, now: number, reason: string | null = null): Release {
   if (release.status !== 'progressing' && release.status !== 'paused' && release.status !== 'pending') {
-    throw new ConflictError('TERN_ILLEGAL_TRANSITION', `release ${release.id} is ${release.status}; its weight can be set only while pending, progressing or paused`, {
-      details: { from: release.status },
-    });
+    throw new ConflictError(
+      'TERN_ILLEGAL_TRANSITION',
+      `release ${release.id} is ${release.status}; its weight can be set only while pending, progressing or paused`,
+      {
+        details: { from: release.status },
+      },
+    );
   }
   const paused = release.status === 'paused' ? release : transition(release, 'paused', now, reason);
   return { ...paused, weight, updatedAt: now, reason: reason ?? paused.reason };

@@ -9,7 +9,15 @@ describe('compileWebhooks', () => {
       { type: 'pre-rollout', url: 'https://ci.example/gate' },
       { type: 'event', url: 'https://hooks.example/x', format: 'slack', timeout: '2s' },
     ]);
-    assert.deepEqual(gate, { type: 'pre-rollout', url: 'https://ci.example/gate', timeoutMs: 5000, retries: 0, maxFailures: 5, format: 'json', events: null });
+    assert.deepEqual(gate, {
+      type: 'pre-rollout',
+      url: 'https://ci.example/gate',
+      timeoutMs: 5000,
+      retries: 0,
+      maxFailures: 5,
+      format: 'json',
+      events: null,
+    });
     assert.deepEqual([event?.retries, event?.timeoutMs, event?.format], [3, 2000, 'slack']);
   });
 
@@ -25,7 +33,10 @@ describe('compileWebhooks', () => {
   });
 
   it('redacts token-like path segments and query values', () => {
-    assert.equal(redactUrl('https://hooks.slack.com/services/T0001ABCD/B0002EFGH/abcdefghijklmnopqrstuvwx'), 'https://hooks.slack.com/services/***/***/***');
+    assert.equal(
+      redactUrl('https://hooks.slack.com/services/T0001ABCD/B0002EFGH/abcdefghijklmnopqrstuvwx'),
+      'https://hooks.slack.com/services/***/***/***',
+    );
     assert.equal(redactUrl('https://ci.example/hooks/gate?token=s3cret&x=1'), 'https://ci.example/hooks/gate?token=***&x=***');
   });
 });

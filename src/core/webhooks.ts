@@ -44,8 +44,10 @@ export function checkWebhookUrl(text: string, field: string): string {
   } catch {
     throw new ValidationError(field, `"${redactUrl(text)}" is not a URL; expected http(s)://host/path`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError(field, `scheme ${url.protocol} is not accepted; use http or https`);
-  if (url.username || url.password) throw new ValidationError(field, 'credentials in the URL are not accepted; the receiver verifies x-tern-signature instead');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ValidationError(field, `scheme ${url.protocol} is not accepted; use http or https`);
+  if (url.username || url.password)
+    throw new ValidationError(field, 'credentials in the URL are not accepted; the receiver verifies x-tern-signature instead');
   if (url.hash) throw new ValidationError(field, 'a fragment is not accepted in a webhook URL');
   return url.href;
 }
@@ -57,7 +59,8 @@ export function compileWebhook(input: WebhookInput, field: string): Webhook {
   if (format === 'slack' && input.type !== 'event') {
     throw new ValidationError(`${field}.format`, 'format "slack" is for "event" hooks; a gate must answer 2xx itself');
   }
-  if (input.events !== undefined && input.type !== 'event') throw new ValidationError(`${field}.events`, 'only "event" hooks filter by events');
+  if (input.events !== undefined && input.type !== 'event')
+    throw new ValidationError(`${field}.events`, 'only "event" hooks filter by events');
   const timeoutMs = input.timeout === undefined ? DEFAULT_WEBHOOK_TIMEOUT_MS : parseDuration(input.timeout, `${field}.timeout`);
   if (timeoutMs < 100 || timeoutMs > MAX_WEBHOOK_TIMEOUT_MS) {
     throw new ValidationError(`${field}.timeout`, `expected a timeout from 100ms to 60s, got ${timeoutMs} ms`, 'TERN_INVALID_DURATION');

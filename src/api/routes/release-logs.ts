@@ -24,11 +24,20 @@ export function registerReleaseLogRoute(app: TernApp, { store }: ApiDeps): void 
     },
     async (request) => {
       const release = await store.getRelease(request.params.id);
-      if (!release) throw new NotFoundError('TERN_RELEASE_NOT_FOUND', `no release with id "${request.params.id}"`, { details: { release: request.params.id } });
+      if (!release)
+        throw new NotFoundError('TERN_RELEASE_NOT_FOUND', `no release with id "${request.params.id}"`, {
+          details: { release: request.params.id },
+        });
       const lines = request.query.lines ?? 100;
       const d = release.deployment;
       const instances = await Promise.all(
-        (d?.instances ?? []).map(async (i) => ({ index: i.index, pid: i.pid, endpoint: i.endpoint, state: d!.state, lines: await tailLines(i.logFile, lines) })),
+        (d?.instances ?? []).map(async (i) => ({
+          index: i.index,
+          pid: i.pid,
+          endpoint: i.endpoint,
+          state: d!.state,
+          lines: await tailLines(i.logFile, lines),
+        })),
       );
       return { release: release.id, instances };
     },

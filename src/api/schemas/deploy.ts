@@ -7,11 +7,20 @@ const StaticIn = Type.Object({ driver: Type.Literal('static') }, { additionalPro
 const ProcessIn = Type.Object(
   {
     driver: Type.Literal('process'),
-    command: Type.String({ minLength: 1, maxLength: 4096, description: 'a command line with {port} and {version} placeholders, run without a shell' }),
-    instances: Type.Optional(Type.Integer({ minimum: 1, maximum: 16, description: 'how many instances of each version (1-16, default 1)' })),
+    command: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'a command line with {port} and {version} placeholders, run without a shell',
+    }),
+    instances: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 16, description: 'how many instances of each version (1-16, default 1)' }),
+    ),
     readiness: Type.Optional(
       Type.Object(
-        { path: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024, description: 'a path starting with "/"' })), timeout: Type.Optional(Duration) },
+        {
+          path: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024, description: 'a path starting with "/"' })),
+          timeout: Type.Optional(Duration),
+        },
         { additionalProperties: false },
       ),
     ),

@@ -7,12 +7,22 @@ export const WebhookIn = Type.Object(
     type: Type.Enum(['pre-rollout', 'pre-promotion', 'confirm-step', 'event'], {
       description: 'pre-rollout, confirm-step and pre-promotion hold the release until they answer 2xx; event is told of every change',
     }),
-    url: Type.String({ minLength: 1, maxLength: 2048, description: 'an http(s) URL without credentials, e.g. https://ci.example/hooks/tern' }),
+    url: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'an http(s) URL without credentials, e.g. https://ci.example/hooks/tern',
+    }),
     timeout: Type.Optional(Duration),
-    retries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, description: 'extra attempts per call (default 3 for events, 0 for gates)' })),
-    maxFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'consecutive gate failures before rollback (default 5)' })),
+    retries: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10, description: 'extra attempts per call (default 3 for events, 0 for gates)' }),
+    ),
+    maxFailures: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100, description: 'consecutive gate failures before rollback (default 5)' }),
+    ),
     format: Type.Optional(Type.Enum(['json', 'slack'], { description: 'slack: a Slack incoming-webhook body (event hooks only)' })),
-    events: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16, description: 'event hooks: only these actions, e.g. release.rollback' })),
+    events: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16, description: 'event hooks: only these actions, e.g. release.rollback' }),
+    ),
   },
   { additionalProperties: false },
 );

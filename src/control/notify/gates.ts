@@ -16,9 +16,7 @@ import { gateBody } from './payload.js';
 export type GateName = 'pre-rollout' | 'confirm-step' | 'pre-promotion';
 
 export type GateStatus =
-  | { readonly kind: 'open' }
-  | { readonly kind: 'waiting'; readonly detail: string }
-  | { readonly kind: 'failed'; readonly reason: string };
+  { readonly kind: 'open' } | { readonly kind: 'waiting'; readonly detail: string } | { readonly kind: 'failed'; readonly reason: string };
 
 export interface GateAsk {
   readonly release: Release;
@@ -85,7 +83,14 @@ export function createGateKeeper(options: GateOptions): GateKeeper {
     hs.last = answer.detail;
     hs.nextAt = options.clock() + backoff(hs.failures);
     options.logger?.warn(
-      { release: ask.release.id, gate: ask.gate, hook: redactUrl(hs.hook.url), answer: answer.detail, failures: hs.failures, delivery: answer.delivery },
+      {
+        release: ask.release.id,
+        gate: ask.gate,
+        hook: redactUrl(hs.hook.url),
+        answer: answer.detail,
+        failures: hs.failures,
+        delivery: answer.delivery,
+      },
       'webhook gate refused; the release holds',
     );
   }
@@ -94,7 +99,10 @@ export function createGateKeeper(options: GateOptions): GateKeeper {
     check(ask) {
       let state = states.get(ask.release.id);
       if (state?.key !== ask.key) {
-        state = { key: ask.key, hooks: ask.hooks.map((hook) => ({ hook, passed: false, failures: 0, last: null, nextAt: 0, inflight: null })) };
+        state = {
+          key: ask.key,
+          hooks: ask.hooks.map((hook) => ({ hook, passed: false, failures: 0, last: null, nextAt: 0, inflight: null })),
+        };
         states.set(ask.release.id, state);
       }
       const broken = state.hooks.find((hs) => hs.failures >= hs.hook.maxFailures);
@@ -108,7 +116,9 @@ export function createGateKeeper(options: GateOptions): GateKeeper {
       for (const hs of state.hooks) if (!hs.passed && !hs.inflight && now >= hs.nextAt) start(ask, hs);
       const waiting = state.hooks.filter((hs) => !hs.passed);
       if (waiting.length === 0) return { kind: 'open' };
-      const detail = waiting.map((hs) => `${redactUrl(hs.hook.url)}: ${hs.inflight ? 'waiting for an answer' : `${hs.last ?? 'not called yet'}`}`).join('; ');
+      const detail = waiting
+        .map((hs) => `${redactUrl(hs.hook.url)}: ${hs.inflight ? 'waiting for an answer' : `${hs.last ?? 'not called yet'}`}`)
+        .join('; ');
       return { kind: 'waiting', detail: `${ask.gate} gate: ${detail}` };
     },
     prune(keep) {

@@ -68,7 +68,10 @@ export function startNotifier(options: NotifierOptions): Notifier {
     if (stopped) return;
     if (queue.length >= limit) {
       const dropped = queue.shift();
-      options.logger?.warn({ hook: dropped && redactUrl(dropped.hook.url), event: dropped?.call.event, limit }, 'notification queue full; oldest dropped');
+      options.logger?.warn(
+        { hook: dropped && redactUrl(dropped.hook.url), event: dropped?.call.event, limit },
+        'notification queue full; oldest dropped',
+      );
     }
     queue.push(job);
     pump();

@@ -12,7 +12,10 @@ export const WEBHOOK_SECRET_FILE = 'webhook.secret';
  * Returns the signing secret and where it came from.
  * @throws the file system's error when the file can neither be read nor created.
  */
-export async function loadWebhookSecret(dataDir: string, fromEnv: string | undefined): Promise<{ secret: string; source: 'env' | 'file' | 'generated' }> {
+export async function loadWebhookSecret(
+  dataDir: string,
+  fromEnv: string | undefined,
+): Promise<{ secret: string; source: 'env' | 'file' | 'generated' }> {
   if (fromEnv !== undefined && fromEnv !== '') return { secret: fromEnv, source: 'env' };
   const file = path.join(dataDir, WEBHOOK_SECRET_FILE);
   try {

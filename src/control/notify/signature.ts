@@ -46,7 +46,12 @@ function parseHeader(header: string): { t: number; v1: string[] } | null {
  * parsing) under `secret`, made within `toleranceSec` of `now`. Several `v1=` values are
  * accepted (one may be made with a secret being rotated in). Compares in constant time.
  */
-export function verifySignature(secret: string, header: string | undefined, rawBody: string | Buffer, options: VerifyOptions = {}): boolean {
+export function verifySignature(
+  secret: string,
+  header: string | undefined,
+  rawBody: string | Buffer,
+  options: VerifyOptions = {},
+): boolean {
   if (!header) return false;
   const parsed = parseHeader(header);
   if (!parsed) return false;

@@ -16,7 +16,13 @@ const hooks = compileWebhooks([
   { type: 'pre-rollout', url: 'https://ci.example/gate' },
   { type: 'event', url: 'https://hooks.example/T0001/B0002/abcdefghijklmnopqrstuvwx', format: 'slack', events: ['release.rollback'] },
 ]);
-const deploy = compileDeploy({ driver: 'process', command: 'node app.js --port {port}', instances: 2, readiness: { path: '/healthz', timeout: '10s' }, env: { A: '1' } });
+const deploy = compileDeploy({
+  driver: 'process',
+  command: 'node app.js --port {port}',
+  instances: 2,
+  readiness: { path: '/healthz', timeout: '10s' },
+  env: { A: '1' },
+});
 const deployment: Deployment = {
   driver: 'process',
   state: 'ready',
@@ -34,7 +40,15 @@ export function deployWebhooksContract(ctx: StoreContext): void {
 
     test("a service's webhooks and deploy settings round-trip, on create and on update", async () => {
       const created = await ctx.store.createService(
-        { name: 'pay', match: { pathPrefix: '/pay' }, stickiness: { cookie: 'tern_uid' }, stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] }, rules: [], webhooks: hooks, deploy },
+        {
+          name: 'pay',
+          match: { pathPrefix: '/pay' },
+          stickiness: { cookie: 'tern_uid' },
+          stable: { version: 'v1', endpoints: ['http://127.0.0.1:9001'] },
+          rules: [],
+          webhooks: hooks,
+          deploy,
+        },
         auditOf('service.create', 'service/pay'),
       );
       assert.deepEqual(await ctx.store.getService('pay'), created);
@@ -49,9 +63,17 @@ export function deployWebhooksContract(ctx: StoreContext): void {
       assert.deepEqual(await ctx.store.getRelease(release.id), release);
       assert.deepEqual([release.webhooks, release.deployment], [hooks, null]);
       await ctx.store.updateRelease(release.id, (r) => ({ ...r, deployment }), auditOf('release.deploy', `release/${release.id}`));
-      await ctx.store.updateRelease(release.id, (r) => transition(r, 'failed', Date.now(), 'never ready'), auditOf('release.failed', `release/${release.id}`));
+      await ctx.store.updateRelease(
+        release.id,
+        (r) => transition(r, 'failed', Date.now(), 'never ready'),
+        auditOf('release.failed', `release/${release.id}`),
+      );
       const retired = { ...deployment, state: 'retired' as const, retiredAt: 5 };
-      await ctx.store.updateRelease(release.id, (r) => ({ ...r, deployment: retired }), auditOf('release.retired', `release/${release.id}`));
+      await ctx.store.updateRelease(
+        release.id,
+        (r) => ({ ...r, deployment: retired }),
+        auditOf('release.retired', `release/${release.id}`),
+      );
       const read = await ctx.store.getRelease(release.id);
       assert.deepEqual([read?.status, read?.deployment], ['failed', retired]);
     });

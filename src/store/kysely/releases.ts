@@ -35,7 +35,11 @@ function releaseActive(service: string, activeId: string | undefined, cause?: un
 /** Copies only the fields a ReleaseInput has, so extra input fields never reach the database; the bucket hash defaults to xxh32. */
 function pickInput(input: ReleaseInput): ReleaseInput & { bucketHash: BucketHash } {
   const { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, createdBy, startedAt } = input;
-  const extras = { webhooks: input.webhooks ?? [], deployment: input.deployment ?? null, bucketHash: input.bucketHash ?? CURRENT_BUCKET_HASH };
+  const extras = {
+    webhooks: input.webhooks ?? [],
+    deployment: input.deployment ?? null,
+    bucketHash: input.bucketHash ?? CURRENT_BUCKET_HASH,
+  };
   return { id, service, version, endpoints, status, stepIndex, weight, salt, steps, analysis, metadata, ...extras, createdBy, startedAt };
 }
 
