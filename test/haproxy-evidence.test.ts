@@ -97,7 +97,7 @@ describe('HAProxy evidence', { skip, timeout: 120_000 }, () => {
         salt: 'c2FsdHNhbHRzYWx0c2FsdA',
         releaseId: 'rel-ev',
         bucketHash: 'xxh32',
-      } as RouteEntry['canary'],
+      },
     };
     await plane.router.apply({ version: 1, routes: [route] });
     await new Promise((r) => setTimeout(r, 1200)); // a counters baseline

@@ -74,7 +74,7 @@ function table(version: number, weight: number, opts: { rules?: MatchRule[]; sta
       salt: SALT,
       releaseId: 'rel-1',
       bucketHash: 'xxh32',
-    } as RouteEntry['canary'],
+    },
   };
   return { version, routes: [route] };
 }
