@@ -50,10 +50,12 @@ export async function storePreBucketHashRelease(db: Kysely<Database>, dialect: S
     reason: null,
   };
   await db.insertInto('services').values(serviceRow(service)).execute();
-  const { bucket_hash: _none, ...row } = releaseRow(release); // the column does not exist yet
+  // Columns of later migrations (008 bucket hash, 009 routing version and applied time) do not exist yet.
+  const { bucket_hash: _hash, routing_version: _routing, step_applied_at: _applied, ...row } = releaseRow(release);
   await db
     .insertInto('releases')
-    .values(row as typeof row & { bucket_hash: string })
+    .values(row as typeof row & { bucket_hash: string; routing_version: null; step_applied_at: null })
     .execute();
-  return release;
+  // As a migrated store reads it back: migration 009 counts an older release's hold from its step start.
+  return { ...release, routingVersion: null, stepAppliedAt: release.stepStartedAt };
 }
