@@ -138,6 +138,17 @@ async function startExternal(
   }
 }
 
+/** Waits (at most 10 s) until the data plane answers for the service: HAProxy and NGINX reload for a new one. */
+async function serving(gatewayUrl: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${gatewayUrl}/`, { headers: { 'x-user-id': 'demo-probe' } }).catch(() => null);
+    const body = (await res?.json().catch(() => null)) as { version?: string } | null;
+    if (body?.version !== undefined) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Sets up the service and traffic, runs the two releases, then prints what to try next. */
 async function showcase(
   flags: DemoFlags,
@@ -170,6 +181,7 @@ async function showcase(
   io.out(
     `Service ${SERVICE}: v1 on ${endpoints.join(', ')}; ${flags.rps} simulated requests a second from 2,000 users through the gateway.`,
   );
+  await serving(server.gatewayUrl);
   const traffic = startTraffic(server.gatewayUrl, { rps: flags.rps, users: 2000 });
   started(traffic);
   const ticker = setInterval(() => io.out(trafficLine(traffic)), 15_000);
