@@ -85,16 +85,7 @@ describe('tern agent nginx end to end', { timeout: 180_000 }, () => {
     const port = await freePort();
     nginxUrl = `http://127.0.0.1:${port}`;
     agentArgs = [BIN, 'agent', 'nginx', '--control-plane', server.apiUrl, '--token-file', path.join(dir, 'token')];
-    agentArgs.push(
-      '--state-dir',
-      path.join(dir, 'agent'),
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-plane',
-      'edge-nginx',
-      '--log-level',
-      'warn',
-    );
+    agentArgs.push('--state-dir', path.join(dir, 'agent'), '--listen', `127.0.0.1:${port}`, '--name', 'edge-nginx', '--log-level', 'warn');
     pool = new Pool(nginxUrl, { connections: 8 });
   });
 

@@ -121,6 +121,11 @@ describe('HAProxy evidence', { skip, timeout: 120_000 }, () => {
     const got = new Map<string, { requests: number; errors: number; latency: LatencyHistogram; rate: Set<number | undefined> }>();
     for (const w of windows) {
       assert.equal(w.releaseId, 'rel-ev');
+      // The control plane rejects a push holding a window with more samples than requests.
+      assert.ok(
+        totalCount(w.latency) <= w.requests,
+        `window ${w.windowStart} ${w.version}: ${totalCount(w.latency)} samples, ${w.requests} requests`,
+      );
       const g = got.get(w.version) ?? { requests: 0, errors: 0, latency: {}, rate: new Set() };
       g.requests += w.requests;
       g.errors += w.errors;

@@ -71,6 +71,7 @@ export function registerAgentHaproxyCommand(agent: Command, io: Io = processIo):
         url: settings.urls,
         token: settings.token,
         dataPlane: settings.name,
+        ...(settings.services === null ? {} : { services: settings.services }),
         logger: logger.child({ component: 'reconciler' }),
         ...(settings.trust ? { trust: settings.trust } : {}),
       });

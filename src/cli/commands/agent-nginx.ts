@@ -6,34 +6,21 @@
  * Stopping or killing the agent leaves NGINX serving its last table (fail static); a restart
  * re-renders the same files, so users see nothing.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { Option, type Command } from 'commander';
-import { DEFAULT_URL } from '../context.js';
+import type { Command } from 'commander';
+import { addAgentOptions, agentSettings, type AgentFlags, type AgentSettings } from '../agent-flags.js';
 import { UsageError } from '../errors.js';
-import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
+import { createLogger, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { caFrom } from '../tls-flags.js';
 
-interface AgentNginxFlags {
-  readonly controlPlane?: string[];
-  readonly controlPlaneCa?: string;
-  readonly tokenFile?: string;
-  readonly dataPlane: string;
-  readonly stateDir: string;
+interface AgentNginxFlags extends AgentFlags {
   readonly nginxBin: string;
   readonly njsModule?: string;
   readonly listen: string;
-  readonly services?: string[];
   readonly workers: number;
   readonly evidence: boolean;
   readonly exposeVersionHeader: boolean;
-  readonly stopNginx: boolean;
-  readonly logLevel: string;
-  readonly logFile?: string;
+  readonly stopProxy: boolean;
 }
-
-const list = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').filter(Boolean)];
 
 function parseListen(value: string): string {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
@@ -58,53 +45,34 @@ export function agentGroup(program: Command): Command {
 
 /** Registers `tern agent nginx`. */
 export function registerAgentNginxCommand(program: Command, io: Io = processIo): void {
-  agentGroup(program)
+  const command = agentGroup(program)
     .command('nginx')
-    .description("run NGINX (1.22+ with njs) as a data plane that routes user traffic by the control plane's table")
-    .option('--control-plane <url>', "the control plane's API URL (default: --url / TERN_URL); repeatable or comma-separated", list)
-    .addOption(
-      new Option('--control-plane-ca <file>', 'trust only this PEM CA bundle for an https:// control plane').env('TERN_CONTROL_PLANE_CA'),
-    )
-    .option('--token-file <file>', 'read the gateway-role token from this file (default: --token / TERN_TOKEN)')
-    .option('--data-plane <name>', "this data plane's name in status reports and evidence", 'nginx')
-    .option('--state-dir <dir>', "the agent's state: the last applied table and NGINX's working directory", '.tern/nginx-agent')
+    .description("run NGINX (1.22+ with njs) as a data plane that routes user traffic by the control plane's table");
+  addAgentOptions(command, 'nginx')
     .option('--nginx-bin <file>', 'the nginx binary', 'nginx')
     .option('--njs-module <file>', 'ngx_http_js_module.so (default: the Debian/Ubuntu path)')
     .option('--listen <host:port>', 'where NGINX takes user traffic', parseListen, '127.0.0.1:8080')
-    .option('--services <names>', 'carry only these services (comma-separated; default: every service)', list)
     .option('--workers <n>', 'NGINX worker processes', parseWorkerCount, 1)
     .option('--no-evidence', 'write no access log and push no evidence windows')
     .option('--expose-version-header', 'add an x-tern-version header naming the version that answered', false)
-    .option('--stop-nginx', 'on Ctrl+C / SIGTERM also stop NGINX gracefully (default: leave it serving)', false)
-    .addOption(logLevelOption())
-    .option('--log-file <file>', 'append JSON logs to this file instead of stderr')
+    .option('--stop-proxy', 'on SIGINT/SIGTERM stop NGINX too (gracefully) instead of leaving it serving', false)
     .addHelpText(
       'after',
       '\nThe token must have the gateway role: tern token create edge-nginx --role gateway\nRegex match rules are refused (TERN_DATAPLANE_UNSUPPORTED): NGINX runs equals rules only.',
     )
     .action(async (flags: AgentNginxFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ url?: string; token?: string; ca?: string; output: OutputFormat }>();
-      const token = flags.tokenFile ? readFileSync(flags.tokenFile, 'utf8').trim() : (globals.token ?? process.env.TERN_TOKEN);
-      if (!token)
-        throw new UsageError('a gateway token is needed: --token-file, --token or TERN_TOKEN (tern token create NAME --role gateway)');
-      const ca = flags.controlPlaneCa ? caFrom(flags.controlPlaneCa, '--control-plane-ca') : caFrom(globals.ca, '--ca');
-      const urls = flags.controlPlane ?? [globals.url ?? process.env.TERN_URL ?? DEFAULT_URL];
-      await runAgent(flags, { urls, token, ...(ca ? { trust: { ca } } : {}) }, io, globals.output);
+      await runAgent(flags, agentSettings(flags, globals, 'nginx'), io, globals.output);
     });
 }
 
-async function runAgent(
-  flags: AgentNginxFlags,
-  cp: { urls: string[]; token: string; trust?: { ca: Buffer } },
-  io: Io,
-  output: OutputFormat,
-): Promise<void> {
+async function runAgent(flags: AgentNginxFlags, cp: AgentSettings, io: Io, output: OutputFormat): Promise<void> {
   const logger = createLogger(flags);
   const { NginxRouter } = await import('../../providers/routers/nginx/nginx-router.js');
   const { NginxAccessLogSource } = await import('../../providers/metrics/nginx-access-log.js');
   const { startReconciler } = await import('../../providers/routers/reconciler.js');
   const router = await NginxRouter.open({
-    stateDir: path.resolve(flags.stateDir),
+    stateDir: cp.stateDir,
     listen: flags.listen,
     bin: flags.nginxBin,
     workers: flags.workers,
@@ -112,11 +80,11 @@ async function runAgent(
     exposeVersionHeader: flags.exposeVersionHeader,
     logger: logger.child({ component: 'nginx-agent' }),
     ...(flags.njsModule === undefined ? {} : { njsModule: flags.njsModule }),
-    ...(flags.services === undefined ? {} : { services: flags.services }),
+    ...(cp.services === null ? {} : { services: cp.services }),
   });
   const source = flags.evidence
     ? new NginxAccessLogSource({
-        name: flags.dataPlane,
+        name: cp.name,
         file: router.accessLogPath(),
         labelOf: (r, side) => router.labels.labelOf(r, side),
       })
@@ -126,15 +94,14 @@ async function runAgent(
     ...(source === undefined ? {} : { source }),
     url: cp.urls,
     token: cp.token,
-    dataPlane: flags.dataPlane,
+    dataPlane: cp.name,
+    ...(cp.services === null ? {} : { services: cp.services }),
     logger: logger.child({ component: 'reconciler' }),
     ...(cp.trust === undefined ? {} : { trust: cp.trust }),
   });
   const pids = await router.pids();
   if (output === 'json')
-    io.out(
-      JSON.stringify({ listen: flags.listen, dataPlane: flags.dataPlane, nginxPid: pids[0] ?? null, controlPlane: cp.urls.join(',') }),
-    );
+    io.out(JSON.stringify({ listen: flags.listen, dataPlane: cp.name, nginxPid: pids[0] ?? null, controlPlane: cp.urls.join(',') }));
   else {
     io.out(`Tern NGINX agent: nginx (pid ${pids[0] ?? '?'}) serving on ${flags.listen}, routing version ${router.appliedVersion()}`);
     io.out(`Following the control plane at ${cp.urls.join(', ')}; press Ctrl+C to stop (NGINX keeps serving).`);
@@ -144,7 +111,7 @@ async function runAgent(
   await sync.stop();
   await source?.close();
   await router.close();
-  if (flags.stopNginx) await router.stopNginx();
+  if (flags.stopProxy) await router.stopNginx();
   if (output === 'table')
-    io.out(flags.stopNginx ? 'Tern NGINX agent and NGINX stopped.' : 'Tern NGINX agent stopped; NGINX keeps serving its last table.');
+    io.out(flags.stopProxy ? 'Tern NGINX agent and NGINX stopped.' : 'Tern NGINX agent stopped; NGINX keeps serving its last table.');
 }

@@ -27,7 +27,7 @@ interface DemoFlags {
   readonly apiPort: number;
   readonly gatewayPort: number;
   readonly rps: number;
-  readonly dataPlane: 'builtin' | 'nginx';
+  readonly dataPlane: 'builtin' | 'haproxy' | 'nginx';
 }
 
 const SHOP_APP = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'demo', 'shop-app.js');
@@ -44,8 +44,11 @@ export function registerDemoCommand(program: Command, io: Io = processIo): void 
     .option('--gateway-port <port>', 'gateway port; 0 picks a free one', parsePort, 8080)
     .option('--rps <n>', 'simulated requests per second', parsePositiveInt, 150)
     .addOption(
-      new Option('--data-plane <kind>', 'what carries the simulated users: the built-in gateway or NGINX (needs nginx with njs)')
-        .choices(['builtin', 'nginx'])
+      new Option(
+        '--data-plane <kind>',
+        'what carries the simulated users: the built-in gateway, HAProxy (needs haproxy 2.6+) or NGINX (needs nginx with njs)',
+      )
+        .choices(['builtin', 'haproxy', 'nginx'])
         .default('builtin'),
     )
     .action(async (flags: DemoFlags, cmd: Command) => {
@@ -75,10 +78,10 @@ async function runDemo(flags: DemoFlags, io: Io): Promise<void> {
   const client = createClient({ url: server.apiUrl, token });
   const stable: ChildProcess[] = [];
   let traffic: Traffic | null = null;
-  let nginx: { url: string; stop(): Promise<void> } | null = null;
+  let external: ExternalPlane | null = null;
   const stop = async (): Promise<void> => {
     await traffic?.stop();
-    await nginx?.stop();
+    await external?.stop();
     // A server keeps the instances its process driver started when it stops (a restarted one
     // adopts them); the demo is leaving for good, so it stops them itself, after the server.
     const started = await deployedProcessGroups(client).catch(() => []);
@@ -91,21 +94,59 @@ async function runDemo(flags: DemoFlags, io: Io): Promise<void> {
   // groups, so a signal must always go through `stop()` or they would outlive the demo.
   const interrupted = nextShutdownSignal(io).then(() => io.out('Stopping the demo…'));
   try {
-    if (flags.dataPlane === 'nginx') {
-      const { startNginxDataPlane } = await import('../demo/nginx-data-plane.js');
-      const { secret } = await client.createToken('demo-nginx', 'gateway');
-      const logger = createLogger({ logLevel: 'info', logFile: path.join(dataDir, 'nginx-agent.log') });
-      nginx = await startNginxDataPlane({ apiUrl: server.apiUrl, token: secret, dataDir, host: flags.host, logger });
-      io.out(`NGINX data plane on ${nginx.url} (the simulated users go through it)`);
+    if (flags.dataPlane !== 'builtin') {
+      external = await startExternal(flags.dataPlane, { apiUrl: server.apiUrl, client, dataDir, host: flags.host });
+      io.out(`${external.label} data plane on ${external.url} (the simulated users go through it)`);
     }
     // The demo's server always runs the built-in gateway too (dataPlane defaults to builtin).
-    const shown = { apiUrl: server.apiUrl, gatewayUrl: nginx?.url ?? server.gatewayUrl ?? '' };
+    const shown = { apiUrl: server.apiUrl, gatewayUrl: external?.url ?? server.gatewayUrl ?? '' };
     await Promise.race([interrupted, showcase(flags, io, shown, client, stable, (t) => (traffic = t))]);
     await interrupted;
   } finally {
     await stop();
   }
   io.out('Demo stopped; every process it started has exited.');
+}
+
+interface ExternalPlane {
+  readonly label: string;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the demo's external data plane, driven as its `tern agent` would, with a gateway token of its own. */
+async function startExternal(
+  kind: 'haproxy' | 'nginx',
+  opts: { apiUrl: string; client: TernClient; dataDir: string; host: string },
+): Promise<ExternalPlane> {
+  const { secret } = await opts.client.createToken(`demo-${kind}`, 'gateway');
+  const logger = createLogger({ logLevel: 'info', logFile: path.join(opts.dataDir, `${kind}-agent.log`) });
+  const common = { apiUrl: opts.apiUrl, token: secret, dataDir: opts.dataDir, host: opts.host, logger };
+  switch (kind) {
+    case 'haproxy': {
+      const { startHaproxyDemoDataPlane } = await import('../demo/haproxy-data-plane.js');
+      return { label: 'HAProxy', ...(await startHaproxyDemoDataPlane(common)) };
+    }
+    case 'nginx': {
+      const { startNginxDataPlane } = await import('../demo/nginx-data-plane.js');
+      return { label: 'NGINX', ...(await startNginxDataPlane(common)) };
+    }
+    default: {
+      const never: never = kind;
+      throw new UsageError(`--data-plane: unknown kind ${String(never)}`);
+    }
+  }
+}
+
+/** Waits (at most 10 s) until the data plane answers for the service: HAProxy and NGINX reload for a new one. */
+async function serving(gatewayUrl: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${gatewayUrl}/`, { headers: { 'x-user-id': 'demo-probe' } }).catch(() => null);
+    const body = (await res?.json().catch(() => null)) as { version?: string } | null;
+    if (body?.version !== undefined) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Sets up the service and traffic, runs the two releases, then prints what to try next. */
@@ -140,6 +181,7 @@ async function showcase(
   io.out(
     `Service ${SERVICE}: v1 on ${endpoints.join(', ')}; ${flags.rps} simulated requests a second from 2,000 users through the gateway.`,
   );
+  await serving(server.gatewayUrl);
   const traffic = startTraffic(server.gatewayUrl, { rps: flags.rps, users: 2000 });
   started(traffic);
   const ticker = setInterval(() => io.out(trafficLine(traffic)), 15_000);

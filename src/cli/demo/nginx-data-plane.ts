@@ -3,23 +3,12 @@
  * `tern agent nginx` drives it (NginxRouter + the reconciler + access-log evidence), in the demo's
  * process with a gateway-role token of its own. The simulated users then go through NGINX.
  */
-import { createServer } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { NginxAccessLogSource } from '../../providers/metrics/nginx-access-log.js';
 import { NginxRouter } from '../../providers/routers/nginx/nginx-router.js';
 import { startReconciler } from '../../providers/routers/reconciler.js';
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from './free-port.js';
 
 /** Starts NGINX following `apiUrl`; `stop()` stops the agent and NGINX. */
 export async function startNginxDataPlane(opts: {

@@ -10,6 +10,10 @@
  *   <status> <Ta>`) to a UDP syslog receiver here; the histogram holds only those samples and
  *   the window says so with `latencySampleRate` (issue 12 §4).
  * Only traffic of a service with a release in progress makes windows, as in the built-in gateway.
+ * Latency samples wait for the next counter read and go into the same window as the requests it
+ * counts, so a window does not hold more samples than requests, which the control plane rejects
+ * (a whole push). HAProxy counts a request when it starts and logs it when it ends, so a few
+ * samples can still come one read late: what a window cannot hold is dropped (a handful at most).
  */
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
@@ -62,6 +66,8 @@ export class HaproxyEvidence implements MetricSource {
   readonly #udp: dgram.Socket;
   readonly #windows = new Map<string, Acc>();
   readonly #last = new Map<string, Counters>();
+  /** Latency samples per backend logged since its last counter read: they join that read's window. */
+  readonly #pending = new Map<string, Map<number, number>>();
   #target: EvidenceTarget | null = null;
   #timer: NodeJS.Timeout | null = null;
   #reading = false;
@@ -70,7 +76,7 @@ export class HaproxyEvidence implements MetricSource {
     this.name = opts.name;
     this.#opts = opts;
     this.#udp = udp;
-    udp.on('message', (msg) => this.#onLog(msg.toString('utf8'), Date.now()));
+    udp.on('message', (msg) => this.#onLog(msg.toString('utf8')));
   }
 
   /**
@@ -130,17 +136,16 @@ export class HaproxyEvidence implements MetricSource {
     return acc;
   }
 
-  #onLog(line: string, now: number): void {
+  #onLog(line: string): void {
     for (const one of line.split('\n')) {
       const m = /^tern (\S+) (-?\d+) (-?\d+)/.exec(one.trim());
       if (!m) continue;
       const ta = Number(m[3]);
       if (ta < 0) continue; // aborted before an answer: no latency to record
-      const acc = this.#acc(m[1]!, now);
-      if (!acc) continue;
+      let pending = this.#pending.get(m[1]!);
+      if (!pending) this.#pending.set(m[1]!, (pending = new Map<number, number>()));
       const b = bucketOf(ta);
-      acc.latency.set(b, (acc.latency.get(b) ?? 0) + 1);
-      acc.samples++;
+      pending.set(b, (pending.get(b) ?? 0) + 1);
     }
   }
 
@@ -155,15 +160,21 @@ export class HaproxyEvidence implements MetricSource {
         const now2 = { stot: Number(row.stot ?? 0), errors: Number(row.hrsp_5xx ?? 0) };
         const prev = this.#last.get(row.pxname);
         this.#last.set(row.pxname, now2);
+        const pending = this.#pending.get(row.pxname);
+        this.#pending.delete(row.pxname);
         if (!prev) continue; // the first read is the baseline
         // A counter that went down is a new worker after a reload: its counters started at zero.
         const requests = now2.stot >= prev.stot ? now2.stot - prev.stot : now2.stot;
         const errors = now2.errors >= prev.errors ? now2.errors - prev.errors : now2.errors;
-        if (requests === 0 && errors === 0) continue;
+        if (requests === 0 && errors === 0 && pending === undefined) continue;
         const acc = this.#acc(row.pxname, now - WINDOW_MS);
         if (!acc) continue;
         acc.requests += requests;
         acc.errors += errors;
+        for (const [b, n] of pending ?? []) {
+          acc.latency.set(b, (acc.latency.get(b) ?? 0) + n);
+          acc.samples += n;
+        }
       }
     } catch (err) {
       this.#opts.logger.warn({ err }, 'could not read haproxy counters');
@@ -185,7 +196,7 @@ export class HaproxyEvidence implements MetricSource {
         windowMs: WINDOW_MS,
         requests: acc.requests,
         errors: acc.errors,
-        latency: fromBucketCounts(acc.latency),
+        latency: fromBucketCounts(trimSamples(acc.latency, acc.samples - acc.requests)),
         feedbackSum: 0,
         feedbackCount: 0,
         ...(rate < 1 ? { latencySampleRate: rate } : {}),
@@ -198,4 +209,18 @@ export class HaproxyEvidence implements MetricSource {
     if (this.#timer) clearInterval(this.#timer);
     await new Promise<void>((resolve) => this.#udp.close(() => resolve()));
   }
+}
+
+/** `latency` without `excess` samples (none when excess <= 0), taken from the fullest buckets. */
+function trimSamples(latency: Map<number, number>, excess: number): Map<number, number> {
+  for (let left = excess; left > 0;) {
+    let fullest: [number, number] | null = null;
+    for (const entry of latency) if (fullest === null || entry[1] > fullest[1]) fullest = entry;
+    if (fullest === null) break;
+    const take = Math.min(left, fullest[1]);
+    if (take === fullest[1]) latency.delete(fullest[0]);
+    else latency.set(fullest[0], fullest[1] - take);
+    left -= take;
+  }
+  return latency;
 }
