@@ -111,13 +111,27 @@ describe('tern agent nginx end to end', { timeout: 180_000 }, () => {
     assert.ok(seen.byUser.includes('v2') && seen.byUser.includes('v1'), 'the 50% step reached NGINX');
 
     // Exact evidence: the windows the control plane stores count what users were answered.
-    await sleep(3000); // a second with no traffic, so earlier requests' windows close
+    // The probes' evidence first settles (no change for 2 s; a busy machine delays pushes), so
+    // the baseline holds all of it and none of what follows.
+    const totals = async (): Promise<Map<string, number>> =>
+      new Map(
+        (await api<{ versions: VersionTotals[] }>('GET', `/api/v1/releases/${releaseId}/metrics`)).json.versions.map((v) => [
+          v.version,
+          v.totals.requests,
+        ]),
+      );
+    const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+    let base = await totals();
+    for (let i = 0; i < 15; i++) {
+      await sleep(2000);
+      const now = await totals();
+      if (sum(now) === sum(base)) break;
+      base = now;
+    }
     const sentAt = Date.now();
     const sent = await answers(400);
     assert.equal(sent.failed, 0);
     const want = { v1: sent.byUser.filter((v) => v === 'v1').length, v2: sent.byUser.filter((v) => v === 'v2').length };
-    const before = await api<{ versions: VersionTotals[] }>('GET', `/api/v1/releases/${releaseId}/metrics`);
-    const base = new Map(before.json.versions.map((v) => [v.version, v.totals.requests]));
     let got = new Map<string, number>();
     for (let i = 0; i < 60; i++) {
       const m = await api<{ versions: VersionTotals[] }>('GET', `/api/v1/releases/${releaseId}/metrics`);
