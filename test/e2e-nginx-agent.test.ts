@@ -17,11 +17,6 @@ import { apiCaller } from './support/api.js';
 import { freePort } from './support/monitoring.js';
 import { BIN, cleanEnv, killAll, startNode, startTernServer, startVersionApp, type Proc, type TernServer } from './support/processes.js';
 
-interface VersionTotals {
-  version: string;
-  totals: { requests: number; errors: number };
-}
-
 describe('tern agent nginx end to end', { timeout: 180_000 }, () => {
   let dir: string;
   let server: TernServer;
@@ -111,37 +106,36 @@ describe('tern agent nginx end to end', { timeout: 180_000 }, () => {
     assert.ok(seen.byUser.includes('v2') && seen.byUser.includes('v1'), 'the 50% step reached NGINX');
 
     // Exact evidence: the windows the control plane stores count what users were answered.
-    // The probes' evidence first settles (no change for 2 s; a busy machine delays pushes), so
-    // the baseline holds all of it and none of what follows.
-    const totals = async (): Promise<Map<string, number>> =>
-      new Map(
-        (await api<{ versions: VersionTotals[] }>('GET', `/api/v1/releases/${releaseId}/metrics`)).json.versions.map((v) => [
-          v.version,
-          v.totals.requests,
-        ]),
-      );
-    const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
-    let base = await totals();
-    for (let i = 0; i < 15; i++) {
-      await sleep(2000);
-      const now = await totals();
-      if (sum(now) === sum(base)) break;
-      base = now;
-    }
+    // Only windows from the second the 400 requests began are compared: the probes above ended
+    // seconds before, and their windows may still be on their way (a busy machine delays pushes).
+    await sleep(2000);
     const sentAt = Date.now();
+    const from = Math.floor(sentAt / 1000) * 1000;
     const sent = await answers(400);
     assert.equal(sent.failed, 0);
     const want = { v1: sent.byUser.filter((v) => v === 'v1').length, v2: sent.byUser.filter((v) => v === 'v2').length };
-    let got = new Map<string, number>();
+    const counted = async (): Promise<Map<string, number>> => {
+      const m = await api<{ versions: { version: string; windows: { windowStart: string; requests: number }[] }[] }>(
+        'GET',
+        `/api/v1/releases/${releaseId}/metrics`,
+      );
+      return new Map(
+        m.json.versions.map((v) => [
+          v.version,
+          v.windows.filter((w) => Date.parse(w.windowStart) >= from).reduce((n, w) => n + w.requests, 0),
+        ]),
+      );
+    };
     for (let i = 0; i < 60; i++) {
-      const m = await api<{ versions: VersionTotals[] }>('GET', `/api/v1/releases/${releaseId}/metrics`);
-      got = new Map(m.json.versions.map((v) => [v.version, v.totals.requests]));
-      if ((got.get('v1') ?? 0) + (got.get('v2') ?? 0) >= want.v1 + want.v2 + (base.get('v1') ?? 0) + (base.get('v2') ?? 0)) break;
+      const sofar = await counted();
+      if ((sofar.get('v1') ?? 0) + (sofar.get('v2') ?? 0) >= want.v1 + want.v2) break;
       await sleep(250);
     }
+    await sleep(1500); // anything more that would arrive (a double count) arrives now
+    const got = await counted();
     console.log(`# nginx e2e: evidence for ${want.v1 + want.v2} requests arrived ${Date.now() - sentAt} ms after the first was sent`);
-    assert.equal((got.get('v1') ?? 0) - (base.get('v1') ?? 0), want.v1, 'stable requests counted exactly');
-    assert.equal((got.get('v2') ?? 0) - (base.get('v2') ?? 0), want.v2, 'canary requests counted exactly');
+    assert.equal(got.get('v1') ?? 0, want.v1, 'stable requests counted exactly');
+    assert.equal(got.get('v2') ?? 0, want.v2, 'canary requests counted exactly');
 
     // Fail static: SIGKILL the agent; NGINX keeps serving the same split.
     const conf = readFileSync(path.join(dir, 'agent', 'nginx', 'nginx.conf'), 'utf8');

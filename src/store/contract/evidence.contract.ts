@@ -18,7 +18,7 @@ export function evidenceContract(ctx: StoreContext): void {
       await ctx.store.appendMetricWindows('gw-a', [metricWindow(id, 'v2', T, { requests: 10, errors: 1, latency: { '10': 6, '12': 4 } })]);
       await ctx.store.appendMetricWindows('gw-b', [
         metricWindow(id, 'v2', T, { requests: 5, errors: 2, latency: { '12': 1, '20': 4 } }),
-        metricWindow(id, 'v2', T, { requests: 1, errors: 0, latency: { '20': 1 } }), // same key twice in one batch: both count
+        metricWindow(id, 'v2', T, { requests: 6, errors: 2, latency: { '12': 1, '20': 5 } }), // the same key re-read in one batch: the later report counts
         metricWindow(id, 'v1', T, { requests: 7, errors: 0, latency: { '9': 7 } }),
       ]);
       const windows = await ctx.store.listMetricWindows(id);

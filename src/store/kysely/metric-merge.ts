@@ -72,13 +72,13 @@ export function windowKey(w: MetricWindow): string {
   return JSON.stringify([w.releaseId, w.version, w.windowStart]);
 }
 
-/** Folds reports that share a key within one batch, so each key is written once. */
+/**
+ * One report per key from a batch: the last. A source that reports a key twice in one push
+ * re-read it (an agent re-emits a window when a late log line arrives, and a delayed push
+ * carries both copies); like a repeat across pushes, the later report replaces the earlier.
+ */
 export function mergeBatch(windows: readonly MetricWindow[]): MetricWindow[] {
   const byKey = new Map<string, MetricWindow>();
-  for (const w of windows) {
-    const key = windowKey(w);
-    const seen = byKey.get(key);
-    byKey.set(key, seen ? addWindows(seen, w) : w);
-  }
+  for (const w of windows) byKey.set(windowKey(w), w);
   return [...byKey.values()];
 }
