@@ -205,7 +205,7 @@ describe('tern agent haproxy end to end', { skip, timeout: 150_000 }, () => {
     await Promise.all(loads.map((l) => l.stop()));
     assert.equal(hap.release.status, 'rolled_back', hap.release.reason ?? '');
     assert.equal(gw.release.status, 'rolled_back', gw.release.reason ?? '');
-    assert.match(hap.release.reason ?? '', /sequential judge failed .*error-rate/);
+    assert.match(hap.release.reason ?? '', /sequential judge failed .*error-(rate|ceiling)/);
     const ratio = hap.ms / gw.ms;
     console.log(`# time to rollback: HAProxy ${hap.ms} ms, built-in gateway ${gw.ms} ms, ratio ${ratio.toFixed(2)}`);
     assert.ok(hap.ms <= 2 * gw.ms + 5000, `HAProxy ${hap.ms} ms vs gateway ${gw.ms} ms`);
