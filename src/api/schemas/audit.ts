@@ -29,7 +29,7 @@ export const AuditEventResponse = Type.Object({
   action: Type.String(),
   target: Type.String(),
   service: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.String({ description: 'success, denied, rejected or error' }),
+  outcome: Type.Enum(['success', 'denied', 'rejected', 'error'], { description: 'success, denied, rejected or error' }),
   reason: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
 });
@@ -64,7 +64,7 @@ export const ReleaseMetricsResponse = Type.Object({
   versions: Type.Array(
     Type.Object({
       version: Type.String(),
-      role: Type.String({ description: 'canary, stable, or other (a version neither is any more)' }),
+      role: Type.Enum(['canary', 'stable', 'other'], { description: 'canary, stable, or other (a version neither is any more)' }),
       totals: Type.Object({
         requests: Type.Integer(),
         errors: Type.Integer(),
@@ -83,7 +83,7 @@ export const VerdictOut = Type.Object({
   id: Type.Integer(),
   stepIndex: Type.Integer(),
   judge: Type.String(),
-  outcome: Type.String({ description: 'pass, fail or inconclusive' }),
+  outcome: Type.Enum(['pass', 'fail', 'inconclusive'], { description: 'pass, fail or inconclusive' }),
   checks: Type.Array(Type.Unknown(), {
     description: "each check's statistic, bound, sample sizes and verdict, as the judge reported them",
   }),
