@@ -9,6 +9,7 @@ import type {
   AnalysisResponse,
   AuditEventResponse,
   AuditList,
+  ChangeEventOut,
   FeedbackAccepted,
   ReleaseMetricsResponse,
   VerdictOut,
@@ -70,6 +71,8 @@ export type AlertJson = AnalysisResponseJson['alerts'][number];
 export type AuditEventJson = Static<typeof AuditEventResponse>;
 /** `GET /api/v1/audit`, `GET /api/v1/releases/:id/events`. */
 export type AuditListJson = Static<typeof AuditList>;
+/** The `data` of one `GET /api/v1/events` message. */
+export type ChangeEventJson = Static<typeof ChangeEventOut>;
 /** `POST /api/v1/services/:name/feedback`. */
 export type FeedbackAcceptedJson = Static<typeof FeedbackAccepted>;
 

@@ -6,6 +6,7 @@
  */
 import type {
   AuditEventJson,
+  ChangeEventJson,
   FeedbackAcceptedJson,
   ReleaseJson,
   ReleaseLogsJson,
@@ -99,10 +100,5 @@ export interface AnalysisView {
   readonly verdicts: readonly VerdictView[];
 }
 
-/** The `data` of one `GET /api/v1/events` message. */
-export interface ChangeEventView {
-  readonly kind: string;
-  readonly action: string;
-  readonly id: string;
-  readonly service: string | null;
-}
+/** The `data` of one `GET /api/v1/events` message (read defensively: follow.ts). */
+export type ChangeEventView = Needs<ChangeEventJson, 'kind' | 'action' | 'id' | 'service'>;

@@ -36,6 +36,18 @@ export const AuditEventResponse = Type.Object({
 
 export const AuditList = Type.Object({ events: Type.Array(AuditEventResponse) });
 
+/** The `data` of one `GET /api/v1/events` message: a committed change and its audit event. */
+export const ChangeEventOut = Type.Object({
+  kind: Type.Enum(['service', 'release', 'token']),
+  action: Type.String({ description: 'the audit action, e.g. release.rollback' }),
+  id: Type.String({ description: 'the service name, release id or token id' }),
+  service: Type.Union([Type.String(), Type.Null()]),
+  routingVersion: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'the routing version the change wrote; null when it wrote none, and for replayed events',
+  }),
+  audit: AuditEventResponse,
+});
+
 export const MetricsQuery = Type.Object(
   { since: Type.Optional(Since), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) },
   { additionalProperties: false },
