@@ -148,6 +148,12 @@ describe('dashboard: service details, defaults, webhooks, times and logs', { ski
     await page.getByLabel('Warm-up', { exact: true }).fill('15s');
     await page.getByRole('button', { name: 'Add a webhook' }).click();
     await page.getByLabel('Webhook 1 type').selectOption('event');
+    // A destination the server's --webhook-allow does not list is refused, next to the webhooks.
+    await page.getByLabel('Webhook 1 URL').fill('http://10.1.2.3/hook');
+    await page.getByRole('button', { name: 'Start release' }).click();
+    const hookError = page.locator('[data-error-for=webhooks]');
+    await hookError.waitFor();
+    assert.match(await hookError.innerText(), /webhooks\[0\]/);
     await page.getByLabel('Webhook 1 URL').fill(`${receiver.url}/tern-events`);
     await screenshot(page, 'new-release-webhook');
     await page.getByRole('button', { name: 'Start release' }).click();
