@@ -56,6 +56,20 @@ export default tseslint.config(
     // The dashboard: the same typed rules, through its own project (DOM, JSX, bundler resolution).
     files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
     languageOptions: { parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      // The bundle may hold pure core code (shared wording, the time format); of the server's
+      // layers it takes types only (e.g. src/api/types.ts), which the build erases.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: ['analysis', 'store', 'gateway', 'control', 'providers', 'api', 'cli', 'net'].map((f) => ({
+            group: [`**/src/${f}/*`, `**/src/${f}`],
+            allowTypeImports: true,
+            message: `The dashboard imports only types from src/${f} (import type): server code must not reach the bundle.`,
+          })),
+        },
+      ],
+    },
   },
   {
     files: ['src/core/**/*.ts'],

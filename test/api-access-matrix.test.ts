@@ -41,6 +41,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'GET /api/v1/releases/:id/events': 'read',
   'POST /api/v1/releases/:id/replay': 'read',
   'GET /api/v1/releases/:id/logs': 'read',
+  'GET /api/v1/release-defaults': 'read',
   'POST /api/v1/services/:name/feedback': 'feedback',
   'GET /api/v1/audit': 'read',
   'GET /api/v1/audit/export': 'admin',

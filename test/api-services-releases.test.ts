@@ -197,7 +197,7 @@ describe('release lifecycle', () => {
     const r = await start('ship', { endpoints: undefined });
     assert.deepEqual([r.status, r.weight], ['pending', 0]);
     const service = await h.call('GET', '/api/v1/services/ship');
-    assert.deepEqual(service.json<ServiceJson>().activeRelease, { id: r.id, status: 'pending', weight: 0 });
+    assert.deepEqual(service.json<ServiceJson>().activeRelease, { id: r.id, version: 'v2', status: 'pending', weight: 0 });
     await act(r.id, 'rollback');
     const newer = await start('ship', { version: 'v3' });
     const list = await h.call('GET', '/api/v1/services/ship/releases?limit=1', { token: h.tokens.viewer });

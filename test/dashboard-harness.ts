@@ -196,8 +196,11 @@ export interface BrowserHandle {
   close(): Promise<void>;
 }
 
-/** Launches Debian's Chromium with a fresh profile directory; `args` are added to its flags. */
-export async function launchBrowser(args: readonly string[] = []): Promise<BrowserHandle> {
+/**
+ * Launches Debian's Chromium with a fresh profile directory; `args` are added to its flags;
+ * `timezoneId` (e.g. Asia/Kolkata) is the zone the pages see as local (default the machine's).
+ */
+export async function launchBrowser(args: readonly string[] = [], options: { readonly timezoneId?: string } = {}): Promise<BrowserHandle> {
   const profile = await mkdtemp(path.join(tmpdir(), 'tern-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -205,6 +208,7 @@ export async function launchBrowser(args: readonly string[] = []): Promise<Brows
     args: [...CHROMIUM_ARGS, ...args],
     viewport: { width: 1280, height: 900 },
     timeout: 60_000,
+    ...(options.timezoneId === undefined ? {} : { timezoneId: options.timezoneId }),
   });
   context.setDefaultTimeout(15_000);
   const pageErrors: string[] = [];

@@ -5,7 +5,17 @@
  */
 import { totalCount } from '../core/latency-histogram.js';
 import { formatDuration } from '../core/duration.js';
-import type { AnalysisConfig, AuditEvent, MetricWindow, Release, RoutingTable, Service, TokenInfo, VersionSpec } from '../core/types.js';
+import type {
+  AnalysisConfig,
+  AuditEvent,
+  MetricWindow,
+  Release,
+  RoutingTable,
+  Service,
+  Step,
+  TokenInfo,
+  VersionSpec,
+} from '../core/types.js';
 import { FULL_WEIGHT, bpsToPercent } from '../core/weight.js';
 import type { Static } from 'typebox';
 import { iso, isoOrNull } from './input.js';
@@ -13,7 +23,7 @@ import { deployJson, deploymentJson, webhookJson } from './present-delivery.js';
 import type { AnalysisVerdict } from '../store/store.js';
 import type { AuditEventResponse, VerdictOut } from './schemas/audit.js';
 import type { RoutingResponse } from './schemas/dataplane.js';
-import type { ReleaseResponse } from './schemas/releases.js';
+import type { ReleaseResponse, StepOut } from './schemas/releases.js';
 import type { ServiceResponse } from './schemas/services.js';
 import type { TokenResponse } from './schemas/tokens.js';
 
@@ -27,7 +37,7 @@ export function serviceJson(service: Service, active: Release | undefined): Stat
     rules: service.rules.map((r) => ({ ...r })),
     webhooks: (service.webhooks ?? []).map(webhookJson),
     deploy: deployJson(service.deploy),
-    activeRelease: active ? { id: active.id, status: active.status, weight: bpsToPercent(active.weight) } : null,
+    activeRelease: active ? { id: active.id, version: active.version, status: active.status, weight: bpsToPercent(active.weight) } : null,
     createdAt: iso(service.createdAt),
     updatedAt: iso(service.updatedAt),
   };
@@ -35,6 +45,11 @@ export function serviceJson(service: Service, active: Release | undefined): Stat
 
 function versionJson(v: VersionSpec): { version: string; endpoints: string[] } {
   return { version: v.version, endpoints: [...v.endpoints] };
+}
+
+/** A plan step: weight in percent, hold as written and in ms. */
+export function stepJson(s: Step): Static<typeof StepOut> {
+  return { weight: bpsToPercent(s.weight), hold: formatDuration(s.holdMs), holdMs: s.holdMs, analysis: s.analysis };
 }
 
 export function analysisJson(a: AnalysisConfig) {
@@ -65,7 +80,7 @@ export function releaseJson(r: Release): Static<typeof ReleaseResponse> {
     weight: bpsToPercent(r.weight),
     bucketHash: r.bucketHash,
     stepIndex: r.stepIndex,
-    steps: r.steps.map((s) => ({ weight: bpsToPercent(s.weight), hold: formatDuration(s.holdMs), holdMs: s.holdMs, analysis: s.analysis })),
+    steps: r.steps.map(stepJson),
     analysis: analysisJson(r.analysis),
     metadata: { ...r.metadata },
     webhooks: (r.webhooks ?? []).map(webhookJson),

@@ -4,6 +4,7 @@
  * messages to stderr (so `tern ... -o json | jq` never sees a warning).
  */
 import { formatDuration } from '../core/duration.js';
+import { formatUtc } from '../core/time-format.js';
 
 export type OutputFormat = 'table' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json'];
@@ -49,12 +50,10 @@ export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value ?? null, null, 2));
 }
 
-/** `2025-01-31 14:05:09Z`; `-` for none. */
+/** `2025-01-31 14:05:09Z` (UTC, as the dashboard shows it: core/time-format.ts); `-` for none. */
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '-';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+  return formatUtc(iso) ?? iso;
 }
 
 /** How long ago, e.g. `3m12s ago`; `-` for none. */

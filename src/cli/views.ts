@@ -1,21 +1,36 @@
 /**
  * The JSON shapes the REST API answers with (DESIGN §3), as the CLI reads them: weights in
- * percent, times as ISO strings. Only the fields the CLI shows are listed; the API may add more.
+ * percent, times as ISO strings. Each is the API's own type (src/api/types.ts, derived from the
+ * schemas that serialize the answers), imported type-only; the CLI reads only the fields it
+ * shows, so a view requires those and leaves the rest optional (an older server may lack them).
  */
-import type { Static } from 'typebox';
-import type { FeedbackAccepted } from '../api/schemas/audit.js';
-import type { ReleaseLogs } from '../api/schemas/releases.js';
-import type { Rule, ServicePatch } from '../api/schemas/services.js';
+import type {
+  AuditEventJson,
+  ChangeEventJson,
+  FeedbackAcceptedJson,
+  ReleaseJson,
+  ReleaseLogsJson,
+  ReleaseMetricsJson,
+  RuleJson,
+  ServiceJson,
+  ServicePatchJson,
+  StepJson,
+  TokenCreatedJson,
+  TokenJson,
+  VerdictJson,
+} from '../api/types.js';
 
-/** `POST /api/v1/services/:name/feedback`'s answer, declared once by the API's schema. */
-export type FeedbackAcceptedView = Static<typeof FeedbackAccepted>;
+/** `T` with only the keys `K` required: what the CLI needs of an answer to show it. */
+type Needs<T, K extends keyof T> = Pick<T, K> & Partial<Omit<T, K>>;
+
+/** `POST /api/v1/services/:name/feedback`'s answer. */
+export type FeedbackAcceptedView = FeedbackAcceptedJson;
 /** `GET /api/v1/releases/:id/logs`: the last lines of each started instance. */
-export type ReleaseLogsView = Static<typeof ReleaseLogs>;
+export type ReleaseLogsView = ReleaseLogsJson;
 /** `PATCH /api/v1/services/:name`'s body: each given field replaces the old value. */
-export type ServicePatchBody = Static<typeof ServicePatch>;
+export type ServicePatchBody = ServicePatchJson;
 /** One match rule as the API accepts it (a header or a cookie, equals or regex, a target). */
-export type RuleSpec = Static<typeof Rule>;
-import type { AnalysisSettings } from '../core/analysis-words.js';
+export type RuleSpec = RuleJson;
 
 export interface ServiceSpec {
   readonly name: string;
@@ -27,75 +42,23 @@ export interface ServiceSpec {
   readonly deploy?: Readonly<Record<string, unknown>>;
 }
 
-export interface ServiceView {
-  readonly name: string;
-  readonly match: { readonly host?: string; readonly pathPrefix?: string };
-  readonly stickiness: { readonly header?: string; readonly cookie?: string };
-  readonly stable: { readonly version: string; readonly endpoints: readonly string[] };
-  readonly rules?: readonly RuleSpec[];
-  /** The release in progress, if any (weight in percent). */
-  readonly activeRelease?: { readonly id: string; readonly status: string; readonly weight: number } | null;
-  readonly createdAt?: string;
-  readonly updatedAt?: string;
-}
+export type ServiceView = Needs<ServiceJson, 'name' | 'match' | 'stickiness' | 'stable'>;
 
-export interface StepView {
-  /** Percent. */
-  readonly weight: number;
-  readonly hold?: string;
-  readonly holdMs?: number;
-  readonly analysis?: boolean;
-}
+/** One plan step: weight in percent. */
+export type StepView = Needs<StepJson, 'weight'>;
 
-export interface ReleaseView {
-  readonly id: string;
-  readonly service: string;
-  readonly version: string;
-  readonly endpoints?: readonly string[];
-  readonly baseline?: { readonly version: string; readonly endpoints?: readonly string[] };
-  readonly status: string;
-  /** Percent. */
-  readonly weight: number;
-  readonly stepIndex: number;
+export type ReleaseView = Needs<
+  Omit<ReleaseJson, 'baseline' | 'steps'>,
+  'id' | 'service' | 'version' | 'status' | 'weight' | 'stepIndex' | 'startedAt' | 'endedAt' | 'reason'
+> & {
+  readonly baseline?: Needs<ReleaseJson['baseline'], 'version'>;
   readonly steps?: readonly StepView[];
-  /** Fractions (0.2 = 20%) and milliseconds, as the API answers them. */
-  readonly analysis?: AnalysisSettings;
-  readonly metadata?: Readonly<Record<string, string>>;
-  readonly createdBy?: string;
-  readonly startedAt: string;
-  readonly stepStartedAt?: string;
-  /** When the data planes applied the step's weight (the hold runs from here); null while waiting. */
-  readonly stepAppliedAt?: string | null;
-  readonly routingVersion?: number | null;
-  readonly updatedAt?: string;
-  readonly endedAt: string | null;
-  readonly reason: string | null;
-}
+};
 
-export interface AuditView {
-  readonly id: number;
-  readonly at: string;
-  readonly actor: string;
-  readonly source?: string | null;
-  readonly action: string;
-  readonly target: string;
-  readonly service?: string | null;
-  readonly outcome: string;
-  readonly reason: string | null;
-}
+export type AuditView = Needs<AuditEventJson, 'id' | 'at' | 'actor' | 'action' | 'target' | 'outcome' | 'reason'>;
 
-export interface TokenView {
-  readonly id: string;
-  readonly name: string;
-  readonly role: string;
-  readonly createdAt: string;
-  readonly lastUsedAt?: string | null;
-  readonly revokedAt?: string | null;
-}
-
-export interface TokenCreated extends TokenView {
-  readonly secret: string;
-}
+export type TokenView = Needs<TokenJson, 'id' | 'name' | 'role' | 'createdAt'>;
+export type TokenCreated = TokenCreatedJson;
 
 /** List answers are wrapped in an object, leaving room for paging fields. */
 export interface ServiceList {
@@ -111,36 +74,25 @@ export interface TokenList {
   readonly tokens: TokenView[];
 }
 
+type VersionMetricsJson = ReleaseMetricsJson['versions'][number];
 /** `GET /api/v1/releases/:id/metrics`: per version, totals and per-second windows. */
 export interface ReleaseMetricsView {
   readonly releaseId: string;
-  readonly versions: ReadonlyArray<{
-    readonly version: string;
-    /** `canary`, `stable` or `other`. */
-    readonly role: string;
-    readonly totals: { readonly requests: number; readonly errors: number; readonly errorRate: number | null };
-    readonly windows: ReadonlyArray<{ readonly windowStart: string; readonly requests: number; readonly errors: number }>;
-  }>;
+  readonly versions: ReadonlyArray<
+    Needs<Omit<VersionMetricsJson, 'totals' | 'windows'>, 'version' | 'role'> & {
+      readonly totals: Needs<VersionMetricsJson['totals'], 'requests' | 'errors' | 'errorRate'>;
+      readonly windows: ReadonlyArray<Needs<VersionMetricsJson['windows'][number], 'windowStart' | 'requests' | 'errors'>>;
+    }
+  >;
 }
 
-/** One check of a verdict, as the judge reported it (`checks` are untyped in the API schema). */
-export interface CheckView {
-  readonly check: string;
-  readonly outcome: string;
-  readonly statistic: number | null;
-  readonly bound: number | null;
-  readonly detail?: string;
-}
+/** One check of a verdict, as the judge reported it (stored as JSON: read defensively). */
+export type CheckView = Needs<VerdictJson['checks'][number], 'check' | 'outcome' | 'statistic' | 'bound'>;
 
-export interface VerdictView {
-  readonly id: number;
-  readonly stepIndex: number;
-  readonly judge: string;
-  /** `pass`, `fail` or `inconclusive`. */
-  readonly outcome: string;
+/** A verdict; its checks come as stored, so each is read defensively (events.ts). */
+export type VerdictView = Needs<Omit<VerdictJson, 'checks'>, 'id' | 'stepIndex' | 'judge' | 'outcome' | 'at'> & {
   readonly checks: readonly unknown[];
-  readonly at: string;
-}
+};
 
 /** `GET /api/v1/releases/:id/analysis`: verdicts newest first. */
 export interface AnalysisView {
@@ -148,10 +100,5 @@ export interface AnalysisView {
   readonly verdicts: readonly VerdictView[];
 }
 
-/** The `data` of one `GET /api/v1/events` message. */
-export interface ChangeEventView {
-  readonly kind: string;
-  readonly action: string;
-  readonly id: string;
-  readonly service: string | null;
-}
+/** The `data` of one `GET /api/v1/events` message (read defensively: follow.ts). */
+export type ChangeEventView = Needs<ChangeEventJson, 'kind' | 'action' | 'id' | 'service'>;

@@ -40,7 +40,7 @@ function release(over: Partial<ReleaseView> = {}): ReleaseView {
   };
 }
 
-function verdict(outcome: string, over: Partial<VerdictView> = {}): VerdictView {
+function verdict(outcome: VerdictView['outcome'], over: Partial<VerdictView> = {}): VerdictView {
   return {
     id: 1,
     stepIndex: 0,
@@ -309,7 +309,7 @@ describe('outcomes', () => {
     );
     // A release keeps an older reason when the deciding move gave none: the event wins.
     const byHand = release({ status: 'promoted', weight: 100, reason: 'step 1/2 held' });
-    const promote = {
+    const promote: AuditView = {
       id: 3,
       at: '',
       actor: 'token:ci',

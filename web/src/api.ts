@@ -1,161 +1,54 @@
 /**
- * The dashboard's API client: the answer shapes it reads (mirroring src/api/schemas) and one
+ * The dashboard's API client: the answer shapes it reads (the API's own, src/api/types.ts) and one
  * `request` function that adds the bearer token and turns every failure into an `ApiError`
  * — a 401 also tells the session it ended, a network failure says the control plane is down.
  */
 
-import type { Judge, Outcome, Role } from '../../src/core/types';
+import type {
+  AlertJson,
+  AnalysisJson,
+  AnalysisResponseJson,
+  AuditEventJson,
+  CheckJson,
+  MetricWindowJson,
+  ReleaseDefaultsJson,
+  ReleaseJson,
+  ReleaseLogsJson,
+  ReleaseMetricsJson,
+  ReleaseStatusJson,
+  ServiceJson,
+  StepJson,
+  VerdictJson,
+  VersionMetricsJson,
+  WebhookJson,
+  WhoAmIJson,
+} from '../../src/api/types';
+import type { Outcome, Role } from '../../src/core/types';
 
+// The API's answers, declared once beside its schemas (src/api/types.ts) and imported type-only:
+// nothing of the server reaches the bundle.
 export type { Outcome, Role };
 export type Access = 'read' | 'release' | 'admin' | 'dataplane';
-
-export interface WhoAmI {
-  readonly name: string;
-  readonly role: Role;
-  readonly access: readonly Access[];
-}
-
-export interface VersionSpec {
-  readonly version: string;
-  readonly endpoints: readonly string[];
-}
-
-export interface Service {
-  readonly name: string;
-  readonly match: { readonly host?: string; readonly pathPrefix?: string };
-  readonly stickiness: { readonly header?: string; readonly cookie: string };
-  readonly stable: VersionSpec;
-  readonly rules: readonly Record<string, string>[];
-  readonly activeRelease: { readonly id: string; readonly status: ReleaseStatus; readonly weight: number } | null;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-}
-
-export type ReleaseStatus = 'pending' | 'progressing' | 'paused' | 'promoting' | 'promoted' | 'rolling_back' | 'rolled_back' | 'failed';
+export type WhoAmI = WhoAmIJson;
+export type Service = ServiceJson;
+export type ReleaseStatus = ReleaseStatusJson;
 export const FINAL_STATUSES: readonly ReleaseStatus[] = ['promoted', 'rolled_back', 'failed'];
-
-export interface Step {
-  readonly weight: number;
-  readonly hold: string;
-  readonly holdMs: number;
-  readonly analysis: boolean;
-}
-
+export type Step = StepJson;
 /** A release's analysis settings with defaults filled: fractions (0.2 = 20%) and milliseconds. */
-export interface AnalysisConfig {
-  readonly judge: Judge;
-  readonly onFailure: 'rollback' | 'pause';
-  readonly interval: string;
-  readonly intervalMs: number;
-  /** `threshold` judge: failed intervals before the release fails. */
-  readonly threshold: number;
-  readonly minRequests: number;
-  readonly warmup: string;
-  readonly warmupMs: number;
-  /** Fails above (1 + tolerance) × stable's rate and stable's rate + minDifference; `max` is a ceiling. */
-  readonly errorRate: { readonly tolerance: number; readonly minDifference: number; readonly max: number | null };
-  /** Fails when slower by more than `tolerance` (relative) and `minDifferenceMs`; `p99MaxMs` is a ceiling. */
-  readonly latency: { readonly tolerance: number; readonly minDifferenceMs: number; readonly p99MaxMs: number | null };
-  /** Fails when the canary's mean score is `tolerance` points below stable's, or below `minScore`; null: not checked. */
-  readonly feedback: { readonly tolerance: number; readonly minScore: number | null } | null;
-}
-
-export interface Release {
-  readonly id: string;
-  readonly service: string;
-  readonly version: string;
-  readonly endpoints: readonly string[];
-  readonly baseline: VersionSpec;
-  readonly status: ReleaseStatus;
-  readonly weight: number;
-  readonly stepIndex: number;
-  readonly steps: readonly Step[];
-  readonly analysis: AnalysisConfig;
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly createdBy: string;
-  readonly startedAt: string;
-  readonly stepStartedAt: string;
-  readonly updatedAt: string;
-  readonly endedAt: string | null;
-  readonly reason: string | null;
-}
-
-export interface AuditEvent {
-  readonly id: number;
-  readonly at: string;
-  readonly actor: string;
-  readonly source: string | null;
-  readonly action: string;
-  readonly target: string;
-  readonly service: string | null;
-  readonly outcome: 'success' | 'denied' | 'rejected' | 'error';
-  readonly reason: string | null;
-  readonly detail: Readonly<Record<string, unknown>> | null;
-}
-
-export interface MetricWindow {
-  readonly windowStart: string;
-  readonly windowMs: number;
-  readonly requests: number;
-  readonly errors: number;
-  readonly latency: Readonly<Record<string, number>>;
-  readonly feedbackSum: number;
-  readonly feedbackCount: number;
-}
-
-export interface VersionMetrics {
-  readonly version: string;
-  readonly role: 'canary' | 'stable' | 'other';
-  readonly totals: {
-    readonly requests: number;
-    readonly errors: number;
-    readonly errorRate: number | null;
-    /** Latency samples in the windows shown: the latency checks' sample size (below requests when sampled). */
-    readonly latencySamples: number;
-  };
-  readonly windows: readonly MetricWindow[];
-}
-
-export interface MetricsResponse {
-  readonly releaseId: string;
-  readonly versions: readonly VersionMetrics[];
-}
-
-export interface CheckVerdict {
-  readonly check: string;
-  readonly outcome: Outcome;
-  readonly statistic: number | null;
-  readonly bound: number | null;
-  readonly stableSamples?: number;
-  readonly canarySamples?: number;
-  readonly detail?: string;
-}
-
-export interface Verdict {
-  readonly id: number;
-  readonly stepIndex: number;
-  readonly judge: string;
-  readonly outcome: Outcome;
-  readonly checks: readonly CheckVerdict[];
-  readonly windowFrom: string | null;
-  readonly windowTo: string | null;
-  readonly at: string;
-}
-
-export interface Alert {
-  readonly id: number;
-  readonly metric: string;
-  readonly threshold: number;
-  readonly observed: number;
-  readonly triggeredAt: string;
-  readonly resolvedAt: string | null;
-}
-
-export interface AnalysisResponse {
-  readonly releaseId: string;
-  readonly verdicts: readonly Verdict[];
-  readonly alerts: readonly Alert[];
-}
+export type AnalysisConfig = AnalysisJson;
+export type Release = ReleaseJson;
+export type Webhook = WebhookJson;
+/** `GET /api/v1/release-defaults`: the plan and analysis settings a release gets when the form leaves them empty. */
+export type ReleaseDefaults = ReleaseDefaultsJson;
+export type ReleaseLogs = ReleaseLogsJson;
+export type AuditEvent = AuditEventJson;
+export type MetricWindow = MetricWindowJson;
+export type VersionMetrics = VersionMetricsJson;
+export type MetricsResponse = ReleaseMetricsJson;
+export type CheckVerdict = CheckJson;
+export type Verdict = VerdictJson;
+export type Alert = AlertJson;
+export type AnalysisResponse = AnalysisResponseJson;
 
 export interface FieldProblem {
   readonly field: string;

@@ -1,4 +1,6 @@
 /** Formatting for people: percents, durations, times, numbers. */
+// One time format with the CLI: the same pure function, bundled (it has no imports).
+import { formatUtc, formatUtcClock } from '../../src/core/time-format.js';
 
 export function pct(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
@@ -33,10 +35,15 @@ export function duration(msValue: number): string {
   return `${s}s`;
 }
 
+/** A point in time as `2025-01-31 14:05:09Z`: UTC, the same text `tern` prints (src/core/time-format.ts). */
 export function time(iso: string | null | undefined): string {
   if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  return formatUtc(iso) ?? iso;
+}
+
+/** The time of day in UTC, `14:05:09Z` (chart ticks). */
+export function clock(value: string | number): string {
+  return formatUtcClock(value) ?? '';
 }
 
 export function ago(iso: string | null | undefined, now = Date.now()): string {

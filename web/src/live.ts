@@ -4,15 +4,11 @@
  * `text/event-stream` lines itself; it reconnects with backoff and `Last-Event-ID`, so the
  * server replays what was missed while the connection was down.
  */
+import type { ChangeEventJson } from '../../src/api/types';
 import { toApiError } from './api';
 
-export interface ChangeEvent {
-  readonly kind: 'service' | 'release' | 'token';
-  readonly action: string;
-  readonly id: string;
-  readonly service: string | null;
-  readonly routingVersion: number | null;
-}
+/** One change as the API sends it (declared once beside its schema). */
+export type ChangeEvent = ChangeEventJson;
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
 

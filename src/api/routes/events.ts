@@ -4,10 +4,12 @@
  * first gets the changes it missed (replayed from the audit log), then live ones. A comment
  * line every 15 s keeps proxies from closing an idle stream.
  */
+import type { Static } from 'typebox';
 import type { AuditEvent } from '../../core/types.js';
 import type { Store, StoreChange } from '../../store/store.js';
 import { auditJson } from '../present.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
+import type { ChangeEventOut } from '../schemas/audit.js';
 
 export const HEARTBEAT_MS = 15_000;
 /** At most this many missed changes are replayed; older ones are in `GET /api/v1/audit`. */
@@ -16,14 +18,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 const CHANGE_KINDS = ['service', 'release', 'token'] as const;
 
 /** The `data` of one event. `routingVersion` is null for replayed events (the audit log does not keep it). */
-export interface ChangeEvent {
-  readonly kind: StoreChange['kind'];
-  readonly action: string;
-  readonly id: string;
-  readonly service: string | null;
-  readonly routingVersion: number | null;
-  readonly audit: ReturnType<typeof auditJson>;
-}
+export type ChangeEvent = Static<typeof ChangeEventOut>;
 
 /** Registers the SSE route. */
 export function registerEventRoutes(app: TernApp, { store, closing }: ApiDeps): void {

@@ -85,6 +85,11 @@ export function registerEvidenceRoutes(app: TernApp, { store }: ApiDeps): void {
   );
 }
 
+/** Which side of the comparison a version is on: canary, stable, or neither any more. */
+function roleOf(release: Release, version: string): 'canary' | 'stable' | 'other' {
+  return version === release.version ? 'canary' : version === release.baseline.version ? 'stable' : 'other';
+}
+
 function groupByVersion(release: Release, windows: readonly MetricWindow[]) {
   const versions = new Map<string, MetricWindow[]>([
     [release.version, []],
@@ -97,7 +102,7 @@ function groupByVersion(release: Release, windows: readonly MetricWindow[]) {
     const latencySamples = list.reduce((n, w) => n + totalCount(w.latency), 0);
     return {
       version,
-      role: version === release.version ? 'canary' : version === release.baseline.version ? 'stable' : 'other',
+      role: roleOf(release, version),
       totals: { requests, errors, errorRate: requests === 0 ? null : errors / requests, latencySamples },
       windows: list.map(windowJson),
     };

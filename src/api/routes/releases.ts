@@ -13,6 +13,7 @@ import { buildRelease } from '../release-start.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES, IdParams, NameParams } from '../schemas/common.js';
 import { ActionBody, PromoteBody, ReleaseCreate, ReleaseList, ReleaseListQuery, ReleaseResponse, WeightBody } from '../schemas/releases.js';
+import { registerReleaseDefaultsRoute } from './release-defaults.js';
 import { registerReleaseLogRoute } from './release-logs.js';
 import { mustGet } from './services.js';
 
@@ -87,6 +88,7 @@ export function registerReleaseRoutes(app: TernApp, deps: ApiDeps): void {
 
   for (const action of ['promote', 'rollback', 'pause', 'resume'] as const) registerAction(app, deps, action);
   registerReleaseLogRoute(app, deps);
+  registerReleaseDefaultsRoute(app, deps);
 
   app.put(
     '/api/v1/releases/:id/weight',

@@ -13,16 +13,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import { ROLE_ACCESS } from '../auth/access.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES } from '../schemas/common.js';
-
-const WhoAmI = Type.Object({
-  name: Type.String({ description: 'the token name' }),
-  role: Type.String({ description: 'viewer, deployer or admin (gateway and feedback tokens cannot read)' }),
-  access: Type.Array(Type.String(), { description: 'the access levels this role has: read, release, admin, dataplane, feedback' }),
-});
+import { WhoAmI } from '../schemas/tokens.js';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -29,12 +29,24 @@ export const AuditEventResponse = Type.Object({
   action: Type.String(),
   target: Type.String(),
   service: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.String({ description: 'success, denied, rejected or error' }),
+  outcome: Type.Enum(['success', 'denied', 'rejected', 'error'], { description: 'success, denied, rejected or error' }),
   reason: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
 });
 
 export const AuditList = Type.Object({ events: Type.Array(AuditEventResponse) });
+
+/** The `data` of one `GET /api/v1/events` message: a committed change and its audit event. */
+export const ChangeEventOut = Type.Object({
+  kind: Type.Enum(['service', 'release', 'token']),
+  action: Type.String({ description: 'the audit action, e.g. release.rollback' }),
+  id: Type.String({ description: 'the service name, release id or token id' }),
+  service: Type.Union([Type.String(), Type.Null()]),
+  routingVersion: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'the routing version the change wrote; null when it wrote none, and for replayed events',
+  }),
+  audit: AuditEventResponse,
+});
 
 export const MetricsQuery = Type.Object(
   { since: Type.Optional(Since), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) },
@@ -64,7 +76,7 @@ export const ReleaseMetricsResponse = Type.Object({
   versions: Type.Array(
     Type.Object({
       version: Type.String(),
-      role: Type.String({ description: 'canary, stable, or other (a version neither is any more)' }),
+      role: Type.Enum(['canary', 'stable', 'other'], { description: 'canary, stable, or other (a version neither is any more)' }),
       totals: Type.Object({
         requests: Type.Integer(),
         errors: Type.Integer(),
@@ -83,7 +95,7 @@ export const VerdictOut = Type.Object({
   id: Type.Integer(),
   stepIndex: Type.Integer(),
   judge: Type.String(),
-  outcome: Type.String({ description: 'pass, fail or inconclusive' }),
+  outcome: Type.Enum(['pass', 'fail', 'inconclusive'], { description: 'pass, fail or inconclusive' }),
   checks: Type.Array(Type.Unknown(), {
     description: "each check's statistic, bound, sample sizes and verdict, as the judge reported them",
   }),

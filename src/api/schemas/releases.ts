@@ -1,11 +1,26 @@
 /** Schemas of the release routes: start requests, actions and the release as answered. */
 import { Type } from 'typebox';
-import { JUDGES } from '../../core/types.js';
+import { JUDGES, type ReleaseStatus } from '../../core/types.js';
 import { BucketHashOut, Duration, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
 import { DeploymentOut } from './deploy.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
 
 const Percent = Type.Number({ minimum: 0, maximum: 100, description: 'percent of users, 0-100, at most two decimals' });
+
+/** A release's status (core/release-state.ts has the allowed moves between them). */
+export const ReleaseStatusOut = Type.Enum(
+  [
+    'pending',
+    'progressing',
+    'paused',
+    'promoting',
+    'promoted',
+    'rolling_back',
+    'rolled_back',
+    'failed',
+  ] as const satisfies readonly ReleaseStatus[],
+  { description: 'pending, progressing, paused, promoting, promoted, rolling_back, rolled_back or failed' },
+);
 
 const StepInput = Type.Object(
   {
@@ -131,15 +146,15 @@ export const PromoteBody = Type.Object(
 export const WeightBody = Type.Object({ weight: Percent, reason: Type.Optional(Reason) }, { additionalProperties: false });
 export const ReleaseListQuery = Type.Object({ limit: Type.Optional(Limit) }, { additionalProperties: false });
 
-const StepOut = Type.Object({
+export const StepOut = Type.Object({
   weight: Type.Number({ description: 'percent' }),
   hold: Type.String(),
   holdMs: Type.Integer(),
   analysis: Type.Boolean(),
 });
 export const AnalysisOut = Type.Object({
-  judge: Type.String(),
-  onFailure: Type.String(),
+  judge: Type.Enum(JUDGES),
+  onFailure: Type.Enum(['rollback', 'pause']),
   interval: Type.String(),
   intervalMs: Type.Integer(),
   threshold: Type.Integer(),
@@ -157,7 +172,7 @@ export const ReleaseResponse = Type.Object({
   version: Type.String(),
   endpoints: Type.Array(Type.String()),
   baseline: Type.Object({ version: Type.String(), endpoints: Type.Array(Type.String()) }),
-  status: Type.String({ description: 'pending, progressing, paused, promoting, promoted, rolling_back, rolled_back or failed' }),
+  status: ReleaseStatusOut,
   weight: Type.Number({ description: 'percent of users on the canary' }),
   bucketHash: BucketHashOut,
   stepIndex: Type.Integer(),
@@ -198,5 +213,16 @@ export const ReleaseLogs = Type.Object({
       state: Type.String({ description: 'starting, ready, failed or retired' }),
       lines: Type.Array(Type.String()),
     }),
+  ),
+});
+
+/** `GET /api/v1/release-defaults`: what a release gets for what its request leaves out. */
+export const ReleaseDefaults = Type.Object({
+  plan: Type.String({ description: 'the default plan as a shorthand (PERCENT:HOLD, comma-separated), e.g. 5:1m,25:2m,50:2m,100' }),
+  steps: Type.Array(StepOut, { description: 'the default plan, compiled' }),
+  analysis: AnalysisOut,
+  feedback: Type.Object(
+    { tolerance: Type.Number(), minScore: Type.Union([Type.Number(), Type.Null()]) },
+    { description: 'the feedback check when a release turns it on (`"feedback": {}`); off by default' },
   ),
 });

@@ -4,6 +4,7 @@ import { Endpoints, IsoTime, ServiceName, VersionLabel } from './common.js';
 import { MAX_RULE_VALUE } from '../../core/rule-regex.js';
 import { MAX_RULE_REGEX } from '../input.js';
 import { DeployIn, DeployOut } from './deploy.js';
+import { ReleaseStatusOut } from './releases.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
 
 /** RFC 9110 §5.6.2 token: what header and cookie names are made of. */
@@ -99,13 +100,18 @@ export const ServiceResponse = Type.Object({
       cookie: Type.Optional(Type.String()),
       equals: Type.Optional(Type.String()),
       regex: Type.Optional(Type.String()),
-      target: Type.String(),
+      target: Type.Enum(['canary', 'stable']),
     }),
   ),
   webhooks: Type.Array(WebhookOut, { description: 'apply to every release of the service; secrets in URLs shown as ***' }),
   deploy: DeployOut,
   activeRelease: Type.Union([
-    Type.Object({ id: Type.String(), status: Type.String(), weight: Type.Number({ description: 'percent' }) }),
+    Type.Object({
+      id: Type.String(),
+      version: Type.String({ description: 'the version the release is moving to' }),
+      status: ReleaseStatusOut,
+      weight: Type.Number({ description: 'percent' }),
+    }),
     Type.Null(),
   ]),
   createdAt: IsoTime,

@@ -17,7 +17,7 @@ export const TokenCreate = Type.Object(
 export const TokenResponse = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  role: Type.String(),
+  role: Type.Enum([...ROLES]),
   createdAt: IsoTime,
   lastUsedAt: NullableIsoTime,
   revokedAt: NullableIsoTime,
@@ -26,7 +26,7 @@ export const TokenResponse = Type.Object({
 export const TokenCreated = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  role: Type.String(),
+  role: Type.Enum([...ROLES]),
   createdAt: IsoTime,
   lastUsedAt: NullableIsoTime,
   revokedAt: NullableIsoTime,
@@ -34,3 +34,10 @@ export const TokenCreated = Type.Object({
 });
 
 export const TokenList = Type.Object({ tokens: Type.Array(TokenResponse) });
+
+/** `GET /api/v1/whoami`: the caller's token. */
+export const WhoAmI = Type.Object({
+  name: Type.String({ description: 'the token name' }),
+  role: Type.Enum([...ROLES], { description: 'viewer, deployer or admin (gateway and feedback tokens cannot read)' }),
+  access: Type.Array(Type.String(), { description: 'the access levels this role has: read, release, admin, dataplane, feedback' }),
+});

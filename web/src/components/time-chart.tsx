@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { clock } from '../format';
 
 export interface ChartSeries {
   readonly label: string;
@@ -27,11 +28,6 @@ function logSplits(min: number, max: number): number[] {
     }
   }
   return out;
-}
-
-/** Wall-clock tick labels (local time, to the second). */
-function clock(seconds: number): string {
-  return new Date(seconds * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
 }
 
 /** Short tick labels: 1500ms reads as 1.5s, so the axis stays narrow on a phone. */
@@ -70,6 +66,8 @@ export function TimeChart(props: {
       // Room on the right for the last time label, which uPlot centres on the plot's edge.
       padding: [8, 28, 0, 0],
       cursor: { drag: { x: false, y: false } },
+      // Ticks fall on round UTC times, labelled in UTC like every time Tern shows.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: {
         x: { time: true },
         y: props.log
@@ -84,7 +82,7 @@ export function TimeChart(props: {
           ticks: { stroke: '#d1d5db' },
           incrs: X_INCRS,
           space: 64,
-          values: (_u, splits) => splits.map((v) => (v === null ? '' : clock(v))),
+          values: (_u, splits) => splits.map((v) => (v === null ? '' : clock(v * 1000))),
         },
         {
           stroke: '#374151',

@@ -2,11 +2,12 @@
  * Start a release: a form mirroring `POST /api/v1/services/:name/releases`. Values are sent as
  * typed (percents and percentage points turned into the API's fractions) and the API validates
  * them; each problem it reports (`details.errors[].field`, a JSON path like
- * `body.steps[1].weight`) is shown next to the field it names. Empty analysis fields keep the
- * server's defaults, shown as placeholders.
+ * `body.steps[1].weight`) is shown next to the field it names. The plan starts as the server's
+ * default plan and empty analysis fields keep the server's defaults, shown as placeholders —
+ * both read from `GET /api/v1/release-defaults`, never kept here.
  */
-import { type FormEvent, type ReactNode, useState } from 'react';
-import { ApiError, type FieldProblem, type Release, type Service, enc } from '../api';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
+import { ApiError, type AnalysisConfig, type FieldProblem, type Release, type ReleaseDefaults, type Service, enc } from '../api';
 import { ErrorState, Loading } from '../components/states';
 import { useResource } from '../hooks';
 import { Link, navigate, useTitle } from '../router';
@@ -31,6 +32,7 @@ const FIELDS = [
   'analysis.feedback.minScore',
   'analysis.feedback',
   'analysis',
+  'webhooks',
   'metadata',
   'reason',
 ] as const;
@@ -66,6 +68,40 @@ function ceiling(text: string, convert: (t: string) => number | string | undefin
   return text.trim().toLowerCase() === 'none' ? null : convert(text);
 }
 
+/** The webhook kinds a release accepts, as the API names them. */
+const WEBHOOK_TYPES = ['event', 'pre-rollout', 'confirm-step', 'pre-promotion'] as const;
+type WebhookType = (typeof WEBHOOK_TYPES)[number];
+const WEBHOOK_HELP: Record<WebhookType, string> = {
+  event: 'told of every change',
+  'pre-rollout': 'must answer 2xx before the canary gets traffic',
+  'confirm-step': 'must answer 2xx before each step up',
+  'pre-promotion': 'must answer 2xx before the promotion',
+};
+
+/** A fraction as the percent the form takes (0.2 → "20"). */
+function asPercent(fraction: number): string {
+  return String(Number((fraction * 100).toPrecision(12)));
+}
+
+/** Placeholders: the server's defaults, in the form's units (percent, pp, ms). */
+function placeholders(d: ReleaseDefaults | undefined): Record<string, string> {
+  if (!d) return {};
+  const a: AnalysisConfig = d.analysis;
+  return {
+    interval: a.interval,
+    minRequests: String(a.minRequests),
+    warmup: a.warmup,
+    errTolerance: asPercent(a.errorRate.tolerance),
+    errMinPp: asPercent(a.errorRate.minDifference),
+    errMax: a.errorRate.max === null ? 'none' : asPercent(a.errorRate.max),
+    latTolerance: asPercent(a.latency.tolerance),
+    latMinMs: String(a.latency.minDifferenceMs),
+    p99MaxMs: a.latency.p99MaxMs === null ? 'none' : String(a.latency.p99MaxMs),
+    feedbackTolerance: String(d.feedback.tolerance),
+    feedbackMin: d.feedback.minScore === null ? 'none' : String(d.feedback.minScore),
+  };
+}
+
 /** Sets `obj[key]` when the value was given (an empty field keeps the server's default). */
 function put(obj: Record<string, unknown>, key: string, value: unknown): void {
   if (value !== undefined) obj[key] = value;
@@ -75,10 +111,12 @@ export function NewReleasePage({ service }: { service: string }) {
   useTitle(`New release of ${service}`);
   const { api, can } = useSession();
   const svc = useResource(() => api.get<Service>(`/api/v1/services/${enc(service)}`), [api, service]);
+  const defaults = useResource(() => api.get<ReleaseDefaults>('/api/v1/release-defaults'), [api]);
   const [v, setV] = useState({
     version: '',
     endpoints: '',
-    steps: '5:30s,25:1m,50:1m,100',
+    // Filled with the server's default plan once it is read (unless typed over first).
+    steps: '',
     judge: 'sequential',
     onFailure: 'rollback',
     interval: '',
@@ -95,11 +133,23 @@ export function NewReleasePage({ service }: { service: string }) {
     metadata: '',
     reason: '',
   });
+  const [stepsTouched, setStepsTouched] = useState(false);
+  const [hooks, setHooks] = useState<Array<{ type: WebhookType; url: string }>>([]);
   const [feedbackOn, setFeedbackOn] = useState(false);
   const [errors, setErrors] = useState<Partial<Record<FieldKey, string[]>>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV((s) => ({ ...s, [k]: e.target.value }));
+  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => {
+    if (k === 'steps') setStepsTouched(true);
+    setV((s) => ({ ...s, [k]: e.target.value }));
+  };
+  const plan = defaults.data?.plan;
+  useEffect(() => {
+    if (plan !== undefined && !stepsTouched) setV((s) => ({ ...s, steps: plan }));
+  }, [plan, stepsTouched]);
+  const ph = placeholders(defaults.data);
+  const setHook = (i: number, change: Partial<{ type: WebhookType; url: string }>) =>
+    setHooks((list) => list.map((h, j) => (j === i ? { ...h, ...change } : h)));
 
   if (!can('release')) {
     return (
@@ -137,6 +187,8 @@ export function NewReleasePage({ service }: { service: string }) {
       analysis.feedback = feedback;
     }
     out.analysis = analysis;
+    const webhooks = hooks.filter((h) => h.url.trim() !== '').map((h) => ({ type: h.type, url: h.url.trim() }));
+    if (webhooks.length) out.webhooks = webhooks;
     const metadata: Record<string, string> = {};
     v.metadata
       .split('\n')
@@ -262,8 +314,10 @@ export function NewReleasePage({ service }: { service: string }) {
           {field(
             'steps',
             'Steps',
-            input('steps', 'steps', { placeholder: '5:30s,25:1m,100' }),
-            'PERCENT:HOLD, comma-separated; the last step is usually 100. Empty: the server default.',
+            input('steps', 'steps', { placeholder: plan ?? '5:30s,25:1m,100' }),
+            plan === undefined
+              ? 'PERCENT:HOLD, comma-separated; the last step is usually 100. Empty: the server default.'
+              : `PERCENT:HOLD, comma-separated; the last step is usually 100. The server's default plan is ${plan}.`,
           )}
         </div>
         {field(
@@ -308,7 +362,7 @@ export function NewReleasePage({ service }: { service: string }) {
             {field(
               'analysis.interval',
               'Interval',
-              input('analysis.interval', 'interval', { placeholder: '1s (others: 1m)' }),
+              input('analysis.interval', 'interval', { placeholder: ph.interval ?? '' }),
               'How often the judge looks.',
             )}
           </div>
@@ -320,49 +374,49 @@ export function NewReleasePage({ service }: { service: string }) {
             {field(
               'analysis.latency.tolerance',
               'Latency tolerance (%)',
-              input('analysis.latency.tolerance', 'latTolerance', { inputMode: 'decimal', placeholder: '20' }),
+              input('analysis.latency.tolerance', 'latTolerance', { inputMode: 'decimal', placeholder: ph.latTolerance ?? '' }),
               'Slower than stable by more than this share…',
             )}
             {field(
               'analysis.latency.minDifferenceMs',
               'Latency tolerance (ms)',
-              input('analysis.latency.minDifferenceMs', 'latMinMs', { inputMode: 'decimal', placeholder: '5' }),
+              input('analysis.latency.minDifferenceMs', 'latMinMs', { inputMode: 'decimal', placeholder: ph.latMinMs ?? '' }),
               '…and by more than this many ms.',
             )}
             {field(
               'analysis.latency.p99MaxMs',
               'p99 ceiling (ms)',
-              input('analysis.latency.p99MaxMs', 'p99MaxMs', { inputMode: 'decimal', placeholder: 'none' }),
+              input('analysis.latency.p99MaxMs', 'p99MaxMs', { inputMode: 'decimal', placeholder: ph.p99MaxMs ?? '' }),
               'Fails above it; "none" for no ceiling.',
             )}
             {field(
               'analysis.warmup',
               'Warm-up',
-              input('analysis.warmup', 'warmup', { placeholder: '10s' }),
+              input('analysis.warmup', 'warmup', { placeholder: ph.warmup ?? '' }),
               'The canary’s first seconds are not compared for latency; 0 for none.',
             )}
             {field(
               'analysis.errorRate.tolerance',
               'Error tolerance (%)',
-              input('analysis.errorRate.tolerance', 'errTolerance', { inputMode: 'decimal', placeholder: '50' }),
+              input('analysis.errorRate.tolerance', 'errTolerance', { inputMode: 'decimal', placeholder: ph.errTolerance ?? '' }),
               'Above stable’s rate by more than this share (10 = 1.1×)…',
             )}
             {field(
               'analysis.errorRate.minDifference',
               'Error tolerance (pp)',
-              input('analysis.errorRate.minDifference', 'errMinPp', { inputMode: 'decimal', placeholder: '0.1' }),
+              input('analysis.errorRate.minDifference', 'errMinPp', { inputMode: 'decimal', placeholder: ph.errMinPp ?? '' }),
               '…and by more than this many percentage points.',
             )}
             {field(
               'analysis.errorRate.max',
               'Error-rate ceiling (%)',
-              input('analysis.errorRate.max', 'errMax', { inputMode: 'decimal', placeholder: '5' }),
+              input('analysis.errorRate.max', 'errMax', { inputMode: 'decimal', placeholder: ph.errMax ?? '' }),
               'Counts from the first request; "none" for no ceiling.',
             )}
             {field(
               'analysis.minRequests',
               'Minimum requests',
-              input('analysis.minRequests', 'minRequests', { inputMode: 'numeric', placeholder: '100' }),
+              input('analysis.minRequests', 'minRequests', { inputMode: 'numeric', placeholder: ph.minRequests ?? '' }),
               'Per version and step, before the evidence counts.',
             )}
           </div>
@@ -382,13 +436,16 @@ export function NewReleasePage({ service }: { service: string }) {
               {field(
                 'analysis.feedback.tolerance',
                 'Feedback tolerance (points)',
-                input('analysis.feedback.tolerance', 'feedbackTolerance', { inputMode: 'decimal', placeholder: '0.5' }),
+                input('analysis.feedback.tolerance', 'feedbackTolerance', {
+                  inputMode: 'decimal',
+                  placeholder: ph.feedbackTolerance ?? '',
+                }),
                 'Fails when the canary’s mean score is this far below stable’s.',
               )}
               {field(
                 'analysis.feedback.minScore',
                 'Minimum score (optional)',
-                input('analysis.feedback.minScore', 'feedbackMin', { inputMode: 'decimal', placeholder: 'none' }),
+                input('analysis.feedback.minScore', 'feedbackMin', { inputMode: 'decimal', placeholder: ph.feedbackMin ?? '' }),
                 'Also fails below this mean score, 1–5.',
               )}
             </div>
@@ -396,6 +453,50 @@ export function NewReleasePage({ service }: { service: string }) {
           {errors.analysis && (
             <p className="field-error" data-error-for="analysis">
               {errors.analysis.join(' ')}
+            </p>
+          )}
+        </fieldset>
+        <fieldset className="fieldset" data-field="webhooks">
+          <legend>Webhooks</legend>
+          <p className="help">
+            Called for this release, besides the service’s own. Gates hold the release until they answer 2xx; event hooks are told of every
+            change.
+          </p>
+          {hooks.map((h, i) => (
+            <div className="webhook-row" key={i} data-webhook={i}>
+              <select
+                aria-label={`Webhook ${i + 1} type`}
+                name={`webhooks[${i}].type`}
+                value={h.type}
+                onChange={(e) => setHook(i, { type: e.target.value as WebhookType })}
+              >
+                {WEBHOOK_TYPES.map((t) => (
+                  <option key={t} value={t}>
+                    {t}: {WEBHOOK_HELP[t]}
+                  </option>
+                ))}
+              </select>
+              <input
+                aria-label={`Webhook ${i + 1} URL`}
+                name={`webhooks[${i}].url`}
+                value={h.url}
+                onChange={(e) => setHook(i, { url: e.target.value })}
+                placeholder="https://ci.example/hooks/tern"
+                inputMode="url"
+                autoComplete="off"
+                aria-invalid={errors.webhooks ? true : undefined}
+              />
+              <button type="button" className="btn" onClick={() => setHooks((list) => list.filter((_, j) => j !== i))}>
+                Remove webhook {i + 1}
+              </button>
+            </div>
+          ))}
+          <button type="button" className="btn" onClick={() => setHooks((list) => [...list, { type: 'event', url: '' }])}>
+            Add a webhook
+          </button>
+          {errors.webhooks && (
+            <p className="field-error" data-error-for="webhooks">
+              {errors.webhooks.join(' ')}
             </p>
           )}
         </fieldset>

@@ -1,7 +1,9 @@
 /**
  * A release: the plan as a step timeline (current step, remaining hold), the live weight,
  * stable-vs-canary charts, the judges' verdicts with statistic and bound per check, alerts
- * (release-evidence.tsx), the what-if replay panel (release-replay.tsx), the event timeline, and the metadata with the analysis settings in plain words. Release changes arrive over the event stream; metric
+ * (release-evidence.tsx), the what-if replay panel (release-replay.tsx), the instances' logs when a
+ * deploy driver started them (release-logs.tsx), the event timeline, and the metadata with the
+ * analysis settings in plain words and the webhooks. Release changes arrive over the event stream; metric
  * windows and verdicts (not store changes) are polled every 2 s while the release runs.
  */
 import { useState } from 'react';
@@ -15,6 +17,7 @@ import { useInterval, useNow, useResource } from '../hooks';
 import { Link, useTitle } from '../router';
 import { useLiveEvents, useSession } from '../session';
 import { Alerts, CheckTable, Evidence, Verdicts } from './release-evidence';
+import { InstanceLogs } from './release-logs';
 import { WhatIf } from './release-replay';
 
 /** Charts show at most this much history (the API keeps every window). */
@@ -111,6 +114,7 @@ export function ReleasePage({ id }: { id: string }) {
       <Evidence metrics={metrics.data} error={metrics.error} loading={metrics.loading} />
       <Verdicts analysis={analysis.data} error={analysis.error} release={r} />
       <WhatIf release={r} />
+      <InstanceLogs release={r} />
       <div className="two-col">
         <Timeline events={events.data?.events} error={events.error} />
         <div className="side-stack">
@@ -288,6 +292,27 @@ function Metadata({ release }: { release: Release }) {
                 <li key={line}>{line}</li>
               ))}
             </ul>
+          </dd>
+        </div>
+        <div className="kv-row">
+          <dt>webhooks</dt>
+          <dd data-testid="webhooks">
+            {release.webhooks.length === 0 ? (
+              <span className="muted">none of its own (its service’s apply)</span>
+            ) : (
+              <ul className="plain-list">
+                {release.webhooks.map((h, i) => (
+                  <li key={i} data-webhook-type={h.type}>
+                    {h.type} → <code>{h.url}</code>
+                    <span className="muted small">
+                      {' '}
+                      (timeout {h.timeout}, {h.retries} retr{h.retries === 1 ? 'y' : 'ies'}
+                      {h.type === 'event' ? '' : `, rolls back after ${h.maxFailures} failures`})
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            )}
           </dd>
         </div>
         <div className="kv-row">

@@ -1,4 +1,4 @@
-/** One service: how it is matched and its stable version, and its release history. */
+/** One service: how it is matched, how users are identified, its match rules, its stable version, and its release history. */
 import { type Release, type Service, enc } from '../api';
 import { ErrorState, Empty, Loading, StaleBanner, StatusBadge } from '../components/states';
 import { ago, duration, pct, time } from '../format';
@@ -57,9 +57,7 @@ export function ServicePage({ name }: { name: string }) {
             {s.match.pathPrefix ? `path ${s.match.pathPrefix}*` : ''}
           </dd>
           <dt>Users identified by</dt>
-          <dd>
-            {s.stickiness.header ? `header ${s.stickiness.header}, else cookie ${s.stickiness.cookie}` : `cookie ${s.stickiness.cookie}`}
-          </dd>
+          <dd data-testid="stickiness">{stickinessWords(s.stickiness)}</dd>
           <dt>Active release</dt>
           <dd>
             {s.activeRelease ? (
@@ -72,6 +70,7 @@ export function ServicePage({ name }: { name: string }) {
           </dd>
         </dl>
       </section>
+      <Rules service={s} />
       <section className="card" aria-labelledby="hist-h">
         <h2 id="hist-h">Release history</h2>
         {history.data === undefined ? (
@@ -128,5 +127,59 @@ export function ServicePage({ name }: { name: string }) {
         )}
       </section>
     </main>
+  );
+}
+
+/** Where the sticky user key comes from, in the gateway's order (DESIGN §3). */
+export function stickinessWords(st: Service['stickiness']): string {
+  return st.header
+    ? `header ${st.header}, else cookie ${st.cookie}, else client IP`
+    : `cookie ${st.cookie} (set by the gateway), else client IP`;
+}
+
+/** One rule in words: `header x-tester equals "1"` or `cookie beta matches /^on$/`. */
+export function ruleWords(r: Service['rules'][number]): string {
+  const source = r.header !== undefined ? `header ${r.header}` : `cookie ${r.cookie ?? ''}`;
+  const test = r.regex !== undefined ? `matches /${r.regex}/` : `equals "${r.equals ?? ''}"`;
+  return `${source} ${test}`;
+}
+
+function Rules({ service }: { service: Service }) {
+  return (
+    <section className="card" aria-labelledby="rules-h">
+      <h2 id="rules-h">Match rules</h2>
+      {service.rules.length === 0 ? (
+        <p className="muted" data-testid="no-rules">
+          None: every user goes by the sticky split. Rules (e.g. testers always on the canary) are set with{' '}
+          <code>tern service rules add</code>.
+        </p>
+      ) : (
+        <>
+          <p className="muted small">Checked in order before the sticky split; the first that matches picks the version.</p>
+          <div className="table-wrap">
+            <table className="table" data-testid="rules">
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">When the request's</th>
+                  <th scope="col">Goes to</th>
+                </tr>
+              </thead>
+              <tbody>
+                {service.rules.map((r, i) => (
+                  <tr key={i} data-rule={i}>
+                    <td className="num">{i + 1}</td>
+                    <td>
+                      <code>{ruleWords(r)}</code>
+                    </td>
+                    <td>{r.target}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
   );
 }

@@ -1,4 +1,4 @@
-/** The services page: each service's stable version, active release, live weight and health. */
+/** The services page: each service's stable version, active release (and the version it moves to), live weight and health. */
 import type { AnalysisResponse, Service } from '../api';
 import { enc } from '../api';
 import { StatusBadge, Empty, ErrorState, Loading, OutcomeBadge, StaleBanner } from '../components/states';
@@ -79,7 +79,10 @@ export function ServicesPage() {
                     <td>
                       {service.activeRelease ? (
                         <Link to={`/releases/${enc(service.activeRelease.id)}`}>
-                          <StatusBadge status={service.activeRelease.status} />
+                          <StatusBadge status={service.activeRelease.status} />{' '}
+                          <span data-testid="target-version">
+                            to <code>{service.activeRelease.version}</code>
+                          </span>
                         </Link>
                       ) : (
                         <span className="muted">none</span>
