@@ -98,10 +98,16 @@ export interface DeployedInstance {
   readonly startedAt: number;
 }
 
+/**
+ * Deployment state (core/deployment-state.ts): `starting → ready | failed → retired`; a
+ * controller restarted mid-launch starts afresh (`starting → starting`).
+ */
+export type DeploymentState = 'starting' | 'ready' | 'failed' | 'retired';
+
 /** What a deploy driver started for a release: `starting` until every instance is ready. */
 export interface Deployment {
   readonly driver: 'process';
-  readonly state: 'starting' | 'ready' | 'failed' | 'retired';
+  readonly state: DeploymentState;
   readonly instances: readonly DeployedInstance[];
   readonly retiredAt: number | null;
 }

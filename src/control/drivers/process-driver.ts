@@ -9,7 +9,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { transition } from '../../core/release-state.js';
-import type { DeployedInstance, Deployment, ProcessDeploy, Release, Service } from '../../core/types.js';
+import { moveDeployment } from '../../core/deployment-state.js';
+import type { DeployedInstance, ProcessDeploy, Release, Service } from '../../core/types.js';
 import { systemAudit } from '../move.js';
 import type { Driver, DriverContext } from './driver.js';
 import { tailLines } from './log-tail.js';
@@ -24,13 +25,6 @@ interface Launch {
   /** null while instances are starting; then null-reason for ready, or why not. */
   outcome: { readonly reason: string | null } | null;
 }
-
-const deployment = (state: Deployment['state'], instances: readonly DeployedInstance[], retiredAt: number | null = null): Deployment => ({
-  driver: 'process',
-  state,
-  instances,
-  retiredAt,
-});
 
 /** Creates the process driver. */
 export function createProcessDriver(ctx: DriverContext): Driver {
@@ -94,7 +88,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       release,
       'release.deploy.started',
       reason,
-      (r) => ({ ...r, deployment: deployment('starting', instances) }),
+      (r) => ({ ...r, deployment: moveDeployment(r.deployment, 'starting', instances, now) }),
       {
         pids: instances.map((i) => i.pid),
       },
@@ -132,7 +126,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       const moved = await ctx.move(release, 'release.deploy.ready', ready, (r) => ({
         ...r,
         endpoints: instances.map((i) => i.endpoint),
-        deployment: deployment('ready', instances),
+        deployment: moveDeployment(r.deployment, 'ready', instances, now),
       }));
       if (moved) return;
     } else {
@@ -140,7 +134,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       const to = release.status === 'pending' ? 'failed' : 'rolling_back';
       await ctx.move(release, to === 'failed' ? 'release.failed' : 'release.rollback', reason, (r) => ({
         ...transition(r, to, now, reason),
-        deployment: deployment('failed', instances),
+        deployment: moveDeployment(r.deployment, 'failed', instances, now),
       }));
     }
     // Failed, or the release moved on meanwhile (e.g. rolled back by hand): these instances are not wanted.
@@ -157,7 +151,14 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     const pids = d.instances.map((i) => i.pid);
     await ctx.store.updateRelease(
       release.id,
-      (r) => ({ ...r, deployment: r.deployment ? deployment('retired', r.deployment.instances, ctx.clock()) : null }),
+      // Already retired (by another controller meanwhile): left as it is, not retired twice.
+      (r) => ({
+        ...r,
+        deployment:
+          r.deployment && r.deployment.state !== 'retired'
+            ? moveDeployment(r.deployment, 'retired', r.deployment.instances, ctx.clock())
+            : (r.deployment ?? null),
+      }),
       systemAudit(release, 'release.deploy.retired', why, { pids }),
     );
     ctx.logger?.info({ release: release.id, pids, why }, 'instances retired');
