@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { DATA_PLANE_LIVE_MS, type DataPlaneReport } from '../src/core/data-plane.js';
-import { applyAction } from '../src/api/release-moves.js';
+import { applyAction } from '../src/core/release-rules.js';
 import { compileAnalysis, compilePlan } from '../src/core/plan.js';
 import type { Release } from '../src/core/types.js';
 import { startController, type Controller } from '../src/control/runner.js';
