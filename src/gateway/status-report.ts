@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import type { DataPlaneKind, DataPlaneStatusReport, RouterFeatures } from '../core/dataplane.js';
+import type { DataPlaneKind, DataPlaneStatusReport, RouterFeatures } from '../core/data-plane.js';
 
 /** What Tern's own gateway executes: every rule, WebSockets, both sticky bucket hashes. */
 export const BUILTIN_FEATURES: RouterFeatures = Object.freeze({

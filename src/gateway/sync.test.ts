@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
-import type { DataPlaneStatusReport, RouterFeatures } from '../core/dataplane.js';
+import type { DataPlaneStatusReport, RouterFeatures } from '../core/data-plane.js';
 import type { RoutingTable } from '../core/types.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import type { StatusReportOptions } from './status-report.js';

@@ -5,10 +5,10 @@
  * plane. A router reports the routing version it executes, which the reconciler sends to the
  * control plane (`POST /api/v1/dataplane/status`), where a step's hold waits for it.
  */
-import type { DataPlaneKind, RouterFeatures } from '../../core/dataplane.js';
+import type { DataPlaneKind, RouterFeatures } from '../../core/data-plane.js';
 import type { RouteEntry, RoutingTable } from '../../core/types.js';
 
-export type { DataPlaneKind, RouterFeatures } from '../../core/dataplane.js';
+export type { DataPlaneKind, RouterFeatures } from '../../core/data-plane.js';
 
 export interface Router {
   readonly kind: DataPlaneKind;
