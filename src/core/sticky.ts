@@ -3,7 +3,7 @@
  * Because a user's bucket never changes within a release, raising the weight only ever adds
  * users to the canary. Two bucket formulas, chosen per release (`Release.bucketHash`):
  *
- * - `xxh32` (releases started since issue 12):
+ * - `xxh32` (releases started since migration 8):
  *   `bucket = XXH32(UTF-8(salt ‖ userKey), seed 0) mod 10000`, ‖ plain concatenation. HAProxy
  *   computes it natively (`var(txn.salt),concat(,txn.key,),xxh32,mod(10000)`), NGINX in njs,
  *   so every data plane agrees bit-for-bit (vectors: sticky-vectors.json, produced by HAProxy).

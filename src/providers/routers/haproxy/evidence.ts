@@ -8,7 +8,7 @@
  *   with counters at zero: a counter that went down is read as a reset.
  * - latency is sampled: HAProxy logs one request in N (`log … sample 1:N`, raw `tern <backend>
  *   <status> <Ta>`) to a UDP syslog receiver here; the histogram holds only those samples and
- *   the window says so with `latencySampleRate` (issue 12 §4).
+ *   the window says so with `latencySampleRate` (docs/data-planes.md).
  * Only traffic of a service with a release in progress makes windows, as in the built-in gateway.
  * Latency samples wait for the next counter read and go into the same window as the requests it
  * counts, so a window does not hold more samples than requests, which the control plane rejects
