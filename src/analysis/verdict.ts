@@ -1,6 +1,6 @@
 /**
  * What a judge says, check by check: the statistic, the bound it was held against and the
- * samples behind it, so nobody has to guess why a release was rolled back (DESIGN §5).
+ * samples behind it, so nobody has to guess why a release was rolled back.
  */
 import type { Judge, Outcome } from '../core/types.js';
 

@@ -1,5 +1,5 @@
 /**
- * Builds Tern's REST API (DESIGN §3) as a Fastify instance: validation and error mapping,
+ * Builds Tern's REST API (docs/api.md) as a Fastify instance: validation and error mapping,
  * bearer authentication with roles, audit of every mutating request, Prometheus metrics, the
  * OpenAPI document, and the routes. Returned registered but not listening, so the server can
  * add more routes (each must declare `config.access`, or registration throws).

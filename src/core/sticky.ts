@@ -1,5 +1,5 @@
 /**
- * The sticky split (DESIGN §3): a user is on the canary iff `bucket < weight` (basis points).
+ * The sticky split (docs/api.md, "The sticky bucket"): a user is on the canary iff `bucket < weight` (basis points).
  * Because a user's bucket never changes within a release, raising the weight only ever adds
  * users to the canary. Two bucket formulas, chosen per release (`Release.bucketHash`):
  *

@@ -69,7 +69,7 @@ export interface Webhook {
   readonly events: readonly string[] | null;
 }
 
-/** Deploy drivers (DESIGN §2): `static` endpoints come with the release; `process` starts local processes. */
+/** Deploy drivers (docs/api.md, "Deploy drivers"): `static` endpoints come with the release; `process` starts local processes. */
 export type DeploySpec = StaticDeploy | ProcessDeploy;
 
 export interface StaticDeploy {

@@ -1,5 +1,5 @@
 /**
- * The per-request split (DESIGN §3): operator match rules first, then the sticky weighted
+ * The per-request split: operator match rules first, then the sticky weighted
  * split `isCanary(salt, userKey, weight, bucketHash)` from core/sticky.ts — the same function the
  * control plane and every other gateway replica use, and the formula HAProxy and NGINX compute,
  * so a user lands on the same version everywhere. The hash is the release's (xxh32 for releases

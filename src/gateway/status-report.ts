@@ -1,5 +1,5 @@
 /**
- * Data-plane status reports (DESIGN §2): the client side of
+ * Data-plane status reports (docs/data-planes.md): the client side of
  * `POST /api/v1/dataplane/status`. A data plane says which routing version it executes after
  * every table it applied and every 5 s (the heartbeat: it is live while its last report is
  * under 20 s old), and says it is leaving on a clean stop, so the control plane starts a step's

@@ -1,5 +1,5 @@
 /**
- * The control-plane client (DESIGN §2): watches the routing table and pushes metric windows.
+ * The control-plane client (docs/data-planes.md): watches the routing table and pushes metric windows.
  *
  * Watch: long-poll `GET {url}/api/v1/dataplane/routing?after=N&wait=30s` with the gateway's
  * bearer token. 200 carries a RoutingTable; 304 means "no change within the wait". The first

@@ -4,7 +4,7 @@
  * across the checks in force, so a step's false-failure rate stays ≤ α.
  *
  * Every comparison fails only when the difference is both statistically shown and larger than
- * the release's practical tolerance (a relative and an absolute part, DESIGN §5); the error
+ * the release's practical tolerance (a relative and an absolute part, docs/analysis.md); the error
  * checks also refuse to fail on one heavy sticky user alone (accumulator.ts).
  */
 import type { AnalysisConfig } from '../../core/types.js';

@@ -1,5 +1,5 @@
 /**
- * HaproxyEvidence: the MetricSource (DESIGN §2) of the HAProxy data plane. Per release,
+ * HaproxyEvidence: the MetricSource of the HAProxy data plane. Per release,
  * version and second:
  * - requests and errors are exact: the deltas of each backend's `stot` and `hrsp_5xx` from
  *   `show stat`, read once a second over the runtime API (HAProxy counts its own 502/503/504
