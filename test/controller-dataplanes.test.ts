@@ -1,5 +1,5 @@
 /**
- * The release runner waits for the data planes (issue 12): over a real SQLite store with a
+ * The release runner waits for the data planes: over a real SQLite store with a
  * fake clock, a step's hold starts only when every live data plane carrying the service has
  * reported the step's routing version; the release says for whom it waits, and pauses with a
  * reason naming the data plane, weight and version when one does not confirm in time.
