@@ -53,7 +53,7 @@ const POLICY: Readonly<Record<string, Access>> = {
   'POST /api/v1/tokens': 'admin',
   'GET /api/v1/tokens': 'admin',
   'DELETE /api/v1/tokens/:id': 'admin',
-  // dashboard (issue 6): the caller's own role, and the static web app
+  // dashboard: the caller's own role, and the static web app
   'GET /api/v1/whoami': 'read',
   'GET /': 'public',
   'GET /*': 'public',

@@ -1,5 +1,5 @@
 /**
- * Issue 11, finding 6: anonymous and denied traffic must not grow the audit log without bound.
+ * Anonymous and denied traffic must not grow the audit log without bound.
  * One row per (actor, client group, action, outcome, minute) plus one summary with the count;
  * a bounded number of groups per minute, the rest counted in one overflow row; authenticated
  * actions stay one row each.

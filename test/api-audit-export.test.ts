@@ -1,5 +1,5 @@
 /**
- * Issue 11, finding 6 (retention and export): `GET /api/v1/audit/export` streams the audit log
+ * Audit retention and export: `GET /api/v1/audit/export` streams the audit log
  * as verifiable JSON lines (admin only); a complete export moves the export mark, and retention
  * prunes only events that are both older than the retention and exported.
  */

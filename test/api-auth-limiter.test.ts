@@ -1,5 +1,5 @@
 /**
- * Issue 11, finding 2: failed logins must not blind the data plane. The failed-auth limiter
+ * Failed logins must not blind the data plane. The failed-auth limiter
  * counts per client address group (IPv6 by /64), takes the address from X-Forwarded-For only
  * behind configured trusted proxies, and never refuses a request whose token is valid — the
  * built-in gateway shares 127.0.0.1 with every local client (and a local TLS proxy).

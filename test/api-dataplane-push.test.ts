@@ -1,8 +1,8 @@
 /**
  * Metric pushes through app.inject(): a gateway token reports only on the routing it holds —
  * active releases, their canary and stable versions, counts that add up, windows near the
- * server's clock — and heavy error users and gateway errors reach the store (issue 11
- * finding 5: fabricated pushes rolled a release back within a second).
+ * server's clock — and heavy error users and gateway errors reach the store
+ * (fabricated pushes could roll a release back within a second).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

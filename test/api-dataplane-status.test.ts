@@ -1,5 +1,5 @@
 /**
- * The data-plane registry over the API (issue 12): status reports from gateway tokens, the
+ * The data-plane registry over the API: status reports from gateway tokens, the
  * list with live/stale/left states, and service rules a live data plane carrying the service
  * cannot execute refused with TERN_DATAPLANE_UNSUPPORTED, naming the data plane and feature.
  */

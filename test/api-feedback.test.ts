@@ -1,5 +1,5 @@
 /**
- * User feedback end to end through the API and the store (issue 10 item 5): a `feedback` token
+ * User feedback end to end through the API and the store: a `feedback` token
  * submits scores and does nothing else; stable users' and canary users' scores land in their
  * own version's evidence (the judges' metric windows), however the user is named; accepted
  * scores are audited as one event per service, minute and token, refused ones one by one.

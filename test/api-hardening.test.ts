@@ -1,5 +1,5 @@
 /**
- * Issue 11's smaller API findings, each as a user (or an attacker) would meet it: a very deep
+ * The smaller API findings of the security review, each as a user (or an attacker) would meet it: a very deep
  * JSON body, a bad percent-encoding, answers a cache could keep, too many header fields, slow
  * and idle connections.
  */

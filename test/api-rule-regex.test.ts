@@ -1,5 +1,5 @@
 /**
- * Rule regexes at the API (issue 11, ReDoS): what the linear-time engine cannot run is refused
+ * Rule regexes at the API (ReDoS): what the linear-time engine cannot run is refused
  * with a 400 naming the rule and saying why, on create and on patch; what it can run is stored.
  */
 import assert from 'node:assert/strict';

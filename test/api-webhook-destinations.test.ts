@@ -1,5 +1,5 @@
 /**
- * Webhook destinations at the API (issue 11, SSRF): a webhook to loopback, link-local or the
+ * Webhook destinations at the API (SSRF): a webhook to loopback, link-local or the
  * unspecified address is refused when it is configured (service create and patch, release start)
  * with a 400 naming the webhook, unless the admin's allow-list lets it; with an allow-list,
  * unlisted destinations are refused too.

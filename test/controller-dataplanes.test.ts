@@ -1,5 +1,5 @@
 /**
- * The release runner waits for the data planes (issue 12): over a real SQLite store with a
+ * The release runner waits for the data planes: over a real SQLite store with a
  * fake clock, a step's hold starts only when every live data plane carrying the service has
  * reported the step's routing version; the release says for whom it waits, and pauses with a
  * reason naming the data plane, weight and version when one does not confirm in time.
@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { DATA_PLANE_LIVE_MS, type DataPlaneReport } from '../src/core/data-plane.js';
-import { applyAction } from '../src/api/release-moves.js';
+import { applyAction } from '../src/core/release-rules.js';
 import { compileAnalysis, compilePlan } from '../src/core/plan.js';
 import type { Release } from '../src/core/types.js';
 import { startController, type Controller } from '../src/control/runner.js';

@@ -1,5 +1,5 @@
 /**
- * Alertmanager out, end to end (issue 13): a real Alertmanager on a free port, a real
+ * Alertmanager out, end to end: a real Alertmanager on a free port, a real
  * `tern server --alertmanager-url`, two version apps (the canary answering 5xx to half its
  * requests) and user traffic through the built-in gateway. The failing verdict pauses the
  * release; the alert is visible through `amtool alert query` with its labels within 5 s; it

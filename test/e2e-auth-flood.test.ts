@@ -1,10 +1,10 @@
 /**
- * Issue 11, measured: failed logins from the gateway's own address must not delay routing.
+ * Measured: failed logins from the gateway's own address must not delay routing.
  * Real sockets, one process: `tern server`'s composition (API, controller, built-in gateway,
  * all on 127.0.0.1) plus a second gateway replica (what `tern gateway` runs) and two backend
  * versions. While 100 bad-token requests a second hit the API from 127.0.0.1, an admin rolls
- * the release back; both gateways must route every user to stable within 2 s (the issue's
- * figure; before the fix, the gateways' long-polls were refused with 429 and it took 86 s).
+ * the release back; both gateways must route every user to stable within 2 s (the
+ * required figure; before the fix, the gateways' long-polls were refused with 429 and it took 86 s).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * `tern server --data-plane builtin|none` end to end (issue 12): with `none` the server serves
+ * `tern server --data-plane builtin|none` end to end: with `none` the server serves
  * the API and starts no gateway (only external data planes carry traffic); `builtin` is the
  * default; anything else is refused at the door. Real `bin/tern` processes on free ports.
  */

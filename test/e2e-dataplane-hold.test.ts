@@ -1,5 +1,5 @@
 /**
- * End to end with a real `tern server` (issue 12): external data planes report the routing
+ * End to end with a real `tern server`: external data planes report the routing
  * version they applied over HTTP with a gateway token, as `tern agent haproxy|nginx` will. A
  * data plane that applies a step's weight late delays the step's hold (the release says whom it
  * waits for); one that never applies it pauses the release with a reason naming it, the weight

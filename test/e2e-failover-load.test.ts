@@ -1,5 +1,5 @@
 /**
- * Leader SIGKILL under load (issue 14 item 3) as real processes: two `tern server`s on one
+ * Leader SIGKILL under load as real processes: two `tern server`s on one
  * PostgreSQL database (`--lease-ttl 6s`) and two standalone `tern gateway`s given both URLs; a
  * release with analysis on (a healthy canary) is at its first step while 300 requests a second
  * go through the gateways (spread as an L4 balancer does: test/support/balanced-load.ts). The

@@ -1,5 +1,5 @@
 /**
- * Failover (issue 14) as real processes: two `tern server`s sharing one PostgreSQL database
+ * Failover as real processes: two `tern server`s sharing one PostgreSQL database
  * (`--lease-ttl 6s`) and one `tern gateway` given both URLs. The leader is SIGKILLed; a weight
  * change made through the survivor reaches the gateway within seconds, and the survivor's
  * controller takes the lease within the lease length.

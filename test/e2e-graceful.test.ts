@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown as real processes under a steady, bounded load (issue 14):
+ * Graceful shutdown as real processes under a steady, bounded load:
  *
  * - SIGTERM to one worker of `tern gateway --workers 2`: it drains, its primary starts another,
  *   and not one request fails;

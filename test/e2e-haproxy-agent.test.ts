@@ -1,5 +1,5 @@
 /**
- * `tern agent haproxy` end to end (issue 12): a real `tern server`, a real agent process (bin/tern)
+ * `tern agent haproxy` end to end: a real `tern server`, a real agent process (bin/tern)
  * driving a real HAProxy, version apps and steady user load. A healthy canary is promoted through
  * HAProxy by the default sequential analysis from the evidence the agent delivered, and its step
  * holds waited for the agent (`release.applied` names the HAProxy data plane). A bad canary is

@@ -1,5 +1,5 @@
 /**
- * `tern agent nginx` end to end (issue 12): a real `tern server`, a real agent process driving a
+ * `tern agent nginx` end to end: a real `tern server`, a real agent process driving a
  * real NGINX. The release's weight reaches NGINX, the evidence the control plane stores counts
  * exactly the requests users sent, killing the agent (SIGKILL) leaves NGINX serving the same
  * split, and a restarted agent changes nothing users see (same NGINX, same config, same answers).

@@ -1,5 +1,5 @@
 /**
- * Rolling restart under load (issue 14 item 4) as real processes: two `tern server`s on one
+ * Rolling restart under load as real processes: two `tern server`s on one
  * PostgreSQL database and two standalone `tern gateway`s given both URLs, 300 requests a second
  * spread over the gateways by a client that behaves like an L4 load balancer with health checks
  * (test/support/balanced-load.ts: a refused connect goes to the other gateway; a request on a

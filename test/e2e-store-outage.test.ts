@@ -1,5 +1,5 @@
 /**
- * Store outage (issue 14 item 5) as real processes: `tern server` on a private PostgreSQL
+ * Store outage as real processes: `tern server` on a private PostgreSQL
  * cluster, a steady load through its gateway, and the database stopped (fast shutdown, open
  * connections cut) for 30 s in the middle of a release.
  *

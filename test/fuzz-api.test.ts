@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing of every API route (issue 11, "Fuzzing in CI"). The routes come from
+ * Property-based fuzzing of every API route. The routes come from
  * the app's own route catalog and the body shapes from its OpenAPI document, so a new route is
  * fuzzed without editing this file. Every route is called with every credential (none, a bad
  * token, a malformed Authorization header, each role) and arbitrary path parameters, query

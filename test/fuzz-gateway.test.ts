@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing of the gateway over raw TCP (issue 11, "Fuzzing in CI"): arbitrary
+ * Property-based fuzzing of the gateway over raw TCP: arbitrary
  * request lines, methods, targets (dot segments, encodings, absolute-form), header sets
  * (duplicates, huge, odd characters, Upgrade) and bodies with and without Content-Length or
  * chunking, written on fresh connections to a real gateway listener in front of a real

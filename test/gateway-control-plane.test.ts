@@ -84,7 +84,7 @@ describe('gateways against the real control plane', () => {
     assert.deepEqual(a, b);
     const share = a.filter((v) => v === 'v2').length / users.length;
     assert.ok(share > 0 && share < 0.12, `canary share at 5%: ${share}`);
-    // A new release splits by xxh32(salt ‖ key) mod 10000, user by user (issue 12 §2).
+    // A new release splits by xxh32(salt ‖ key) mod 10000, user by user.
     const table = JSON.parse((await h.call('GET', '/api/v1/dataplane/routing')).body) as RoutingJson;
     const canaryEntry = table.routes.find((r) => r.service === 'shop')?.canary;
     assert.equal(canaryEntry?.bucketHash, 'xxh32');

@@ -1,5 +1,5 @@
 /**
- * Hostile request targets, headers and upgrades at the gateway (issue 11, findings 4, 8 and 9):
+ * Hostile request targets, headers and upgrades at the gateway:
  * dot segments are removed before matching and forwarding, encoded traversal and NUL are
  * refused, RFC 9112 Host and version rules hold, header count is capped, and an upgrade
  * the upstream does not accept with 101 never becomes a raw tunnel.

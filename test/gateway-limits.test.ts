@@ -1,5 +1,5 @@
 /**
- * Connection limits and timeouts at the gateway (issue 11, finding 1; issue 14): slow and idle
+ * Connection limits and timeouts at the gateway: slow and idle
  * clients are timed out with 408, a client over its per-address cap or over the total cap gets
  * a clean 503 with Connection: close, and normal users keep getting answers meanwhile with no
  * error counted against any version. CI-sized: a few hundred connections, small caps.

@@ -1,6 +1,6 @@
 /**
  * Sticky weighted split and match rules, through the gateway's own decision code and over
- * real sockets (DESIGN §3, issue 3 acceptance).
+ * real sockets.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

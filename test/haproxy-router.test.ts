@@ -1,5 +1,5 @@
 /**
- * HaproxyRouter against a real HAProxy 2.6 (issue 12): the sticky bucket bit-for-bit with the
+ * HaproxyRouter against a real HAProxy 2.6: the sticky bucket bit-for-bit with the
  * xxh32 formula, weights and rules changed at runtime without a reload (under load, with the
  * time from apply() to applied), a structural change through a graceful reload under load,
  * and fail static across an agent restart and an HAProxy restart. Needs the `haproxy` binary:

@@ -1,5 +1,5 @@
 /**
- * The server's webhook allow-list end to end (issue 11, SSRF): `startServer({ webhookAllow })`,
+ * The server's webhook allow-list end to end (SSRF): `startServer({ webhookAllow })`,
  * as `tern server --webhook-allow` runs it, reaches the API's configuration check; a bad entry
  * stops the start (or the CLI) naming it.
  */

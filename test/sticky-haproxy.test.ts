@@ -1,5 +1,5 @@
 /**
- * The sticky bucket's canonical formula (issue 12, core/sticky.ts) against a live HAProxy: its
+ * The sticky bucket's canonical formula (core/sticky.ts) against a live HAProxy: its
  * native converters `var(txn.salt),concat(,txn.key,),xxh32,mod(10000)` re-derive every vector
  * in src/core/sticky-vectors.json, and Tern's own xxh32 agrees with them on generated keys.
  * HAProxy is Debian's 2.6 (installed by .ci/run); locally the test skips without it, in CI it
@@ -26,7 +26,7 @@ interface Vector {
   readonly bucket: number;
 }
 
-// Salts as releases make them (16 random bytes, base64url: 22 characters), the issue's worked
+// Salts as releases make them (16 random bytes, base64url: 22 characters), the docs' worked
 // example, and a short one so salt ‖ key also takes xxh32's under-16-byte path.
 const ISSUE = 'abcdef0123456789';
 const S1 = 'ksEl7BnKZFL_zgEcvv6eYA';
@@ -36,7 +36,7 @@ const SHORT = 'tern';
 
 /** The vectors' inputs; their outputs are whatever HAProxy answers. */
 const INPUTS: readonly (readonly [string, string])[] = [
-  // the worked examples of docs and issue 12; '' makes exactly one 16-byte stripe
+  // the worked examples of the docs; '' makes exactly one 16-byte stripe
   [ISSUE, 'alice'],
   [ISSUE, 'zoë'],
   [ISSUE, ''],
@@ -134,7 +134,7 @@ describe('sticky bucket: HAProxy computes the canonical formula', { skip: !hapro
       assert.equal(got.bucket, v.bucket, `${what}: bucket`);
       assert.equal(v.bucket, v.xxh32 % 10_000, `${what}: bucket is xxh32 mod 10000`);
     }
-    // The issue's worked examples, as issue 12 §2 states them.
+    // The docs' worked examples (docs/api.md, "The sticky bucket").
     assert.deepEqual(
       vectors.slice(0, 2).map((v) => [v.xxh32, v.bucket]),
       [

@@ -3,7 +3,7 @@
  * time out and let it through once they answer 2xx, roll it back after `maxFailures`; the
  * confirm-step gate controls advancing; a slow gate never holds up another release; event
  * notifications arrive signed (and a tampered or stale one fails verification), filtered,
- * with verdict evidence, and in Slack format when asked. Destinations (issue 11, SSRF): the
+ * with verdict evidence, and in Slack format when asked. Destinations (SSRF): the
  * receiver listens on loopback, so these controllers run with an allow-list naming 127.0.0.1;
  * without one, or when a listed name resolves to loopback at delivery, nothing is called, and a
  * receiver's answer body never reaches a release reason or an audit event.

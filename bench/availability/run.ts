@@ -1,5 +1,5 @@
 /**
- * Availability benchmark (issue 14 items 3 and 4): the two scenarios of the e2e tests at a
+ * Availability benchmark: the two scenarios of the e2e tests at a
  * higher, fixed rate (default 1,000 requests a second, loopback, bounded to ~85 s each), through
  * two standalone `tern gateway`s in front of two `tern server`s on one PostgreSQL database:
  *

@@ -1,6 +1,6 @@
 /**
  * Printing for the data-plane bench: one comparable figure per line — the median round per
- * configuration, the ratios against issue 12's targets, the fixed-rate p99 differences and the
+ * configuration, the ratios against the data-plane targets, the fixed-rate p99 differences and the
  * processes' CPU and memory.
  */
 import { median, type Measured, type RoleUsage, type RoundResult } from './rounds.js';

@@ -1,5 +1,5 @@
 /**
- * Data-plane benchmark (issue 12, "Measured in bench/dataplane"). One run, loopback, two NGINX
+ * Data-plane benchmark. One run, loopback, two NGINX
  * `return 200` backends (stable, canary; 1 worker each) and a 95/5 split by the `x-user-id`
  * header through:
  *   a) plain HAProxy, static 95/5 server weights, nbthread 1
@@ -9,7 +9,7 @@
  *   e) Tern's built-in gateway, 1 process
  * Part 1: wrk at 64 connections, a random user key per request, in interleaved rounds
  * (a,b,c,d,e, a,b,c,d,e, …); the median round per configuration, ratios b/a, b/c, d/c, e/c
- * against the issue's targets, and the canary share the backends' counters saw.
+ * against the data-plane targets (targets.ts), and the canary share the backends' counters saw.
  * Part 2: open-loop load at a fixed rate (paced-load.ts), p99 per configuration, b−a.
  * Part 3: CPU% and RSS of every proxy and agent process, idle and under load (/proc).
  * By default the proxies and agents are pinned to CPU 0 and wrk, the load generator and the

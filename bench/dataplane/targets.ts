@@ -39,7 +39,7 @@ export interface Context {
   readonly proxyCpu: number | null;
 }
 
-/** The shared options of tern-haproxy.ts and tern-nginx.ts (issue 12's bench contract). */
+/** The shared options of tern-haproxy.ts and tern-nginx.ts (the bench contract). */
 export interface TernStartOptions {
   readonly stableUrl: string;
   readonly canaryUrl: string;

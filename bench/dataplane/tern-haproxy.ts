@@ -1,5 +1,5 @@
 /**
- * Tern on HAProxy for the data-plane bench (issue 12): `startTernOnHaproxy` runs the HAProxy
+ * Tern on HAProxy for the data-plane bench: `startTernOnHaproxy` runs the HAProxy
  * data plane (src/providers/routers/haproxy) in a child Node process — the agent — with a
  * fixed routing table and no control plane: one service on `/`, stable and canary each one
  * endpoint, the sticky split at `weightBp` keyed by `x-user-id` (else the `tern_uid` cookie).

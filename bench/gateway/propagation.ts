@@ -1,5 +1,5 @@
 /**
- * How fast a weight change reaches the data plane (issue 3): a real control plane (API over
+ * How fast a weight change reaches the data plane: a real control plane (API over
  * SQLite on a real port) and 4 gateways watching it; 100 weight changes through the API, each
  * timed from just before the API call until every gateway has applied the new table.
  * Prints p50, p99 and max in ms.   node --import tsx bench/gateway/propagation.ts

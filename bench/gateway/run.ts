@@ -1,5 +1,5 @@
 /**
- * Gateway benchmark (issue 3). Same machine, same run, loopback, a tiny fast backend (nginx
+ * Gateway benchmark. Same machine, same run, loopback, a tiny fast backend (nginx
  * `return 200`), wrk at 64 connections with a random user id per request, against:
  *   a) the backend directly
  *   b) Tern's gateway, 1 worker, sticky 95/5 split by x-user-id   (and b2: --workers 2)

@@ -1,5 +1,5 @@
 /**
- * Hostile connections against one gateway (issue 11's measured target): 15,000 connections that
+ * Hostile connections against one gateway (the measured target): 15,000 connections that
  * never send a byte and 1,000 that send one header line every 5 s are held open (reopened as
  * soon as the gateway closes them) while normal users send 500 requests/s for 30 s through a
  * canary split. The gateway runs with its default limits (headers 10 s, caps derived from the

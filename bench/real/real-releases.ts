@@ -1,6 +1,6 @@
 /**
- * Releases of real backend processes through a real `tern server` (issue 10, "real processes,
- * not simulation"). Starts one `tern server` (the built CLI, bin/tern: run `npx tsc -p
+ * Releases of real backend processes through a real `tern server` (real
+ * processes, not simulation). Starts one `tern server` (the built CLI, bin/tern: run `npx tsc -p
  * tsconfig.json` first; this script builds nothing) on free ports over a fresh data directory,
  * then per scenario: C services, each a separate stable backend process (bench/real/backend.mjs)
  * under steady load through the gateway (R requests a second from many sticky users), and

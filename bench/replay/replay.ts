@@ -1,5 +1,5 @@
 /**
- * Replay benchmark (issue 10): how long re-judging a stored 10-minute release takes. Builds the
+ * Replay benchmark: how long re-judging a stored 10-minute release takes. Builds the
  * release with the real controller over a SQLite file (600 s of per-second windows per version,
  * 1,000 rps, threshold judge, plan 10% for 3 min then 50% for 7 min), then times what `POST /releases/:id/replay`
  * does: read the release, its windows and its events from the store, and replay them with the

@@ -1,5 +1,5 @@
 /**
- * Rule matching cost (issue 11, ReDoS). Each accepted rule set below fills one service's budget
+ * Rule matching cost (ReDoS). Each accepted rule set below fills one service's budget
  * (core/rule-regex.ts: at most MAX_RULES_PROGRAM instructions, 32 rules) with patterns chosen to
  * be as slow as the engine allows (nested quantifiers, DFA state blow-up, wide classes), all on
  * the header a hostile client sends; each request goes through the gateway's own split

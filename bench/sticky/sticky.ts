@@ -1,5 +1,5 @@
 /**
- * The sticky bucket's cost per request (issue 12 §2): stickyBucket(salt, userKey) under xxh32
+ * The sticky bucket's cost per request: stickyBucket(salt, userKey) under xxh32
  * (new releases) and murmur3 (releases started before), in interleaved rounds over the same
  * keys — a 22-character release salt and ids like those a gateway sees (user ids, 22-character
  * cookies, IPs, some non-ASCII names) — as the median of the rounds in CPU time per call (the

@@ -3,7 +3,7 @@
  * instead of re-reading the whole step: the count e-process state, each version's totals and
  * merged latency histogram, and per-interval totals for the interval-based judges.
  *
- * Two rules of DESIGN §5 live here because they decide which evidence a judge sees:
+ * Two rules of docs/analysis.md live here because they decide which evidence a judge sees:
  * - warm-up: windows before `latencyFrom` (the canary's first traffic + the warm-up) are not
  *   compared for latency — `compared` holds both versions' latency from then on — while errors
  *   and ceilings count every window;

@@ -1,6 +1,6 @@
 /**
  * The judge factory: one entry point the controller calls every interval with a step's
- * aggregated evidence; it picks the release's judge (DESIGN §5). Pure.
+ * aggregated evidence; it picks the release's judge (docs/analysis.md). Pure.
  */
 import type { AnalysisConfig } from '../core/types.js';
 import { aggregate, type Aggregates } from './accumulator.js';

@@ -1,5 +1,5 @@
 /**
- * Anytime-valid comparison of latency distributions (DESIGN §5), from the time-uniform
+ * Anytime-valid comparison of latency distributions (docs/analysis.md), from the time-uniform
  * DKW-type bands of Howard & Ramdas ("Sequential estimation of quantiles with applications
  * to A/B-testing and best-arm identification", Bernoulli 2022, Thm 2):
  *

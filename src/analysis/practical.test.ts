@@ -1,5 +1,5 @@
 /**
- * The rules that keep verdicts trustworthy on real services (DESIGN §5): practical tolerances
+ * The rules that keep verdicts trustworthy on real services (docs/analysis.md): practical tolerances
  * with an absolute part, the canary's latency warm-up, one heavy sticky user, and the one-sided
  * count test against the composite null — each pinned with seeded simulations, both ways
  * (a healthy canary is left alone, a real regression is still caught).

@@ -1,5 +1,5 @@
 /**
- * Sampled latency (issue 12): an external data plane may time only 1 request in 10. The judges
+ * Sampled latency: an external data plane may time only 1 request in 10. The judges
  * must then count latency evidence by the histogram's own samples — the bands as wide as 1/10
  * of the traffic makes them — and error evidence by the exact request and error counts.
  */

@@ -1,6 +1,6 @@
 /**
  * What a judge says, check by check: the statistic, the bound it was held against and the
- * samples behind it, so nobody has to guess why a release was rolled back (DESIGN §5).
+ * samples behind it, so nobody has to guess why a release was rolled back.
  */
 import type { Judge, Outcome } from '../core/types.js';
 
@@ -35,10 +35,31 @@ export interface JudgeResult {
 }
 
 /** Fail if any check fails; pass only if every check passes; else inconclusive. */
-export function combine(checks: readonly CheckVerdict[]): Outcome {
+function combine(checks: readonly CheckVerdict[]): Outcome {
   if (checks.some((c) => c.outcome === 'fail')) return 'fail';
   if (checks.length > 0 && checks.every((c) => c.outcome === 'pass')) return 'pass';
   return 'inconclusive';
+}
+
+/**
+ * A judge's result from its checks, the same for every judge: the outcome folded by combine(),
+ * sufficient when every check is, stamped `at` with the windows the evidence covered.
+ */
+export function combineChecks(
+  judge: Judge,
+  checks: readonly CheckVerdict[],
+  at: number,
+  window: { readonly windowFrom: number | null; readonly windowTo: number | null },
+): JudgeResult {
+  return {
+    judge,
+    outcome: combine(checks),
+    sufficient: checks.every((c) => c.sufficient),
+    checks,
+    at,
+    windowFrom: window.windowFrom,
+    windowTo: window.windowTo,
+  };
 }
 
 /** Whether both versions have at least `min` samples. */

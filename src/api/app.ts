@@ -1,5 +1,5 @@
 /**
- * Builds Tern's REST API (DESIGN §3) as a Fastify instance: validation and error mapping,
+ * Builds Tern's REST API (docs/api.md) as a Fastify instance: validation and error mapping,
  * bearer authentication with roles, audit of every mutating request, Prometheus metrics, the
  * OpenAPI document, and the routes. Returned registered but not listening, so the server can
  * add more routes (each must declare `config.access`, or registration throws).
@@ -39,7 +39,7 @@ import { registerReleaseRoutes } from './routes/releases.js';
 import { registerReplayRoutes } from './routes/replay.js';
 import { registerServiceRoutes } from './routes/services.js';
 import { registerTokenRoutes } from './routes/tokens.js';
-// Dashboard (issue 6): GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
+// Dashboard: GET /api/v1/whoami and the built web app at / (src/api/routes/web.ts).
 import { registerWebRoutes } from './routes/web.js';
 import { httpsOption, registerTls } from './tls.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds, schemaErrorFormatter, validatorCompiler } from './validation.js';
@@ -162,7 +162,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     registerEventRoutes,
     registerDataplaneRoutes,
     registerTokenRoutes,
-    registerWebRoutes, // dashboard (issue 6): whoami + static app (its `/*` wildcard never shadows a declared route)
+    registerWebRoutes, // dashboard: whoami + static app (its `/*` wildcard never shadows a declared route)
   ]) {
     register(app, deps);
   }

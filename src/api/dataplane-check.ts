@@ -1,7 +1,7 @@
 /**
  * What the data planes can execute, checked where a service is configured: a live data plane
- * carrying the service that lacks a feature its rules need refuses the change (DESIGN §2:
- * never silently ignored), and the registry lists, per data plane, the services it cannot run.
+ * carrying the service that lacks a feature its rules need refuses the change (never
+ * silently ignored), and the registry lists, per data plane, the services it cannot run.
  */
 import { carries, liveCarriers, type DataPlane } from '../core/data-plane.js';
 import { DataPlaneUnsupportedError } from '../core/errors.js';

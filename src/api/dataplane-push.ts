@@ -1,6 +1,6 @@
 /**
- * What a metrics push may claim (issue 11 finding 5: fabricated pushes rolled a healthy
- * release back within a second). A gateway token pushes only as a data plane that holds the
+ * What a metrics push may claim (fabricated pushes could roll a healthy release back within
+ * a second). A gateway token pushes only as a data plane that holds the
  * routing it reports on:
  * - counts must add up: errors + gatewayErrors ≤ requests, latency buckets ≤ requests (a data
  *   plane that samples latency sends only the samples, which may be far fewer, and says so

@@ -67,7 +67,7 @@ export function compileRules(rules: readonly MatchRule[], field: string): MatchR
 }
 
 /**
- * Checks compiled webhooks against the admin's destination policy (issue 11, SSRF).
+ * Checks compiled webhooks against the admin's destination policy (SSRF).
  * @throws ValidationError naming the webhook (`body.webhooks[1].url`) and why it is refused.
  */
 export function allowedWebhooks(webhooks: Webhook[], policy: WebhookPolicy, field: string): Webhook[] {

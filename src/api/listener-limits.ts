@@ -1,6 +1,6 @@
 /**
- * Connection limits and timeouts of the API listener (issue 11: idle and slow connections must
- * not exhaust the process). Node's own defaults are generous (requests may take 300 s to
+ * Connection limits and timeouts of the API listener: idle and slow connections must not
+ * exhaust the process. Node's own defaults are generous (requests may take 300 s to
  * arrive, headers 60 s) and Fastify's keep-alive lasts 72 s with no cap on connections or on
  * requests per socket. Long answers are unaffected: a routing long-poll waits at most 60 s and
  * an SSE stream sends a heartbeat every 15 s, both well inside the idle timeout.

@@ -1,5 +1,5 @@
 /**
- * Domain objects to the API's JSON: weights in percent and times in ISO 8601 (DESIGN §3),
+ * Domain objects to the API's JSON: weights in percent and times in ISO 8601 (docs/api.md),
  * except the routing table, which keeps basis points for the data plane. Secrets, salts
  * and hashes never appear here except where a route must hand them out (routing table salts).
  */

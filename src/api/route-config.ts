@@ -60,7 +60,7 @@ export interface ApiDeps {
   readonly clock: Clock;
   /** Called to register cleanup for long-lived requests (SSE, long-polls) when the app closes. */
   readonly closing: ClosingSignal;
-  /** Where webhooks may be configured to go (the admin's allow-list; issue 11). */
+  /** Where webhooks may be configured to go (the admin's allow-list). */
   readonly webhookPolicy: WebhookPolicy;
 }
 

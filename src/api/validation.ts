@@ -33,7 +33,7 @@ export const MAX_JSON_DEPTH = 64;
 /**
  * True when `text` (JSON) nests objects/arrays deeper than `max`. A linear scan that skips
  * strings, so it never recurses: a 5,000-deep document used to overflow the stack in the
- * recursive validation and error formatting (issue 11).
+ * recursive validation and error formatting.
  */
 export function jsonDepthExceeds(text: string, max: number): boolean {
   let depth = 0;

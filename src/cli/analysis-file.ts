@@ -1,5 +1,5 @@
 /**
- * `--analysis-file FILE`: the API's `analysis` object (DESIGN §3) read from a JSON or YAML file
+ * `--analysis-file FILE`: the API's `analysis` object (docs/api.md) read from a JSON or YAML file
  * (`-` for stdin) and checked here with the API's own schema and rules, so a mistake exits 2
  * naming the field before anything is sent. Loaded only when the flag is given (analysis-flags.ts):
  * the schemas and the YAML parser would slow every other command's start.

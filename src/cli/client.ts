@@ -1,5 +1,5 @@
 /**
- * A small typed client for Tern's REST API (DESIGN §3) over undici. It turns transport
+ * A small typed client for Tern's REST API (docs/api.md) over undici. It turns transport
  * failures into UnreachableError and error answers into ApiError, so commands only deal with data.
  */
 import { Agent, errors as undiciErrors, request } from 'undici';

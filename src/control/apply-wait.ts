@@ -1,5 +1,5 @@
 /**
- * A step's wait for its data planes (issue 12): the hold starts only once every live data
+ * A step's wait for its data planes: the hold starts only once every live data
  * plane carrying the service reports the routing version written with the step's weight.
  * While it waits the release says for whom (its reason, written when that changes); once all
  * have confirmed the applied time is stored (and audited, so the timeline and replay see it);

@@ -3,7 +3,7 @@
  * the time, what happens next. Holding, advancing, promoting and failing are decided here and
  * nowhere else; the runner only applies the decision through the store.
  *
- * Rules (DESIGN §4–§5):
+ * Rules:
  * - a failed verdict acts at once (the judges are built to be looked at any time);
  * - a step advances when its hold has passed and its analysis passed (or it has none), or
  *   when its evidence is sufficient (each version saw `minRequests`) and shows no regression —
@@ -45,7 +45,7 @@ export interface DecideOptions {
 export function decide(release: Release, verdict: JudgeSummary | null, now: number, options: DecideOptions = {}): Decision {
   const step = release.steps[release.stepIndex];
   if (release.status !== 'progressing' || !step) return { kind: 'hold', untilMs: null };
-  // The hold runs from when the data planes applied the step's weight (DESIGN §2), not the store write.
+  // The hold runs from when the data planes applied the step's weight (apply-wait.ts), not the store write.
   const start = holdStart(release);
   const elapsed = now - start;
   const stepLabel = `step ${release.stepIndex + 1}/${release.steps.length} (${step.weight / 100}%)`;

@@ -1,5 +1,5 @@
 /**
- * The controller's Prometheus metrics (issue 4): each active release's status, weight and
+ * The controller's Prometheus metrics: each active release's status, weight and
  * step; how long releases took, by how they ended; and the judges' verdicts by outcome. They
  * go into the registry the API serves on `/metrics`, so one scrape sees API and controller.
  * Only the leading controller updates them (the one whose ticks run).

@@ -1,5 +1,5 @@
 /**
- * Where the latency warm-up starts, shared by the controller and what-if replay (DESIGN §5): a
+ * Where the latency warm-up starts, shared by the controller and what-if replay (docs/analysis.md, "Warm-up"): a
  * fresh canary's first `warmupMs` of traffic, counted from the first window in which it served
  * requests in this release, is not compared for latency (the accumulator applies the rule).
  */

@@ -1,10 +1,12 @@
 /**
- * Data planes as the control plane knows them (DESIGN §2, issue 12): each gateway or proxy
- * agent reports the routing version it has applied, every few seconds; a step's hold starts
- * only once every live data plane carrying the service has applied the routing version
- * written with the step's weight. Pure: the rules take the reports and `now`.
+ * Data planes as the control plane knows them: each gateway or proxy agent reports its kind,
+ * what it can execute and the routing version it has applied, every few seconds; a step's hold
+ * starts only once every live data plane carrying the service has applied the routing version
+ * written with the step's weight. The report's types are shared by the gateway (which reports
+ * as the `builtin` data plane), the router providers (which re-export them from
+ * src/providers/routers/router.ts), the API (which validates the reports) and the store.
+ * Pure: the rules take the reports and `now`.
  */
-import type { DataPlaneKind, RouterFeatures } from './dataplane.js';
 import type { Release } from './types.js';
 
 /** A data plane is live while its last report is younger than this. */
@@ -12,18 +14,44 @@ export const DATA_PLANE_LIVE_MS = 20_000;
 /** How long a step waits for its weight to be applied before the release pauses (`tern server --apply-timeout`). */
 export const DEFAULT_APPLY_TIMEOUT_MS = 30_000;
 
-export const DATA_PLANE_KINDS: readonly DataPlaneKind[] = ['builtin', 'haproxy', 'nginx'];
-export type DataPlaneKindName = DataPlaneKind;
+export const DATA_PLANE_KINDS = ['builtin', 'haproxy', 'nginx'] as const;
+export type DataPlaneKind = (typeof DATA_PLANE_KINDS)[number];
 
-/** What a data plane can execute: the Router provider's RouterFeatures (src/core/dataplane.ts). */
-export type DataPlaneFeatures = RouterFeatures;
+/** What a data plane can execute; a service needing more is refused when it is configured. */
+export interface RouterFeatures {
+  /** Rules with `regex` (the built-in gateway; not HAProxy or NGINX without a slow per-request script). */
+  readonly regexRules: boolean;
+  /** Rules with `header` + `equals` / `cookie` + `equals`. */
+  readonly equalsRules: boolean;
+  /** WebSocket upgrades. */
+  readonly websocket: boolean;
+  /** Sticky bucket hashes it computes (`xxh32` everywhere; `murmur3` only where older releases may still run). */
+  readonly bucketHashes: readonly string[];
+}
 
-/** One status report, as a data plane sends it (`POST /api/v1/dataplane/status`). */
+/**
+ * The body of `POST /api/v1/dataplane/status`: sent after every applied table and every 5 s
+ * (heartbeat); a data plane is live while its last report is under 20 s old.
+ */
+export interface DataPlaneStatusReport {
+  /** 1..200 characters; also the `gateway` of its metric pushes. */
+  readonly dataPlane: string;
+  readonly kind: DataPlaneKind;
+  /** The routing version executed now; 0 before any table. */
+  readonly appliedVersion: number;
+  readonly features: RouterFeatures;
+  /** The services it carries; null when it carries every service. */
+  readonly services: readonly string[] | null;
+  /** Sent once on a clean stop: the data plane is no longer live. */
+  readonly leaving?: true;
+}
+
+/** One status report as the control plane takes it in (DataPlaneStatusReport, its name as `name`). */
 export interface DataPlaneReport {
   readonly name: string;
-  readonly kind: DataPlaneKindName;
+  readonly kind: DataPlaneKind;
   readonly appliedVersion: number;
-  readonly features: DataPlaneFeatures;
+  readonly features: RouterFeatures;
   /** The services it carries; null = every service. */
   readonly services: readonly string[] | null;
   /** A clean stop: the data plane no longer carries traffic. */

@@ -2,7 +2,7 @@
  * A mergeable latency histogram with bounded relative error (the DDSketch bucketing of
  * Masson, Rim & Lee, VLDB 2019): bucket i holds values in (γ^(i-1), γ^i] with γ = (1+α)/(1-α),
  * and a bucket is represented by 2γ^i/(γ+1), so every quantile is within α = 1% of a true
- * sample value — inside DESIGN §3's 2% budget. Histograms from many gateways and seconds
+ * sample value (docs/analysis.md). Histograms from many gateways and seconds
  * merge by adding counts bucket by bucket, which is what the store and the judges do.
  *
  * Values are milliseconds. Values at or below 1 µs share bucket `MIN_BUCKET`.

@@ -1,6 +1,6 @@
 /**
  * MurmurHash3 x86_32 over UTF-8, streamed (no encoded copy, no allocation). It was the sticky
- * bucket's hash before issue 12 and still is for releases that started before the upgrade
+ * bucket's hash before migration 8 and still is for releases that started before the upgrade
  * (`bucketHash: 'murmur3'`, core/sticky.ts); the gateway also keys its error-user pseudonyms
  * with it (gateway/error-users.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * What a release becomes, as pure rules (DESIGN §2: compute, then persist): the operator's
+ * What a release becomes, as pure rules (compute, then persist): the operator's
  * actions (promote, rollback, pause, resume), how any proposed change is settled into the
  * release that will be stored (identity kept, step clock, applied time), and the effects the
  * store must persist with it (a routing bump, the canary made stable, alerts closed). The

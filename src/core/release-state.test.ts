@@ -46,7 +46,7 @@ describe('release state machine', () => {
       }
     }
   });
-  it('follows DESIGN §4: final states are dead ends, rollback is reachable from every non-final state', () => {
+  it('final states are dead ends, rollback is reachable from every non-final state', () => {
     for (const s of FINAL_STATUSES) assert.deepEqual(RELEASE_TRANSITIONS[s], []);
     for (const s of ACTIVE_STATUSES.filter((x) => x !== 'rolling_back')) assert.ok(canMove(s, 'rolling_back'), s);
     assert.ok(canMove('progressing', 'paused') && canMove('paused', 'progressing'));

@@ -1,5 +1,5 @@
 /**
- * The release state machine (DESIGN §4): one table of allowed moves; anything else throws.
+ * The release state machine (docs/api.md, "Releases"): one table of allowed moves; anything else throws.
  * Pure: takes a release and returns the next one; the store persists it with its audit event.
  */
 import { ConflictError } from './errors.js';

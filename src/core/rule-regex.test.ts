@@ -1,4 +1,4 @@
-/** Rule regexes: linear-time matching, bounded input, and refusals that say why (issue 11, ReDoS). */
+/** Rule regexes: linear-time matching, bounded input, and refusals that say why (ReDoS). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_RULE_VALUE, MAX_RULES_PROGRAM, checkRulesBudget, compileRulePattern } from './rule-regex.js';

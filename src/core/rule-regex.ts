@@ -1,5 +1,5 @@
 /**
- * Match-rule regular expressions, bounded in time (issue 11, ReDoS). A rule's regex runs on
+ * Match-rule regular expressions, bounded in time (ReDoS). A rule's regex runs on
  * every request of its service, on a value the client chooses, so it must never backtrack:
  * `^(a+)+$` against 30 `a`s and a `!` froze the whole process for 4.8 s under JavaScript's
  * RegExp. Rules therefore run on RE2JS (the pure-JavaScript port of RE2): an automaton

@@ -49,7 +49,7 @@ describe('sticky split', () => {
     );
   });
 
-  it('keeps the murmur3 formula of releases started before issue 12: murmur3(salt ‖ NUL ‖ key) mod 10000', () => {
+  it('keeps the murmur3 formula of releases started before migration 8: murmur3(salt ‖ NUL ‖ key) mod 10000', () => {
     // Values computed by Tern's gateway before the change; a release in flight must keep them.
     assert.equal(stickyBucket('release-salt', 'user-1', 'murmur3'), 740);
     assert.equal(stickyBucket('ksEl7BnKZFL_zgEcvv6eYA', 'alice', 'murmur3'), 262);

@@ -1,9 +1,9 @@
 /**
- * The sticky split (DESIGN §3): a user is on the canary iff `bucket < weight` (basis points).
+ * The sticky split (docs/api.md, "The sticky bucket"): a user is on the canary iff `bucket < weight` (basis points).
  * Because a user's bucket never changes within a release, raising the weight only ever adds
  * users to the canary. Two bucket formulas, chosen per release (`Release.bucketHash`):
  *
- * - `xxh32` (releases started since issue 12):
+ * - `xxh32` (releases started since migration 8):
  *   `bucket = XXH32(UTF-8(salt ‖ userKey), seed 0) mod 10000`, ‖ plain concatenation. HAProxy
  *   computes it natively (`var(txn.salt),concat(,txn.key,),xxh32,mod(10000)`), NGINX in njs,
  *   so every data plane agrees bit-for-bit (vectors: sticky-vectors.json, produced by HAProxy).

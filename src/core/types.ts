@@ -69,7 +69,7 @@ export interface Webhook {
   readonly events: readonly string[] | null;
 }
 
-/** Deploy drivers (DESIGN §2): `static` endpoints come with the release; `process` starts local processes. */
+/** Deploy drivers (docs/api.md, "Deploy drivers"): `static` endpoints come with the release; `process` starts local processes. */
 export type DeploySpec = StaticDeploy | ProcessDeploy;
 
 export interface StaticDeploy {
@@ -98,10 +98,16 @@ export interface DeployedInstance {
   readonly startedAt: number;
 }
 
+/**
+ * Deployment state (core/deployment-state.ts): `starting → ready | failed → retired`; a
+ * controller restarted mid-launch starts afresh (`starting → starting`).
+ */
+export type DeploymentState = 'starting' | 'ready' | 'failed' | 'retired';
+
 /** What a deploy driver started for a release: `starting` until every instance is ready. */
 export interface Deployment {
   readonly driver: 'process';
-  readonly state: 'starting' | 'ready' | 'failed' | 'retired';
+  readonly state: DeploymentState;
   readonly instances: readonly DeployedInstance[];
   readonly retiredAt: number | null;
 }
@@ -172,7 +178,7 @@ export interface Release {
   /** Canary weight in basis points. */
   readonly weight: number;
   readonly salt: string;
-  /** The sticky bucket's hash (core/sticky.ts): 'xxh32' for releases started since issue 12, 'murmur3' before. Never changes. */
+  /** The sticky bucket's hash (core/sticky.ts): 'xxh32' for releases started since migration 8, 'murmur3' before. Never changes. */
   readonly bucketHash: BucketHash;
   readonly steps: readonly Step[];
   readonly analysis: AnalysisConfig;
@@ -200,7 +206,7 @@ export interface Release {
 }
 
 /**
- * How a release hashes users into buckets (core/sticky.ts): 'xxh32' since issue 12, 'murmur3'
+ * How a release hashes users into buckets (core/sticky.ts): 'xxh32' since migration 8, 'murmur3'
  * for releases that started before (kept so an upgrade never reshuffles users mid-release).
  */
 export type BucketHash = 'xxh32' | 'murmur3';
@@ -217,7 +223,7 @@ export interface RouteEntry {
         readonly weight: number;
         readonly salt: string;
         readonly releaseId: string;
-        /** The release's bucket hash; absent means 'murmur3' (tables and state files from before issue 12). */
+        /** The release's bucket hash; absent means 'murmur3' (tables and state files from before migration 8). */
         readonly bucketHash?: BucketHash;
       })
     | null;

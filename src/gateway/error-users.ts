@@ -1,7 +1,7 @@
 /**
  * Who got the errors: per one-second window, a bounded tally of errors by user, so the judges
  * can tell one heavy sticky user (a bot, a poison request) from a regression that hits many
- * (DESIGN §5: "one heavy sticky user cannot decide a release alone").
+ * (docs/analysis.md, "One heavy user": one heavy sticky user cannot decide a release alone).
  *
  * The user key (split.ts: the sticky header, the sticky cookie or the client IP) may be personal
  * data, so it never leaves the gateway: only a 32-bit MurmurHash3 of it, keyed by a fixed salt

@@ -10,8 +10,8 @@
  * Whose failure it is decides where it counts (metrics.ts): `connect`, `connect-timeout`,
  * `reset`, `timeout` and `other` (the upstream answered something unparsable) are the
  * version's errors; `local`, and any request the gateway refuses by its own choice, are
- * gateway errors, which never count against a version — issue 11 saw 21,000 slow client
- * connections exhaust the gateway's descriptors and its EMFILE 502s roll back a healthy canary.
+ * gateway errors, which never count against a version: 21,000 slow client connections can
+ * exhaust the gateway's descriptors, and its EMFILE 502s must not roll back a healthy canary.
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

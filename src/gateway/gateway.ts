@@ -1,5 +1,5 @@
 /**
- * Tern's built-in gateway (DESIGN §2–§3): the composition of the proxy, the routing table, the
+ * Tern's built-in gateway: the composition of the proxy, the routing table, the
  * endpoint pools and health, metrics, the admin listener and the control-plane sync.
  *
  * ```ts

@@ -2,8 +2,8 @@
  * Gateway metrics per (service, version): requests, errors (5xx answers of the version, and the
  * gateway's 502/503/504 when its upstream failed: refused, reset, timed out), gateway errors
  * (requests the gateway failed itself — out of file descriptors, ports or memory, or refused
- * by its own choice — counted apart and never as the version's errors: issue 11 saw a healthy
- * canary rolled back for the gateway's own EMFILE), 4xx, and latency (request start to
+ * by its own choice — counted apart and never as the version's errors, so a healthy canary is
+ * never rolled back for the gateway's own EMFILE), 4xx, and latency (request start to
  * response end; gateway errors are left out of it too).
  *
  * Two outputs:

@@ -1,6 +1,6 @@
 /**
  * Request-target normalisation, applied before a request is matched to a route and before its
- * path is forwarded (issue 11, finding 8).
+ * path is forwarded.
  *
  * Without it `/tenant/../../tenant2/secret` matched the `/tenant` route and reached a backend
  * as `/tenant1/tenant/../../tenant2/secret`, which a normalising backend resolves outside the

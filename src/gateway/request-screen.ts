@@ -1,5 +1,5 @@
 /**
- * The checks every request passes before it is routed (issue 11, findings 8 and 9), on top of
+ * The checks every request passes before it is routed, on top of
  * what node's parser (llhttp) already refuses — it refuses a missing Host on HTTP/1.1, versions
  * like 1.2 or 3.0, bad chunking and CL+TE (listener.ts), but lets these through:
  *

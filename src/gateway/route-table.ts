@@ -37,7 +37,7 @@ export interface CompiledCanary extends CompiledVersion {
   readonly weight: number;
   readonly salt: string;
   readonly releaseId: string;
-  /** The release's bucket hash; 'murmur3' when the table does not say (tables from before issue 12). */
+  /** The release's bucket hash; 'murmur3' when the table does not say (tables from before migration 8). */
   readonly bucketHash: BucketHash;
 }
 

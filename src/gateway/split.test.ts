@@ -76,7 +76,7 @@ describe('split', () => {
     assert.equal(decide(r, req({ 'x-tester': '1' }), true).target, 'stable');
   });
 
-  it('a ReDoS rule (^(a+)+$) costs at most 1 ms per request on a 16 KiB adversarial header (issue 11)', () => {
+  it('a ReDoS rule (^(a+)+$) costs at most 1 ms per request on a 16 KiB adversarial header', () => {
     const r = compile({
       ...base,
       canary: { ...base.canary!, weight: 0 },
@@ -97,7 +97,7 @@ describe('split', () => {
     }
   });
 
-  it("splits by the release's bucket hash: xxh32 when the table says so, murmur3 when it says nothing (tables from before issue 12)", () => {
+  it("splits by the release's bucket hash: xxh32 when the table says so, murmur3 when it says nothing (tables from before migration 8)", () => {
     const salt = 'ksEl7BnKZFL_zgEcvv6eYA';
     const users = Array.from({ length: 400 }, (_, i) => `user-${i}`);
     const onCanary = (canary: RouteEntry['canary']): string[] => {
@@ -111,7 +111,7 @@ describe('split', () => {
     assert.deepEqual(onCanary(half), expected('murmur3'));
     // The two formulas put different users on the canary: using the wrong one would move users.
     assert.notDeepEqual(expected('xxh32'), expected('murmur3'));
-    // The canonical vector of docs and issue 12: salt abcdef0123456789, user alice → bucket 5475.
+    // The canonical vector of the docs: salt abcdef0123456789, user alice → bucket 5475.
     const example = { ...base.canary!, salt: 'abcdef0123456789', bucketHash: 'xxh32' as const };
     assert.equal(decide(compile({ ...base, canary: { ...example, weight: 5_476 } }), req({ 'x-user': 'alice' }), true).target, 'canary');
     assert.equal(decide(compile({ ...base, canary: { ...example, weight: 5_475 } }), req({ 'x-user': 'alice' }), true).target, 'stable');

@@ -1,9 +1,9 @@
 /**
- * The per-request split (DESIGN §3): operator match rules first, then the sticky weighted
+ * The per-request split: operator match rules first, then the sticky weighted
  * split `isCanary(salt, userKey, weight, bucketHash)` from core/sticky.ts — the same function the
  * control plane and every other gateway replica use, and the formula HAProxy and NGINX compute,
  * so a user lands on the same version everywhere. The hash is the release's (xxh32 for releases
- * started since issue 12, murmur3 before: an upgrade never reshuffles a release in flight).
+ * started since migration 8, murmur3 before: an upgrade never reshuffles a release in flight).
  *
  * User key: the service's configured header, else its sticky cookie (`tern_uid`), else the
  * client IP. When the cookie is missing on a plain HTTP request the gateway issues a random

@@ -1,6 +1,6 @@
 /**
  * The fail-static state file: the last routing table the gateway applied, so a gateway that
- * restarts while the control plane is down still routes (DESIGN §2).
+ * restarts while the control plane is down still routes (docs/data-planes.md, "Fail static").
  *
  * Writes are crash-safe: write a temp file in the same directory, fsync it, rename it over
  * the target (atomic on POSIX), then fsync the directory so the rename itself is durable.

@@ -1,5 +1,5 @@
 /**
- * Data-plane status reports (issue 12, DESIGN §2): the client side of
+ * Data-plane status reports (docs/data-planes.md): the client side of
  * `POST /api/v1/dataplane/status`. A data plane says which routing version it executes after
  * every table it applied and every 5 s (the heartbeat: it is live while its last report is
  * under 20 s old), and says it is leaving on a clean stop, so the control plane starts a step's
@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import type { DataPlaneKind, DataPlaneStatusReport, RouterFeatures } from '../core/dataplane.js';
+import type { DataPlaneKind, DataPlaneStatusReport, RouterFeatures } from '../core/data-plane.js';
 
 /** What Tern's own gateway executes: every rule, WebSockets, both sticky bucket hashes. */
 export const BUILTIN_FEATURES: RouterFeatures = Object.freeze({

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
-import type { DataPlaneStatusReport, RouterFeatures } from '../core/dataplane.js';
+import type { DataPlaneStatusReport, RouterFeatures } from '../core/data-plane.js';
 import type { RoutingTable } from '../core/types.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import type { StatusReportOptions } from './status-report.js';
@@ -73,7 +73,7 @@ describe('parseRoutingTable', () => {
     assert.throws(() => parseRoutingTable('nope'), /routing table/);
   });
 
-  it("takes the canary's bucket hash as given, absent for tables from before issue 12, and refuses an unknown one", () => {
+  it("takes the canary's bucket hash as given, absent for tables from before migration 8, and refuses an unknown one", () => {
     const canary = { version: 'v2', endpoints: ['http://b:1'], weight: 500, salt: 's', releaseId: 'r' };
     const withCanary = (c: object) => ({ ...good, routes: [{ ...good.routes[0], canary: c }] });
     assert.equal(parseRoutingTable(withCanary({ ...canary, bucketHash: 'xxh32' })).routes[0]!.canary!.bucketHash, 'xxh32');

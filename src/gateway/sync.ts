@@ -1,5 +1,5 @@
 /**
- * The control-plane client (DESIGN §2): watches the routing table and pushes metric windows.
+ * The control-plane client (docs/data-planes.md): watches the routing table and pushes metric windows.
  *
  * Watch: long-poll `GET {url}/api/v1/dataplane/routing?after=N&wait=30s` with the gateway's
  * bearer token. 200 carries a RoutingTable; 304 means "no change within the wait". The first
@@ -40,8 +40,12 @@ export interface SyncOptions {
   readonly logger: Logger;
   /** Version of the table in use (0 when none). */
   readonly currentVersion: () => number;
-  /** Applies a table (an external data plane may take a moment); throws or rejects when it cannot. `force` skips the version check. */
-  readonly apply: (table: RoutingTable, force: boolean) => void | Promise<void>;
+  /**
+   * Applies a table (an external data plane may take a moment); throws or rejects when it cannot.
+   * Sync decides which tables are applied — its first answer whatever the version (a restored
+   * control plane is the truth), later only a newer one — so `apply` never compares versions.
+   */
+  readonly apply: (table: RoutingTable) => void | Promise<void>;
   readonly drainWindows: () => MetricWindow[];
   readonly drainEvents: () => FallbackEvent[];
   /** Long-poll wait the control plane is asked for, seconds (default 30). */
@@ -125,7 +129,7 @@ export function startSync(opts: SyncOptions): SyncHandle {
     }
     const table = parseRoutingTable(await res.body.json());
     if (first || table.version > opts.currentVersion()) {
-      await opts.apply(table, first);
+      await opts.apply(table);
       return reporter?.kick();
     }
     // A 200 that is not newer breaks the watch contract; pause so it cannot become a busy loop.

@@ -45,7 +45,7 @@ function checkRoute(r: unknown, field: string): void {
     const c = o.canary as Json;
     need(typeof c.weight === 'number', `${field}.canary.weight`, 'a number of basis points');
     need(typeof c.salt === 'string' && typeof c.releaseId === 'string', `${field}.canary`, 'salt and releaseId strings');
-    // Absent: a table from before issue 12 (murmur3). An unknown hash is refused, never guessed:
+    // Absent: a table from before migration 8 (murmur3). An unknown hash is refused, never guessed:
     // routing users by the wrong formula would move them between versions.
     need(
       c.bucketHash === undefined || BUCKET_HASHES.includes(c.bucketHash as BucketHash),

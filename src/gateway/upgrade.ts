@@ -5,8 +5,8 @@
  *
  * Only a real `101 Switching Protocols` turns the two connections into a byte-for-byte tunnel
  * (RFC 9110 §15.2.2: the protocol changes only after the 101). Any other answer is relayed as a
- * plain response with `Connection: close` and both connections are closed: issue 11 found that
- * piping at once let a second request, sent on the same socket after a backend's 200, reach the
+ * plain response with `Connection: close` and both connections are closed: piping at
+ * once would let a second request, sent on the same socket after a backend's 200, reach the
  * backend unrouted, unmeasured and with a spoofed X-Forwarded-For. Bytes the client sends
  * before the 101 are held until then (and dropped with anything else on a refusal).
  *

@@ -77,7 +77,7 @@ export interface AlertInput {
 export type VerdictOutcome = Outcome;
 
 /**
- * One judge's verdict on one step of a release, with the evidence behind it (DESIGN §5: each
+ * One judge's verdict on one step of a release, with the evidence behind it (each
  * check's statistic, bound and sample sizes, and the windows it used), so nobody has to guess
  * why a release moved on or rolled back.
  */
@@ -209,7 +209,7 @@ export interface Store {
   /** Newest first (by `at`, then by insertion); default limit 100, at most 1000. */
   listVerdicts(releaseId: string, options?: { readonly limit?: number }): Promise<AnalysisVerdict[]>;
 
-  // controller leadership (DESIGN §2: several controllers share PostgreSQL and elect one leader)
+  // controller leadership (several controllers share PostgreSQL and elect one leader)
   /**
    * Takes, renews or (once expired) takes over the lease `name` for `ttlMs` from the store's
    * clock; true when `holder` holds it afterwards. Holders' clocks should agree to well within

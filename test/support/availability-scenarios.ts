@@ -1,5 +1,5 @@
 /**
- * The two availability scenarios of issue 14, shared by the e2e tests (CI-sized rate) and
+ * The two availability scenarios, shared by the e2e tests (CI-sized rate) and
  * `bench/availability/run.ts` (1,000 rps): a release with analysis on progresses under a steady
  * load sent through two standalone `tern gateway`s (see tern-cluster.ts) while
  *

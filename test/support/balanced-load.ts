@@ -1,6 +1,6 @@
 /**
  * A fixed-rate load that spreads over several gateways the way an L4 load balancer with health
- * checks does, for availability tests and benchmarks (issue 14). Every request goes to the next
+ * checks does, for availability tests and benchmarks. Every request goes to the next
  * gateway in turn (one keep-alive pool per gateway, so connections are spread evenly); then:
  *
  * - a connect that is refused (`ECONNREFUSED`: nothing was sent, the gateway is down or

@@ -1,6 +1,6 @@
 /**
  * The production topology of docs/operations.md as real processes, for availability tests and
- * benchmarks (issue 14): two `tern server`s sharing one PostgreSQL database (a fresh database on
+ * benchmarks: two `tern server`s sharing one PostgreSQL database (a fresh database on
  * `baseUrl`, dropped by `destroy`), and two standalone `tern gateway`s each given both servers'
  * URLs. Every process keeps its port across restarts, so a restarted server is found again by
  * the gateways and a restarted gateway by the load balancer (here, the balancing client).

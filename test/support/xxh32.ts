@@ -1,6 +1,6 @@
 /**
  * A plain reference xxHash32 (seed 0) over UTF-8 bytes, for tests that check a data plane's
- * sticky bucket bit-for-bit against the formula of issue 12 (`xxh32(salt ‖ key) mod 10000`)
+ * sticky bucket bit-for-bit against the documented formula (`xxh32(salt ‖ key) mod 10000`)
  * independently of src/core/sticky.ts.
  */
 const P1 = 0x9e3779b1;

@@ -9,7 +9,7 @@ import type { AnalysisConfig } from '../../core/types.js';
 import { quantile, totalCount } from '../../core/latency-histogram.js';
 import type { Aggregates } from '../accumulator.js';
 import type { Timing } from '../evidence.js';
-import { round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
+import { combineChecks, round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
 
 export const CONFIDENCE = 0.98;
 export const TOLERANCE = 0.25;
@@ -108,18 +108,5 @@ export function mannWhitneyJudge(config: AnalysisConfig, a: Aggregates, timing: 
       config.latency.minDifferenceMs,
     ),
   ];
-  const outcome: Outcome = checks.some((c) => c.outcome === 'fail')
-    ? 'fail'
-    : checks.every((c) => c.outcome === 'pass')
-      ? 'pass'
-      : 'inconclusive';
-  return {
-    judge: 'mann-whitney',
-    outcome,
-    sufficient: checks.every((c) => c.sufficient),
-    checks,
-    at: timing.now,
-    windowFrom: a.windowFrom,
-    windowTo: a.windowTo,
-  };
+  return combineChecks('mann-whitney', checks, timing.now, a);
 }

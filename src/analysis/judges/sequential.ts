@@ -4,7 +4,7 @@
  * across the checks in force, so a step's false-failure rate stays ≤ α.
  *
  * Every comparison fails only when the difference is both statistically shown and larger than
- * the release's practical tolerance (a relative and an absolute part, DESIGN §5); the error
+ * the release's practical tolerance (a relative and an absolute part, docs/analysis.md); the error
  * checks also refuse to fail on one heavy sticky user alone (accumulator.ts).
  */
 import type { AnalysisConfig } from '../../core/types.js';
@@ -14,7 +14,7 @@ import { ratioBounds, ratioEstimate, type CountState } from '../count-eprocess.j
 import type { Timing } from '../evidence.js';
 import { bandWidth, compareLatency } from '../latency-bands.js';
 import { rateInterval } from '../rate-bounds.js';
-import { combine, enough, missing, pct, round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
+import { combineChecks, enough, missing, pct, round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
 
 /** False-failure budget of one analysed step. */
 export const DEFAULT_ALPHA = 0.01;
@@ -262,13 +262,5 @@ export function sequentialJudge(config: AnalysisConfig, a: Aggregates, timing: T
   if (config.errorRate.max !== null) checks.push(ceilingCheck(a, config.errorRate.max, each, min));
   if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each, min));
   if (config.feedback) checks.push(feedbackCheck(a, config.feedback, each, min));
-  return {
-    judge: 'sequential',
-    outcome: combine(checks),
-    sufficient: checks.every((c) => c.sufficient),
-    checks,
-    at: timing.now,
-    windowFrom: a.windowFrom,
-    windowTo: a.windowTo,
-  };
+  return combineChecks('sequential', checks, timing.now, a);
 }

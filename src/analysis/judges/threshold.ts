@@ -8,7 +8,7 @@ import type { AnalysisConfig } from '../../core/types.js';
 import { quantile, totalCount } from '../../core/latency-histogram.js';
 import type { Aggregates } from '../accumulator.js';
 import type { Timing } from '../evidence.js';
-import { round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
+import { combineChecks, round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
 
 /** Flagger's defaults when the release sets no ceiling: 99% success rate, 500 ms. */
 export const DEFAULT_MAX_ERROR_RATE = 0.01;
@@ -62,18 +62,5 @@ export function thresholdJudge(config: AnalysisConfig, a: Aggregates, timing: Ti
       detail: `${latencyFailures} of ${timed} intervals over the ${maxP99} ms p99 limit (fails at ${config.failureThreshold})`,
     },
   ];
-  const outcome: Outcome = checks.some((c) => c.outcome === 'fail')
-    ? 'fail'
-    : checks.every((c) => c.outcome === 'pass')
-      ? 'pass'
-      : 'inconclusive';
-  return {
-    judge: 'threshold',
-    outcome,
-    sufficient: checks.every((c) => c.sufficient),
-    checks,
-    at: timing.now,
-    windowFrom: a.windowFrom,
-    windowTo: a.windowTo,
-  };
+  return combineChecks('threshold', checks, timing.now, a);
 }

@@ -8,7 +8,7 @@
  * The token is checked BEFORE the address limit: a valid token is never refused by it. Many
  * callers share an address (the built-in gateway, every local CLI and a local TLS proxy all
  * come from 127.0.0.1), so refusing by address alone let anyone's bad guesses cut the control
- * plane's own data-plane channel (issue 11). Checking first costs one SHA-256 and one indexed
+ * plane's own data-plane channel. Checking first costs one SHA-256 and one indexed
  * lookup per request (tokens.ts: secrets have 256 bits, so a fast hash is right), and guessing
  * gains nothing from interleaving with valid calls: a guess is worth 2^-256 either way.
  */

@@ -1,6 +1,6 @@
 /**
  * `GET /api/v1/releases/:id/logs`: the tail of each instance's output, for releases whose
- * canary a deploy driver started (DESIGN §3; the process driver writes one log per instance).
+ * canary a deploy driver started (the process driver writes one log per instance).
  */
 import { tailLines } from '../../control/drivers/log-tail.js';
 import { NotFoundError } from '../../core/errors.js';

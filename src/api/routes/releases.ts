@@ -8,7 +8,7 @@ import { auditInput } from '../audit/audit-context.js';
 import { actorOf } from '../auth/access.js';
 import { allowedWebhooks } from '../input.js';
 import { releaseJson } from '../present.js';
-import { type ReleaseAction, applyAction } from '../release-moves.js';
+import { type ReleaseAction, applyAction } from '../../core/release-rules.js';
 import { buildRelease } from '../release-start.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES, IdParams, NameParams } from '../schemas/common.js';

@@ -52,7 +52,7 @@ export const IsoTime = Type.String({ description: 'ISO 8601 time' });
 export const BucketHashOut = Type.Union([Type.Literal('xxh32'), Type.Literal('murmur3')], {
   readOnly: true,
   description:
-    "the sticky split's hash: bucket = xxh32(salt + userKey) mod 10000 ('xxh32', releases started since issue 12) or murmur3(salt + NUL + userKey) mod 10000 ('murmur3', releases started before the upgrade)",
+    "the sticky split's hash: bucket = xxh32(salt + userKey) mod 10000 ('xxh32', new releases) or murmur3(salt + NUL + userKey) mod 10000 ('murmur3', releases started before Tern switched to xxh32)",
 });
 export const NullableIsoTime = Type.Union([Type.String(), Type.Null()], { description: 'ISO 8601 time or null' });
 

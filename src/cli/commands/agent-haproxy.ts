@@ -1,5 +1,5 @@
 /**
- * `tern agent haproxy`: drives an HAProxy 2.6 as a Tern data plane (issue 12). It starts
+ * `tern agent haproxy`: drives an HAProxy 2.6 as a Tern data plane. It starts
  * HAProxy (master-worker, in its own session) or adopts the one its state directory records,
  * follows the control plane's routing table through the reconciler, and pushes evidence read
  * from HAProxy (exact counters, sampled latency). Stopping the agent leaves HAProxy serving

@@ -1,5 +1,5 @@
 /**
- * `tern agent nginx` (DESIGN §2): runs beside NGINX and makes it a Tern data plane. It starts
+ * `tern agent nginx`: runs beside NGINX and makes it a Tern data plane. It starts
  * NGINX (or adopts the one already running for --state-dir), watches the control plane's routing
  * table, applies it (state files for weights and rules, a graceful reload only for structure),
  * reports the applied version, and pushes per-version evidence read from NGINX's access log.

@@ -1,5 +1,5 @@
 /**
- * `tern gateway`: one more data-plane replica (DESIGN §2). It watches the control plane's routing
+ * `tern gateway`: one more data-plane replica. It watches the control plane's routing
  * table with a `gateway` token, pushes metrics once a second, keeps serving its last table when
  * the control plane is away (fail static, persisted to --state-file), and with `--workers N`
  * runs N processes sharing the port (node:cluster), all routing a user to the same version.

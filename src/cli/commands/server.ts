@@ -1,5 +1,5 @@
 /**
- * `tern server`: the all-in-one server (DESIGN §3) in the foreground. Human lines go to stdout,
+ * `tern server`: the all-in-one server in the foreground. Human lines go to stdout,
  * JSON logs to stderr (or --log-file). SIGINT/SIGTERM shut it down gracefully with exit 0;
  * a second signal forces exit.
  */

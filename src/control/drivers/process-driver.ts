@@ -5,38 +5,25 @@
  * and adopts ready ones), waits in the background until each answers its readiness path,
  * then registers their endpoints on the release — which the routing table picks up — or ends
  * the release `failed` with the exit code or timeout and the last log lines. Retiring stops
- * each instance's process group (SIGTERM, SIGKILL after the grace period).
+ * each instance's process group (SIGTERM, SIGKILL after the grace period). What it holds in memory
+ * (launches in progress, retirements running) is one LaunchState (launch-state.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { transition } from '../../core/release-state.js';
-import type { DeployedInstance, Deployment, ProcessDeploy, Release, Service } from '../../core/types.js';
+import { moveDeployment } from '../../core/deployment-state.js';
+import type { DeployedInstance, ProcessDeploy, Release, Service } from '../../core/types.js';
 import { systemAudit } from '../move.js';
 import type { Driver, DriverContext } from './driver.js';
 import { tailLines } from './log-tail.js';
 import { carriesMarker, stopGroup } from './process-group.js';
 import { freePort, waitReady } from './readiness.js';
-import { instanceMarker, spawnInstance, type Spawned } from './spawn.js';
+import { instanceMarker, spawnInstance } from './spawn.js';
+import { LaunchState, type Launch } from './launch-state.js';
 import { openInstanceRegistry, type RegisteredInstance } from './instance-registry.js';
-
-interface Launch {
-  readonly spawned: Spawned[];
-  persisted: boolean;
-  /** null while instances are starting; then null-reason for ready, or why not. */
-  outcome: { readonly reason: string | null } | null;
-}
-
-const deployment = (state: Deployment['state'], instances: readonly DeployedInstance[], retiredAt: number | null = null): Deployment => ({
-  driver: 'process',
-  state,
-  instances,
-  retiredAt,
-});
 
 /** Creates the process driver. */
 export function createProcessDriver(ctx: DriverContext): Driver {
-  const launches = new Map<string, Launch>();
-  const retiring = new Map<string, Promise<void>>();
-  const abort = new AbortController();
+  const state = new LaunchState();
   const logDir = `${ctx.dataDir}/logs`;
   const registry = openInstanceRegistry(`${ctx.dataDir}/instances.json`);
   /** The registry is a safety net for deleted services: failing to write it must not stop a deploy or a retirement. */
@@ -65,8 +52,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       );
       await stopInstances(release.id, release.deployment.instances);
     }
-    const launch: Launch = { spawned: [], persisted: false, outcome: null };
-    launches.set(release.id, launch);
+    const launch = state.open(release.id);
     try {
       for (let index = 0; index < spec.instances; index++) {
         const port = await freePort();
@@ -94,13 +80,13 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       release,
       'release.deploy.started',
       reason,
-      (r) => ({ ...r, deployment: deployment('starting', instances) }),
+      (r) => ({ ...r, deployment: moveDeployment(r.deployment, 'starting', instances, now) }),
       {
         pids: instances.map((i) => i.pid),
       },
     );
     if (!launch.persisted) {
-      launches.delete(release.id);
+      state.end(release.id);
       await stopInstances(
         release.id,
         instances,
@@ -116,7 +102,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     const reasons = await Promise.all(
       launch.spawned.map(async ({ instance, exited }) => {
         const url = `${instance.endpoint}${spec.readiness.path}`;
-        const why = await waitReady({ url, timeoutMs: spec.readiness.timeoutMs, exited, signal: abort.signal });
+        const why = await waitReady({ url, timeoutMs: spec.readiness.timeoutMs, exited, signal: state.signal });
         if (why === null) return null;
         const tail = (await tailLines(instance.logFile, 5).catch(() => [])).join(' | ');
         return `instance ${instance.index} (pid ${instance.pid}) never became ready: ${why}${tail ? `; last log lines: ${tail}` : ''}`;
@@ -132,7 +118,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       const moved = await ctx.move(release, 'release.deploy.ready', ready, (r) => ({
         ...r,
         endpoints: instances.map((i) => i.endpoint),
-        deployment: deployment('ready', instances),
+        deployment: moveDeployment(r.deployment, 'ready', instances, now),
       }));
       if (moved) return;
     } else {
@@ -140,7 +126,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
       const to = release.status === 'pending' ? 'failed' : 'rolling_back';
       await ctx.move(release, to === 'failed' ? 'release.failed' : 'release.rollback', reason, (r) => ({
         ...transition(r, to, now, reason),
-        deployment: deployment('failed', instances),
+        deployment: moveDeployment(r.deployment, 'failed', instances, now),
       }));
     }
     // Failed, or the release moved on meanwhile (e.g. rolled back by hand): these instances are not wanted.
@@ -151,26 +137,30 @@ export function createProcessDriver(ctx: DriverContext): Driver {
   async function retireNow(release: Release, why: string): Promise<void> {
     const d = release.deployment;
     if (!d || d.state === 'retired') return;
-    const ours = launches.get(release.id)?.spawned.map((s) => s.child) ?? [];
-    await stopInstances(release.id, d.instances, ours);
+    await stopInstances(release.id, d.instances, state.children(release.id));
     await registry.remove(release.id).catch(noted('update'));
     const pids = d.instances.map((i) => i.pid);
     await ctx.store.updateRelease(
       release.id,
-      (r) => ({ ...r, deployment: r.deployment ? deployment('retired', r.deployment.instances, ctx.clock()) : null }),
+      // Already retired (by another controller meanwhile): left as it is, not retired twice.
+      (r) => ({
+        ...r,
+        deployment:
+          r.deployment && r.deployment.state !== 'retired'
+            ? moveDeployment(r.deployment, 'retired', r.deployment.instances, ctx.clock())
+            : (r.deployment ?? null),
+      }),
       systemAudit(release, 'release.deploy.retired', why, { pids }),
     );
     ctx.logger?.info({ release: release.id, pids, why }, 'instances retired');
   }
 
   function retire(release: Release, why: string): Promise<void> {
-    const running = retiring.get(release.id);
-    if (running) return running;
-    const job = retireNow(release, why)
-      .catch((err: unknown) => ctx.logger?.error({ err, release: release.id }, 'could not retire instances; retrying later'))
-      .finally(() => retiring.delete(release.id));
-    retiring.set(release.id, job);
-    return job;
+    return state.retireOnce(release.id, () =>
+      retireNow(release, why).catch((err: unknown) =>
+        ctx.logger?.error({ err, release: release.id }, 'could not retire instances; retrying later'),
+      ),
+    );
   }
 
   /** Stops listed instances whose release no longer exists (its service was deleted). */
@@ -178,7 +168,7 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     const byRelease = new Map<string, RegisteredInstance[]>();
     for (const e of await registry.list()) byRelease.set(e.releaseId, [...(byRelease.get(e.releaseId) ?? []), e]);
     for (const [releaseId, instances] of byRelease) {
-      if (launches.has(releaseId) || retiring.has(releaseId)) continue;
+      if (state.busy(releaseId)) continue;
       const release = await ctx.store.getRelease(releaseId);
       if (release && release.deployment?.state !== 'retired') continue;
       if (!release) {
@@ -197,26 +187,23 @@ export function createProcessDriver(ctx: DriverContext): Driver {
     collectOrphans,
     async prepare(release: Release, service: Service, now: number) {
       if (service.deploy?.driver !== 'process') return;
-      const launch = launches.get(release.id);
+      const launch = state.get(release.id);
       if (!launch) return begin(release, service.deploy, now);
       if (!launch.outcome) return;
-      launches.delete(release.id);
+      state.end(release.id);
       await finish(release, launch, launch.outcome.reason, now);
     },
     retire,
     async stop() {
-      abort.abort();
-      for (const [id, launch] of launches) {
-        // Unrecorded instances would be orphans nobody can find again.
-        if (!launch.persisted)
-          await stopInstances(
-            id,
-            launch.spawned.map((s) => s.instance),
-            launch.spawned.map((s) => s.child),
-          );
+      // Unrecorded instances would be orphans nobody can find again.
+      for (const [id, launch] of state.abort()) {
+        await stopInstances(
+          id,
+          launch.spawned.map((s) => s.instance),
+          launch.spawned.map((s) => s.child),
+        );
       }
-      launches.clear();
-      await Promise.all(retiring.values());
+      await state.drain();
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Alertmanager out (issue 13): Tern's alerts posted to Alertmanager's v2 API
+ * Alertmanager out: Tern's alerts posted to Alertmanager's v2 API
  * (`POST /api/v2/alerts`). Driven by the store, not by events, so a restarted or newly elected
  * controller picks up where the last left off:
  * - `TernCheckFailing` — one per open store alert (a check judging.ts found failing) of an

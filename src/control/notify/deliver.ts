@@ -5,7 +5,7 @@
  * checked against the address the socket actually connects to. The answer is summarised for
  * reasons and logs, never thrown. The summary holds the status code and a fixed phrase, never
  * the receiver's body or the address a name resolved to: release reasons are read by viewers,
- * and an echoed body would turn a webhook into a way to read internal services (issue 11).
+ * and an echoed body would turn a webhook into a way to read internal services.
  * The body goes to the server's log at debug level, truncated.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** The webhook destination policy (issue 11, SSRF): what is refused without an allow-list, what an allow-list lets through. */
+/** The webhook destination policy (SSRF): what is refused without an allow-list, what an allow-list lets through. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileWebhookPolicy, guardedLookup, restrictedKind } from './destinations.js';

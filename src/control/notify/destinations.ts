@@ -1,5 +1,5 @@
 /**
- * Where webhooks may go (issue 11, SSRF): a deployer configures webhook URLs and Tern calls them
+ * Where webhooks may go (SSRF): a deployer configures webhook URLs and Tern calls them
  * from inside the network, so a URL is a request the server makes on the deployer's behalf. The
  * admin's allow-list (`tern server --webhook-allow HOST|IP|CIDR`, or TERN_WEBHOOK_ALLOW) decides:
  *

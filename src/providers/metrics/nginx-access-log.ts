@@ -1,5 +1,5 @@
 /**
- * NginxAccessLogSource (MetricSource, DESIGN §2): per-version evidence from NGINX OSS, which has
+ * NginxAccessLogSource (a MetricSource): per-version evidence from NGINX OSS, which has
  * no per-upstream counters. NGINX writes one short line per proxied request to a buffered access
  * log (`$msec <release> <s|c> $status $request_time $upstream_response_time`, config.ts); the
  * agent tails it and aggregates exact per-second windows: requests, errors (5xx, which includes

@@ -1,5 +1,5 @@
 /**
- * A MetricSource reading a Prometheus query API (control-plane side, issue 13): per-version
+ * A MetricSource reading a Prometheus query API (control-plane side): per-version
  * request and error counts and latency histograms of a service that some other proxy carries
  * and exports to Prometheus. Every `pollMs` it reads the windows that closed at least `lagMs`
  * ago (time for the scrape after a window's end to land) with one range query per metric and

@@ -1,5 +1,5 @@
 /**
- * The MetricSource provider interface (DESIGN §2): where per-version evidence windows come
+ * The MetricSource provider interface: where per-version evidence windows come
  * from — the built-in gateway's own counters, an HAProxy or NGINX agent reading its proxy, or
  * (control-plane side) Prometheus. Windows are keyed by (source, release, version, window
  * start): the store replaces a window it already has from the same source, so a retried push

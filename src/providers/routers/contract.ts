@@ -16,7 +16,7 @@
  * `x-user-id` header, the same two endpoints), so only weights, salts and rules change between
  * cases — never the structure. Users' keys include non-ASCII ones, sent as UTF-8 bytes.
  *
- * Cases (issue 12): 20,000 users get the version `isCanary` (src/core/sticky.ts) predicts at
+ * Cases: 20,000 users get the version `isCanary` (src/core/sticky.ts) predicts at
  * 5/25/50% (bit for bit, so every router agrees with every other) with a share within ±1
  * point; raising the weight moves no canary user back; header and cookie `equals` rules; weight
  * 0 → 100 → 0; a table needing a feature the router lacks is rejected by apply() and the old

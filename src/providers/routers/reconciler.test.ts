@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import type { DataPlaneStatusReport } from '../../core/dataplane.js';
+import type { DataPlaneStatusReport } from '../../core/data-plane.js';
 import type { RouteEntry, RoutingTable } from '../../core/types.js';
 import { startGateway } from '../../gateway/gateway.js';
 import { createBuiltinRouter } from './builtin.js';

@@ -1,5 +1,5 @@
 /**
- * The reconciler (DESIGN §2): the one thing that writes to a data plane. It watches the
+ * The reconciler (docs/data-planes.md): the one thing that writes to a data plane. It watches the
  * control plane's routing table (the gateway's watch loop: long-poll, backoff with jitter,
  * several control planes in turn, fail static) and hands every newer table to its Router;
  * it pushes the windows of the data plane's MetricSource back, and reports the routing version

@@ -1,14 +1,14 @@
 /**
- * The Router provider interface (DESIGN §2): what every data plane — Tern's built-in gateway,
+ * The Router provider interface (docs/data-planes.md, "The Router interface"): what every data plane — Tern's built-in gateway,
  * HAProxy through `tern agent haproxy`, NGINX through `tern agent nginx` — offers the
  * reconciler that drives it. Only the reconciler calls `apply`; nothing else writes to a data
  * plane. A router reports the routing version it executes, which the reconciler sends to the
  * control plane (`POST /api/v1/dataplane/status`), where a step's hold waits for it.
  */
-import type { DataPlaneKind, RouterFeatures } from '../../core/dataplane.js';
+import type { DataPlaneKind, RouterFeatures } from '../../core/data-plane.js';
 import type { RouteEntry, RoutingTable } from '../../core/types.js';
 
-export type { DataPlaneKind, RouterFeatures } from '../../core/dataplane.js';
+export type { DataPlaneKind, RouterFeatures } from '../../core/data-plane.js';
 
 export interface Router {
   readonly kind: DataPlaneKind;

@@ -1,5 +1,5 @@
 /**
- * A database as Tern left it before migration 8 (issue 12): schema at version 7 and an active
+ * A database as Tern left it before migration 8: schema at version 7 and an active
  * release whose row has no bucket hash. Opening a store on it must read that release as
  * 'murmur3' — the hash its users were split with — so an upgrade mid-release moves nobody.
  */

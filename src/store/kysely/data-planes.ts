@@ -4,7 +4,7 @@
  * many gateways every few seconds must stay cheap), and the list the controller and API read.
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { DataPlane, DataPlaneKindName } from '../../core/data-plane.js';
+import type { DataPlane, DataPlaneKind } from '../../core/data-plane.js';
 import type { Store } from '../store.js';
 import { readRoutingVersion } from './queries.js';
 import type { StoreRuntime } from './runtime.js';
@@ -15,7 +15,7 @@ type DataPlaneOperations = Pick<Store, 'reportDataPlane' | 'listDataPlanes'>;
 function toDataPlane(row: Selectable<DataPlanesTable>): DataPlane {
   return {
     name: row.name,
-    kind: row.kind as DataPlaneKindName,
+    kind: row.kind as DataPlaneKind,
     appliedVersion: Number(row.applied_version),
     features: JSON.parse(row.features) as DataPlane['features'],
     services: row.services === null ? null : (JSON.parse(row.services) as string[]),

@@ -1,5 +1,5 @@
 /**
- * Aggregated audit of accepted feedback (issue 10): a busy service gets thousands of scores a
+ * Aggregated audit of accepted feedback: a busy service gets thousands of scores a
  * minute, and one audit event each would drown the log. Each accepted score is added, in the
  * transaction that stores the score, to an open bucket keyed by (service, minute, actor); once
  * the minute is over, `flushFeedbackAudit` turns each bucket into one append-only audit event

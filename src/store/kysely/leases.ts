@@ -1,6 +1,6 @@
 /**
  * Store methods for named leases: how several controllers sharing one database elect one
- * leader (DESIGN §2). Taking, renewing and taking over an expired lease are one atomic upsert,
+ * leader (docs/operations.md, "Failover"). Taking, renewing and taking over an expired lease are one atomic upsert,
  * so racing controllers cannot both win; times come from the store's clock.
  */
 import { ValidationError } from '../../core/errors.js';

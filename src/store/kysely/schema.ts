@@ -176,7 +176,7 @@ export interface DataPlanesTable {
   name: string;
   kind: string;
   applied_version: number;
-  /** JSON DataPlaneFeatures. */
+  /** JSON RouterFeatures. */
   features: string;
   /** JSON string[]; null = every service. */
   services: string | null;

@@ -1,5 +1,5 @@
 /**
- * Migration 1: the initial schema (DESIGN §4). Portable by construction: text, integer,
+ * Migration 1: the initial schema. Portable by construction: text, integer,
  * bigint and double precision only; JSON as text; times as integer epoch ms. Only the
  * auto-increment ids and the append-only triggers differ between SQLite and PostgreSQL.
  */

@@ -1,5 +1,5 @@
 /**
- * Migration 2: analysis verdicts (DESIGN §5: every verdict is stored with its statistic,
+ * Migration 2: analysis verdicts (every verdict is stored with its statistic,
  * bound, sample sizes and the windows it used). Per-check evidence is JSON text like the rest
  * of the schema.
  */

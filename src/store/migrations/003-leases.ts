@@ -1,6 +1,6 @@
 /**
  * Migration 3: what several controllers sharing one database need to coordinate — named
- * leases (leader election, DESIGN §2), and at most one open alert per (release, metric), so
+ * leases (leader election), and at most one open alert per (release, metric), so
  * raising an alert is one atomic upsert however many controllers race to raise it.
  */
 import { sql } from 'kysely';

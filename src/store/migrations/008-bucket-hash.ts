@@ -1,5 +1,5 @@
 /**
- * Migration 8: which hash a release's sticky split uses (issue 12, core/sticky.ts). Releases
+ * Migration 8: which hash a release's sticky split uses (core/sticky.ts). Releases
  * stored before it started on MurmurHash3 and keep it ('murmur3', the column default), so an
  * upgrade in the middle of a release moves none of its users; new releases write 'xxh32'.
  */

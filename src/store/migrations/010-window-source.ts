@@ -1,5 +1,5 @@
 /**
- * Migration 10: idempotent evidence (issue 12). A metric window is stored once per source —
+ * Migration 10: idempotent evidence. A metric window is stored once per source —
  * the data plane that pushed it — keyed by (release, version, window start, source): a
  * repeat from the same source replaces its row (a retried push or a re-read log never counts
  * twice), rows of several sources for one second add up when read. Rows written before get

@@ -1,5 +1,5 @@
 /**
- * Renders an HAProxy 2.6 configuration for a routing table (DESIGN §2, issue 12): a frontend
+ * Renders an HAProxy 2.6 configuration for a routing table: a frontend
  * that picks the service by host and path prefix (as the built-in gateway's route table does:
  * host routes first, longest prefix on path-segment boundaries, then host-less routes), then
  * the version — operator rules first, then the sticky bucket

@@ -1,5 +1,5 @@
 /**
- * HaproxyEvidence: the MetricSource (DESIGN §2) of the HAProxy data plane. Per release,
+ * HaproxyEvidence: the MetricSource of the HAProxy data plane. Per release,
  * version and second:
  * - requests and errors are exact: the deltas of each backend's `stot` and `hrsp_5xx` from
  *   `show stat`, read once a second over the runtime API (HAProxy counts its own 502/503/504
@@ -8,7 +8,7 @@
  *   with counters at zero: a counter that went down is read as a reset.
  * - latency is sampled: HAProxy logs one request in N (`log … sample 1:N`, raw `tern <backend>
  *   <status> <Ta>`) to a UDP syslog receiver here; the histogram holds only those samples and
- *   the window says so with `latencySampleRate` (issue 12 §4).
+ *   the window says so with `latencySampleRate` (docs/data-planes.md).
  * Only traffic of a service with a release in progress makes windows, as in the built-in gateway.
  * Latency samples wait for the next counter read and go into the same window as the requests it
  * counts, so a window does not hold more samples than requests, which the control plane rejects

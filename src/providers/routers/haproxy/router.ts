@@ -1,5 +1,5 @@
 /**
- * HaproxyRouter: the Router (DESIGN §2) for HAProxy 2.6. `apply` renders the table
+ * HaproxyRouter: the Router for HAProxy 2.6. `apply` renders the table
  * (config.ts); when the structure is unchanged it only updates the map files HAProxy holds
  * in memory over the runtime API — weights and salts with `set map`, rule maps atomically
  * with `prepare/add/commit map` — so a release step never reloads; a new service or endpoint

@@ -1,5 +1,5 @@
 /**
- * Renders nginx.conf for a routing table's structure (DESIGN §2): one server per host (plus a
+ * Renders nginx.conf for a routing table's structure: one server per host (plus a
  * default server for host-less services), locations per path prefix on segment boundaries
  * (`= /p` and `/p/`, longest prefix wins as in the gateway), one upstream with keep-alive per
  * (service, version), the gateway's forwarding headers, and a control server the agent probes.

@@ -1,5 +1,5 @@
 /**
- * NginxRouter (DESIGN §2): drives NGINX 1.22 + njs 0.7 as a Tern data plane.
+ * NginxRouter: drives NGINX 1.22 + njs 0.7 as a Tern data plane.
  *
  * A table is applied in two tiers. Weights, salts, releases and rules go to per-service state
  * files njs reads on every request (state-file.ts), replaced atomically: no reload, in force for

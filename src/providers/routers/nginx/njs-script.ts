@@ -1,8 +1,8 @@
 /**
  * The njs script NGINX runs on every request (generated here, written into the agent's working
- * directory: DESIGN ships no loose .js in src). It decides stable or canary for one request as
+ * directory: Tern ships no loose .js in src). It decides stable or canary for one request as
  * the built-in gateway does (src/gateway/split.ts): operator rules first, then the sticky split
- * `xxh32(UTF-8(salt ‖ userKey), seed 0) mod 10000 < weight` (issue 12 §2).
+ * `xxh32(UTF-8(salt ‖ userKey), seed 0) mod 10000 < weight` (core/sticky.ts).
  *
  * Salt, weight, release, stickiness and rules come from the service's state file (state-file.ts),
  * read with `fs.readFileSync` on each request: njs 0.7 keeps no global state across requests, and

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileAnalysis, compilePlan } from '../core/plan.js';
-import type { Release } from '../core/types.js';
-import { applyAction, promote } from './release-moves.js';
+import { compileAnalysis, compilePlan } from './plan.js';
+import type { Release } from './types.js';
+import { applyAction, promote } from './release-rules.js';
 
 const base: Release = {
   id: 'r1',
@@ -26,7 +26,7 @@ const base: Release = {
   reason: null,
 };
 
-describe('release moves', () => {
+describe('release actions', () => {
   it('promote goes to the next step above the current weight, then to promoted', () => {
     const next = promote(base, 10, null, false);
     assert.deepEqual([next.stepIndex, next.weight, next.stepStartedAt, next.status], [1, 2500, 10, 'progressing']);
