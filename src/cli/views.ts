@@ -1,5 +1,5 @@
 /**
- * The JSON shapes the REST API answers with (DESIGN §3), as the CLI reads them: weights in
+ * The JSON shapes the REST API answers with, as the CLI reads them: weights in
  * percent, times as ISO strings. Each is the API's own type (src/api/types.ts, derived from the
  * schemas that serialize the answers), imported type-only; the CLI reads only the fields it
  * shows, so a view requires those and leaves the rest optional (an older server may lack them).

@@ -130,7 +130,7 @@ export function ServicePage({ name }: { name: string }) {
   );
 }
 
-/** Where the sticky user key comes from, in the gateway's order (DESIGN §3). */
+/** Where the sticky user key comes from, in the gateway's order. */
 export function stickinessWords(st: Service['stickiness']): string {
   return st.header
     ? `header ${st.header}, else cookie ${st.cookie}, else client IP`
