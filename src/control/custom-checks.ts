@@ -33,9 +33,12 @@ export interface CustomChecksOptions {
   readonly logger?: Logger | undefined;
 }
 
+/** What reading a release's custom checks needs of it. */
+export type CheckedRelease = Pick<Release, 'id' | 'version' | 'baseline' | 'stepIndex' | 'stepStartedAt' | 'stepAppliedAt' | 'analysis'>;
+
 export interface CustomChecks {
   /** The verdicts of the release's custom checks for its current step ([] when it has none). */
-  judge(release: Release, now: number): Promise<CheckVerdict[]>;
+  judge(release: CheckedRelease, now: number): Promise<CheckVerdict[]>;
   prune(keep: ReadonlySet<string>): void;
 }
 
@@ -63,6 +66,12 @@ function single(series: readonly QuerySeries[], what: string, query: string, ver
   return series[0]!;
 }
 
+/** The values, or the first failure in list order. */
+function inOrder<T>(results: readonly PromiseSettledResult<T>[]): T[] {
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** Growth of a counter between two boundaries: a value that went down was reset, so it grew by its new value. */
 function growth(start: number | undefined, end: number): number {
   const s = start ?? 0;
@@ -75,7 +84,7 @@ export function createCustomChecks(options: CustomChecksOptions = {}): CustomChe
   /** Per release: the step key and each check's state. */
   const states = new Map<string, { key: string; checks: Map<string, CheckState> }>();
 
-  async function readRatio(check: RatioCheck, url: string, release: Release, now: number, alpha: number): Promise<CheckVerdict> {
+  async function readRatio(check: RatioCheck, url: string, release: CheckedRelease, now: number, alpha: number): Promise<CheckVerdict> {
     const origin = holdStart(release);
     const w = check.intervalMs;
     const last = origin + Math.floor((now - origin) / w) * w;
@@ -88,28 +97,33 @@ export function createCustomChecks(options: CustomChecksOptions = {}): CustomChe
         throw new NoData(`no data from Prometheus: no ${what} sample for ${version} at ${new Date(last).toISOString()} (${query})`);
       return s;
     };
-    const [ce, ct, se, st] = await Promise.all([
-      read('events', release.version),
-      read('total', release.version),
-      read('events', release.baseline.version),
-      read('total', release.baseline.version),
-    ]);
+    // Settled in a fixed order, so the reason names the same query every time (the canary's first).
+    const [ce, ct, se, st] = inOrder<QuerySeries>(
+      await Promise.allSettled([
+        read('events', release.version),
+        read('total', release.version),
+        read('events', release.baseline.version),
+        read('total', release.baseline.version),
+      ]),
+    ) as [QuerySeries, QuerySeries, QuerySeries, QuerySeries];
+    // A boundary where some series has no sample joins its window to the next one, so the
+    // windows still add up to each counter's whole growth.
     const windows: RatioWindow[] = [];
-    for (let start = from; start < last; start += w) {
-      const end = start + w;
-      const at = (s: QuerySeries): number | undefined => s.values.get(end);
-      const [a, b, c, d] = [at(ce), at(ct), at(se), at(st)];
-      if (a === undefined || b === undefined || c === undefined || d === undefined) continue; // a gap: no evidence for it
+    let start = from;
+    for (let end = from + w; end <= last; end += w) {
+      const [a, b, c, d] = [ce, ct, se, st].map((s) => s.values.get(end));
+      if (a === undefined || b === undefined || c === undefined || d === undefined) continue;
       windows.push({
         start,
         canary: { events: growth(ce.values.get(start), a), total: growth(ct.values.get(start), b) },
         stable: { events: growth(se.values.get(start), c), total: growth(st.values.get(start), d) },
       });
+      start = end;
     }
     return judgeRatio(check, windows, { prometheus: url, alpha, minTotal: check.minTotal ?? release.analysis.minRequests });
   }
 
-  async function readGauge(check: GaugeCheck, url: string, release: Release, now: number, state: CheckState): Promise<CheckVerdict> {
+  async function readGauge(check: GaugeCheck, url: string, release: CheckedRelease, now: number, state: CheckState): Promise<CheckVerdict> {
     const value = async (version: string): Promise<number> => {
       const query = forVersion(check.query, version);
       const s = single(await queryInstant(url, query, now, timeoutMs), 'gauge', query, version);
@@ -117,16 +131,24 @@ export function createCustomChecks(options: CustomChecksOptions = {}): CustomChe
       if (v === undefined) throw new NoData(`no data from Prometheus: the gauge query gave no number for ${version} (${query})`);
       return v;
     };
-    const [canary, stable] = await Promise.all([
-      value(release.version),
-      check.tolerance === null ? Promise.resolve(null) : value(release.baseline.version),
-    ]);
+    const [canary, stable] = inOrder<number | null>(
+      await Promise.allSettled([
+        value(release.version),
+        check.tolerance === null ? Promise.resolve(null) : value(release.baseline.version),
+      ]),
+    ) as [number, number | null];
     state.looks.push({ at: now, canary, stable });
     if (state.looks.length > MAX_LOOKS) state.looks.shift();
     return judgeGauge(check, state.looks, url);
   }
 
-  async function evaluate(check: CustomCheck, release: Release, now: number, state: CheckState, alpha: number): Promise<CheckVerdict> {
+  async function evaluate(
+    check: CustomCheck,
+    release: CheckedRelease,
+    now: number,
+    state: CheckState,
+    alpha: number,
+  ): Promise<CheckVerdict> {
     const url = check.url ?? options.prometheusUrl;
     if (url === undefined)
       return unreadable(check, 'no data from Prometheus: no URL (give the check a url, or start the server with --prometheus-url)', '');
