@@ -160,6 +160,12 @@ describe(
           failed.checks.some((c) => BUILTIN.includes(c.check)),
           'the built-in checks ran beside it',
         );
+        // Its alert carries its name (what Alertmanager's TernCheckFailing labels `check` with).
+        const alerts = (await api<{ alerts: { metric: string }[] }>('GET', `/api/v1/releases/${id}/analysis`)).json.alerts;
+        assert.deepEqual(
+          alerts.map((a) => a.metric),
+          ['checkout-failures'],
+        );
         const custom = failed.checks.find((c) => c.check === 'checkout-failures')!.custom!;
         assert.equal(custom.judgment, 'anytime-valid');
         assert.deepEqual(custom.queries, { events: RATIO.events, total: RATIO.total });
