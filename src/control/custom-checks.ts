@@ -156,10 +156,12 @@ export function createCustomChecks(options: CustomChecksOptions = {}): CustomChe
       return check.kind === 'ratio' ? await readRatio(check, url, release, now, alpha) : await readGauge(check, url, release, now, state);
     } catch (err) {
       if (err instanceof PrometheusQueryError) {
-        options.logger?.warn(
-          { release: release.id, check: check.name, err: err.message },
-          'custom check: Prometheus query failed; holding',
-        );
+        // Once per outage of a check, not at every read.
+        if (!state.verdict.detail.startsWith('no data from Prometheus'))
+          options.logger?.warn(
+            { release: release.id, check: check.name, err: err.message },
+            'custom check: Prometheus query failed; holding',
+          );
         return unreadable(check, `no data from Prometheus: ${err.message}`, url);
       }
       if (err instanceof NoData) return unreadable(check, err.message, url);
