@@ -75,6 +75,8 @@ export interface ServerOptions {
   readonly tls?: TlsFiles | undefined;
   /** Post Tern's alerts to this Alertmanager (`--alertmanager-url`); default none. */
   readonly alertmanagerUrl?: string | undefined;
+  /** The default Prometheus of custom checks (and Prometheus-sourced services) that name none (`--prometheus-url`). */
+  readonly prometheusUrl?: string | undefined;
 }
 
 export interface RunningServer {
@@ -136,6 +138,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       tls,
       trustedProxies: options.trustedProxies ?? [],
       metricsPublic: options.metricsPublic ?? false,
+      prometheusUrl: options.prometheusUrl,
       ...(options.auditRetentionMs === undefined ? {} : { auditRetentionMs: options.auditRetentionMs }),
     });
     await app.listen({ host: options.host, port: options.apiPort });
@@ -157,6 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       webhookPolicy,
       dataDir,
       metrics: createControllerMetrics(registry),
+      prometheusUrl: options.prometheusUrl,
     });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = baseUrl(options.host, port, tls !== undefined);
@@ -264,6 +268,8 @@ async function prepareDataDir(dataDir: string, logger: Logger): Promise<void> {
 
 function checkOptions(o: ServerOptions): void {
   if (o.alertmanagerUrl !== undefined) parseAlertmanagerUrl(o.alertmanagerUrl);
+  if (o.prometheusUrl !== undefined && !/^https?:\/\/[^/]/.test(o.prometheusUrl))
+    throw new ValidationError('prometheusUrl', `"${o.prometheusUrl}"; expected an http or https URL, e.g. http://127.0.0.1:9090`);
   if (!o.dataDir) throw new ValidationError('dataDir', 'a data directory is required');
   if (!o.host) throw new ValidationError('host', 'a host to listen on is required, e.g. 127.0.0.1');
   if (o.dataPlane !== undefined && !SERVER_DATA_PLANES.includes(o.dataPlane))

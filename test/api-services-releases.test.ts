@@ -226,6 +226,7 @@ describe('release lifecycle', () => {
       errorRate: { tolerance: 0.1, minDifference: 0.0005, max: 0.05 },
       latency: { tolerance: 0.2, minDifferenceMs: 5, p99MaxMs: null },
       feedback: null,
+      checks: [],
     });
     const analysis = {
       judge: 'threshold',
@@ -243,6 +244,7 @@ describe('release lifecycle', () => {
       ...analysis,
       intervalMs: 30_000,
       warmupMs: 60_000,
+      checks: [],
     };
     assert.deepEqual(set.analysis, expected);
     const read = await h.call('GET', `/api/v1/releases/${set.id}`, { token: h.tokens.viewer });

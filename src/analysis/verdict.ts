@@ -7,8 +7,21 @@ import type { Judge, Outcome } from '../core/types.js';
 export type { Outcome };
 export type CheckName = 'error-rate' | 'error-ceiling' | 'latency' | 'p99-ceiling' | 'feedback';
 
+/** What a custom check (analysis.checks) read from Prometheus and how it judged it. */
+export interface CustomCheckEvidence {
+  readonly kind: 'ratio' | 'gauge';
+  /** `anytime-valid` (ratio: the count test) or `threshold, not anytime-valid` (gauge). */
+  readonly judgment: 'anytime-valid' | 'threshold, not anytime-valid';
+  readonly prometheus: string;
+  /** The PromQL as written (`$version` not yet replaced). */
+  readonly queries: Readonly<Record<string, string>>;
+  /** The numbers the verdict used (per version), as read. */
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
 export interface CheckVerdict {
-  readonly check: CheckName;
+  /** A built-in check's name, or a custom check's own name. */
+  readonly check: CheckName | (string & {});
   readonly outcome: Outcome;
   /** The test statistic (meaning per check, named in `detail`). */
   readonly statistic: number | null;
@@ -20,6 +33,8 @@ export interface CheckVerdict {
   readonly sufficient: boolean;
   /** One sentence a person can read. */
   readonly detail: string;
+  /** Set on custom checks: their queries and values. */
+  readonly custom?: CustomCheckEvidence;
 }
 
 export interface JudgeResult {

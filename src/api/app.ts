@@ -74,6 +74,8 @@ export interface AppOptions {
   readonly webhookPolicy?: WebhookPolicy;
   /** Serve HTTPS with this certificate (reloadable), with HSTS on every answer; default plain HTTP. */
   readonly tls?: ServingTls | undefined;
+  /** The server's default Prometheus (`--prometheus-url`): a release with custom checks needs one, its own or this. */
+  readonly prometheusUrl?: string | undefined;
 }
 
 /**
@@ -150,7 +152,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await registerOpenApi(app, packageVersion());
   registerMetrics(app, options.registry, options.metricsPublic ?? false);
 
-  const deps: ApiDeps = { store: options.store, clock, closing, webhookPolicy: options.webhookPolicy ?? compileWebhookPolicy([]) };
+  const deps: ApiDeps = {
+    store: options.store,
+    clock,
+    closing,
+    webhookPolicy: options.webhookPolicy ?? compileWebhookPolicy([]),
+    prometheusUrl: options.prometheusUrl,
+  };
   for (const register of [
     registerHealthRoutes,
     registerServiceRoutes,

@@ -4,6 +4,7 @@
  * and hashes never appear here except where a route must hand them out (routing table salts).
  */
 import { totalCount } from '../core/latency-histogram.js';
+import type { CustomCheck } from '../core/custom-checks.js';
 import { formatDuration } from '../core/duration.js';
 import type {
   AnalysisConfig,
@@ -65,6 +66,7 @@ export function analysisJson(a: AnalysisConfig) {
     errorRate: a.errorRate,
     latency: a.latency,
     feedback: a.feedback,
+    checks: (a.checks ?? []).map(customCheckJson),
   };
 }
 
@@ -173,5 +175,37 @@ export function routingJson(table: RoutingTable): Static<typeof RoutingResponse>
           }
         : null,
     })),
+  };
+}
+
+/** A custom check as answered: its compiled settings, the bound under the name the input used (max or min). */
+function customCheckJson(c: CustomCheck) {
+  const common = {
+    name: c.name,
+    kind: c.kind,
+    url: c.url,
+    direction: c.direction,
+    interval: formatDuration(c.intervalMs),
+    intervalMs: c.intervalMs,
+  };
+  if (c.kind === 'gauge')
+    return {
+      ...common,
+      query: c.query,
+      tolerance: c.tolerance,
+      minDifference: c.minDifference,
+      min: c.min,
+      max: c.max,
+      evaluations: c.evaluations,
+    };
+  const bound = c.direction === 'lower-is-better' ? { max: c.bound } : { min: c.bound };
+  return {
+    ...common,
+    events: c.events,
+    total: c.total,
+    tolerance: c.tolerance,
+    minDifference: c.minDifference,
+    ...bound,
+    minTotal: c.minTotal,
   };
 }

@@ -4,6 +4,8 @@
  * random salt so every release splits users anew, by the current bucket hash (xxh32).
  */
 import { randomBytes } from 'node:crypto';
+import type { CustomCheck } from '../core/custom-checks.js';
+import { ValidationError } from '../core/errors.js';
 import { compileAnalysis, compilePlan, type AnalysisInput, type StepInput } from '../core/plan.js';
 import { CURRENT_BUCKET_HASH } from '../core/sticky.js';
 import type { Clock, Webhook } from '../core/types.js';
@@ -61,4 +63,19 @@ export function buildRelease(
     createdBy,
     startedAt: clock(),
   };
+}
+
+/**
+ * Refuses custom checks that no Prometheus would answer: each needs its own `url` or the
+ * server's `--prometheus-url`.
+ * @throws ValidationError naming the first such check.
+ */
+export function prometheusFor(checks: readonly CustomCheck[], serverUrl: string | undefined, field: string): void {
+  if (serverUrl !== undefined) return;
+  const i = checks.findIndex((c) => c.url === null);
+  if (i >= 0)
+    throw new ValidationError(
+      `${field}[${i}].url`,
+      `check "${checks[i]!.name}" names no Prometheus and this server has no --prometheus-url; give the check a url (e.g. http://prometheus:9090) or start the server with --prometheus-url`,
+    );
 }

@@ -62,6 +62,8 @@ export interface ApiDeps {
   readonly closing: ClosingSignal;
   /** Where webhooks may be configured to go (the admin's allow-list). */
   readonly webhookPolicy: WebhookPolicy;
+  /** The server's default Prometheus for custom checks (`--prometheus-url`), if any. */
+  readonly prometheusUrl?: string | undefined;
 }
 
 /** Lets long-lived requests end promptly when the app closes. */

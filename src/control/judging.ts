@@ -10,6 +10,7 @@ import type { JudgeResult } from '../analysis/verdict.js';
 import type { Release } from '../core/types.js';
 import { holdStart } from '../core/data-plane.js';
 import type { Store } from '../store/store.js';
+import { withCustomChecks, type CustomChecks } from './custom-checks.js';
 import { stepEvidence } from './evidence.js';
 import { firstCanaryWindow } from './warmup.js';
 
@@ -31,8 +32,8 @@ interface StepCache {
   readonly acc: EvidenceAccumulator;
 }
 
-/** Creates the judging state over `store`. */
-export function createJudging(store: Store): Judging {
+/** Creates the judging state over `store`; `custom` reads the releases' custom checks (analysis.checks). */
+export function createJudging(store: Store, custom?: CustomChecks): Judging {
   const lastRecorded = new Map<string, { outcome: string; at: number; step: number }>();
   const caches = new Map<string, StepCache>();
   /** Per release: its canary's first window (warm-up start) once seen, and how far the search has read. */
@@ -115,12 +116,14 @@ export function createJudging(store: Store): Judging {
       const step = release.steps[release.stepIndex];
       if (!step?.analysis) return null;
       const acc = await stepAggregates(release, now);
-      const result = judge(release.analysis, acc.snapshot(), { stepStartedAt: holdStart(release), now, holdMs: step.holdMs });
+      const builtIn = judge(release.analysis, acc.snapshot(), { stepStartedAt: holdStart(release), now, holdMs: step.holdMs });
+      const result = custom ? withCustomChecks(builtIn, await custom.judge(release, now)) : builtIn;
       await recordResult(release, result, now);
       return result;
     },
     prune(keep) {
       for (const map of [lastRecorded, caches, warmups]) for (const id of map.keys()) if (!keep.has(id)) map.delete(id);
+      custom?.prune(keep);
     },
   };
 }

@@ -15,6 +15,7 @@ import { ValidationError } from '../core/errors.js';
 import { systemClock, type Clock, type Release } from '../core/types.js';
 import type { Store } from '../store/store.js';
 import { createApplyWait, type AwaitApplied } from './apply-wait.js';
+import { createCustomChecks } from './custom-checks.js';
 import type { DecideOptions } from './decide.js';
 import { createReleaseDriver } from './drive-release.js';
 import { createDeployer, type Deployer } from './drivers/deployer.js';
@@ -62,6 +63,8 @@ export interface ControllerOptions {
   readonly applyTimeoutMs?: number;
   /** Where the controller's Prometheus metrics go (the API's registry in `tern server`). */
   readonly metrics?: ControllerMetrics;
+  /** The default Prometheus (`tern server --prometheus-url`) of custom checks that name no `url`. */
+  readonly prometheusUrl?: string | undefined;
 }
 
 export interface Controller {
@@ -91,7 +94,10 @@ export function startController(options: ControllerOptions): Controller {
   const leaseTtl = options.leaseTtlMs ?? Math.max(3 * tickMs, 3000);
   if (!Number.isInteger(leaseTtl) || leaseTtl <= 2 * tickMs)
     throw new ValidationError('leaseTtlMs', `expected a lease longer than two ticks (${2 * tickMs} ms), got ${leaseTtl}`);
-  const judging = createJudging(options.store);
+  const judging = createJudging(
+    options.store,
+    createCustomChecks({ prometheusUrl: options.prometheusUrl, logger: options.logger?.child({ component: 'custom-checks' }) }),
+  );
   let lastActive = new Set<string>();
   let running: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;

@@ -56,3 +56,20 @@ describe('analysis settings in plain words', () => {
     assert.equal(spokenDuration(120_000), '2 min');
   });
 });
+
+describe('custom checks in plain words', () => {
+  it('says what fails each check, and that a gauge is a threshold judgment', () => {
+    const lines = describeChecks({
+      checks: [
+        { name: 'checkout-failures', kind: 'ratio', direction: 'lower-is-better', tolerance: 0.1, minDifference: 0.005, max: 0.05 },
+        { name: 'conversion', kind: 'ratio', direction: 'higher-is-better', tolerance: 0.25, minDifference: 0.01, min: null },
+        { name: 'feedback-score', kind: 'gauge', direction: 'higher-is-better', tolerance: 0.1, min: 3.5, max: null, evaluations: 3 },
+      ],
+    });
+    assert.deepEqual(lines.slice(-3), [
+      'checkout-failures (ratio from Prometheus): fails above 1.1× stable and +0.5 pp; ceiling 5%',
+      'conversion (ratio from Prometheus): fails below stable / 1.25 and −1 pp',
+      'feedback-score (gauge from Prometheus, threshold): fails when 10% below stable or below 3.5 at 3 looks in a row',
+    ]);
+  });
+});

@@ -17,6 +17,19 @@ export interface AnalysisSettings {
   readonly errorRate?: { readonly tolerance?: number; readonly minDifference?: number; readonly max?: number | null };
   readonly latency?: { readonly tolerance?: number; readonly minDifferenceMs?: number; readonly p99MaxMs?: number | null };
   readonly feedback?: { readonly tolerance?: number; readonly minScore?: number | null } | null;
+  readonly checks?: readonly CustomCheckSettings[];
+}
+
+/** A custom PromQL check as the API answers it (docs/metrics.md "Custom checks"). */
+export interface CustomCheckSettings {
+  readonly name?: string;
+  readonly kind?: string;
+  readonly direction?: string;
+  readonly tolerance?: number | null;
+  readonly minDifference?: number;
+  readonly min?: number | null;
+  readonly max?: number | null;
+  readonly evaluations?: number;
 }
 
 /** A number without float noise: 0.1 + 0.2 → "0.3", 1.5 → "1.5". */
@@ -80,9 +93,30 @@ export function judgeWords(a: AnalysisSettings): string {
   return `${parts.join(', ')}${onFailure ? `; on failure: ${onFailure}` : ''}`;
 }
 
-/** The checks in plain words, one line each: latency, errors, warm-up, feedback. */
+/** A custom check in words, e.g. "checkout-failures (ratio from Prometheus): above 1.1× stable and +0.1 pp; ceiling 5%". */
+export function customCheckWords(c: CustomCheckSettings): string {
+  const lower = c.direction !== 'higher-is-better';
+  if (c.kind === 'ratio') {
+    const tol = c.tolerance ?? 0;
+    const rel = lower ? `above ${n(1 + tol)}× stable` : `below stable / ${n(1 + tol)}`;
+    const bound = lower ? (c.max == null ? '' : `; ceiling ${percent(c.max)}`) : c.min == null ? '' : `; floor ${percent(c.min)}`;
+    return `${c.name} (ratio from Prometheus): fails ${rel} and ${lower ? '+' : '−'}${n((c.minDifference ?? 0) * 100)} pp${bound}`;
+  }
+  const parts = [
+    c.tolerance == null ? null : `${percent(c.tolerance)} ${lower ? 'above' : 'below'} stable`,
+    c.min == null ? null : `below ${n(c.min)}`,
+    c.max == null ? null : `above ${n(c.max)}`,
+  ].filter(Boolean);
+  return `${c.name} (gauge from Prometheus, threshold): fails when ${parts.join(' or ')} at ${c.evaluations ?? 3} looks in a row`;
+}
+
+/** The checks in plain words, one line each: latency, errors, warm-up, feedback, then the custom checks. */
 export function describeChecks(a: AnalysisSettings): string[] {
-  return [latencyWords(a.latency), errorWords(a.errorRate), warmupWords(a.warmupMs), feedbackWords(a.feedback)].filter(
-    (line): line is string => line !== null,
-  );
+  return [
+    latencyWords(a.latency),
+    errorWords(a.errorRate),
+    warmupWords(a.warmupMs),
+    feedbackWords(a.feedback),
+    ...(a.checks ?? []).map(customCheckWords),
+  ].filter((line): line is string => line !== null);
 }

@@ -158,6 +158,7 @@ describe('analysis settings', () => {
       feedback: null,
       warmupMs: 10_000,
       minRequests: 100,
+      checks: [],
     });
   });
   it('keeps given values and rejects out-of-range ones', () => {

@@ -2,6 +2,7 @@
  * Release plans and analysis settings: user input (percent, `30s`, shorthand) compiled once
  * into trusted `Step[]` and `AnalysisConfig` with every default filled.
  */
+import { compileCustomChecks, type CustomCheckInput } from './custom-checks.js';
 import { parseDuration } from './duration.js';
 import { ValidationError } from './errors.js';
 import type { AnalysisConfig, Judge, OnFailure, Step } from './types.js';
@@ -23,6 +24,7 @@ export interface AnalysisInput {
   readonly errorRate?: { readonly tolerance?: number; readonly minDifference?: number; readonly max?: number | null };
   readonly latency?: { readonly tolerance?: number; readonly minDifferenceMs?: number; readonly p99MaxMs?: number | null };
   readonly feedback?: { readonly tolerance?: number; readonly minScore?: number | null } | null;
+  readonly checks?: readonly CustomCheckInput[];
 }
 
 export const MAX_STEPS = 20;
@@ -157,5 +159,6 @@ export function compileAnalysis(input: AnalysisInput | undefined, field = 'analy
           },
     warmupMs: a.warmup === undefined ? ANALYSIS_DEFAULTS.warmupMs : parseDuration(a.warmup, `${field}.warmup`),
     minRequests,
+    checks: compileCustomChecks(a.checks, `${field}.checks`),
   };
 }

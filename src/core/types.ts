@@ -3,6 +3,7 @@
  * work with. User input becomes these only through the compile functions in this folder.
  * Weights are basis points (0..10000); durations are milliseconds; times are epoch ms.
  */
+import type { CustomCheck } from './custom-checks.js';
 
 /** Token roles; `feedback` tokens may only submit user feedback scores (src/api/auth/access.ts). */
 export type Role = 'viewer' | 'deployer' | 'admin' | 'gateway' | 'feedback';
@@ -159,6 +160,8 @@ export interface AnalysisConfig {
    * and no sign of regression, a step may end when its hold does, without a formal proof.
    */
   readonly minRequests: number;
+  /** The release's own PromQL checks (custom-checks.ts); [] or absent when none. */
+  readonly checks?: readonly CustomCheck[];
 }
 
 /**

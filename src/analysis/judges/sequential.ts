@@ -24,7 +24,7 @@ interface Counts {
   readonly errors: number;
 }
 
-interface RateEvidence {
+export interface RateEvidence {
   readonly count: CountState;
   readonly stable: Counts;
   readonly canary: Counts;
@@ -46,7 +46,7 @@ interface RateJudgement {
  * since that bound holds at every time with its share of α; or the two rates' own anytime
  * intervals are apart by more than the tolerance (the route that works when stable has no errors).
  */
-function judgeRate(e: RateEvidence, tol: number, minDiff: number, alpha: number): RateJudgement {
+export function judgeRate(e: RateEvidence, tol: number, minDiff: number, alpha: number): RateJudgement {
   const s = rateInterval(e.stable.errors, e.stable.requests, alpha * 0.1);
   const k = rateInterval(e.canary.errors, e.canary.requests, alpha * 0.1);
   const { lower, upper } = ratioBounds(e.count, alpha * 0.8);

@@ -9,7 +9,7 @@ import { actorOf } from '../auth/access.js';
 import { allowedWebhooks } from '../input.js';
 import { releaseJson } from '../present.js';
 import { type ReleaseAction, applyAction } from '../../core/release-rules.js';
-import { buildRelease } from '../release-start.js';
+import { buildRelease, prometheusFor } from '../release-start.js';
 import type { ApiDeps, TernApp } from '../route-config.js';
 import { ERROR_RESPONSES, IdParams, NameParams } from '../schemas/common.js';
 import { ActionBody, PromoteBody, ReleaseCreate, ReleaseList, ReleaseListQuery, ReleaseResponse, WeightBody } from '../schemas/releases.js';
@@ -48,6 +48,7 @@ export function registerReleaseRoutes(app: TernApp, deps: ApiDeps): void {
       const service = await store.getService(name);
       const input = buildRelease(name, request.body, actorOf(request.principal), clock, service?.webhooks);
       allowedWebhooks([...(input.webhooks ?? [])], deps.webhookPolicy, 'body.webhooks');
+      prometheusFor(input.analysis.checks ?? [], deps.prometheusUrl, 'body.analysis.checks');
       const audit = auditInput(request, {
         target: `release/${input.id}`,
         reason: request.body.reason ?? null,

@@ -1,6 +1,7 @@
 /** Schemas of the release routes: start requests, actions and the release as answered. */
 import { Type } from 'typebox';
 import { JUDGES, type ReleaseStatus } from '../../core/types.js';
+import { CustomChecksInput, CustomCheckOut } from './custom-checks.js';
 import { BucketHashOut, Duration, Endpoints, IsoTime, Limit, NullableIsoTime, Reason, VersionLabel } from './common.js';
 import { DeploymentOut } from './deploy.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
@@ -114,6 +115,7 @@ export const AnalysisInput = Type.Object(
         Type.Null(),
       ]),
     ),
+    checks: Type.Optional(CustomChecksInput),
   },
   { additionalProperties: false },
 );
@@ -164,6 +166,7 @@ export const AnalysisOut = Type.Object({
   errorRate: Type.Object({ tolerance: Type.Number(), minDifference: Type.Number(), max: Type.Union([Type.Number(), Type.Null()]) }),
   latency: Type.Object({ tolerance: Type.Number(), minDifferenceMs: Type.Number(), p99MaxMs: Type.Union([Type.Number(), Type.Null()]) }),
   feedback: Type.Union([Type.Object({ tolerance: Type.Number(), minScore: Type.Union([Type.Number(), Type.Null()]) }), Type.Null()]),
+  checks: Type.Array(CustomCheckOut, { description: 'custom PromQL checks (docs/metrics.md), [] when none' }),
 });
 
 export const ReleaseResponse = Type.Object({
