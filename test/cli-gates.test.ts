@@ -158,6 +158,22 @@ describe('webhook gates through the CLI', { timeout: 180_000 }, () => {
       status.stdout,
       new RegExp(`^Reason +held by gate pre-rollout \\(${gate.url}\\): refused 409 'change freeze' since ${SINCE}$`, 'm'),
     );
+    // The API's release view names the gate and its answer, field by field.
+    const view = JSON.parse((await tern(['release', 'status', id, '-o', 'json'])).stdout) as { gate: Record<string, unknown> | null };
+    assert.deepEqual(
+      { ...view.gate, since: typeof view.gate?.since },
+      {
+        gate: 'pre-rollout',
+        hook: gate.url,
+        answer: 'refused',
+        status: 409,
+        detail: 'HTTP 409 (not a 2xx answer)',
+        reason: 'change freeze',
+        failures: 0,
+        maxFailures: 5,
+        since: 'string',
+      },
+    );
     const json = await tern(['release', 'watch', id, '-o', 'json', '--timeout', '1s']);
     expectCode(json, 13);
     const first = JSON.parse(json.stdout.split('\n')[0]!) as { event: string; release: { status: string; reason: string } };
@@ -176,6 +192,8 @@ describe('webhook gates through the CLI', { timeout: 180_000 }, () => {
 
     answer(204);
     await waiter.until(/^\d\d:\d\d:\d\dZ progressing, step 1\/2, weight 10%/m, 30_000);
+    const passed = JSON.parse((await tern(['release', 'status', id, '-o', 'json'])).stdout) as { gate: unknown };
+    assert.equal(passed.gate, null, 'no gate holds it any more');
     expectCode(await tern(['release', 'promote', id, '--full']), 0);
     const run = await waiter.done;
     expectCode(run, 0);

@@ -136,6 +136,7 @@ describe('webhook gates', () => {
     const started = await step(c);
     assert.equal(started.status, 'progressing');
     assert.equal(started.weight, 1000);
+    assert.equal(started.reason, null, 'the hold is over: no reason left saying it holds');
     assert.equal(rx.on('/gate').length, 2);
   });
 
