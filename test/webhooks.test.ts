@@ -136,6 +136,7 @@ describe('webhook gates', () => {
     const started = await step(c);
     assert.equal(started.status, 'progressing');
     assert.equal(started.weight, 1000);
+    assert.equal(started.reason, null, 'the hold is over: no reason left saying it holds');
     assert.equal(rx.on('/gate').length, 2);
   });
 
@@ -148,7 +149,7 @@ describe('webhook gates', () => {
     assert.equal(rolled.status, 'rolling_back');
     assert.match(
       rolled.reason ?? '',
-      /^pre-rollout webhook http:\/\/127\.0\.0\.1:\d+\/gate failed 3 times in a row; last answer: HTTP 500 \(not a 2xx answer\)$/,
+      /^gate pre-rollout \(http:\/\/127\.0\.0\.1:\d+\/gate\) unreachable: HTTP 500 \(not a 2xx answer\) \(3\/3 failures since 2023-11-14T22:13:20Z\)$/,
     );
     assert.equal((await step(c)).status, 'rolled_back');
     const audit = await store.listAudit({});
@@ -167,7 +168,7 @@ describe('webhook gates', () => {
     assert.equal((await step(c)).status, 'pending');
     const rolled = await step(c);
     assert.equal(rolled.status, 'rolling_back');
-    assert.match(rolled.reason ?? '', /last answer: timed out after 0\.2s/);
+    assert.match(rolled.reason ?? '', /unreachable: timed out after 0\.2s \(1\/1 failures since /);
   });
 
   it('confirm-step decides when the next step may start; pre-promotion (on the service) when it may be promoted', async () => {
@@ -191,6 +192,72 @@ describe('webhook gates', () => {
       1,
       'a final 100% step is confirmed too',
     );
+  });
+
+  it('a deliberate 4xx "no" holds without counting toward maxFailures, saying why and since when; an outage counts', async () => {
+    const c = await setup();
+    const t0 = now;
+    rx.answer('/confirm', {
+      status: 409,
+      contentType: 'application/json',
+      body: JSON.stringify({ reason: 'change\tfreeze\u0007 until Monday', internal: 'db password hunter2' }),
+    });
+    await release('checkout', hooks({ type: 'confirm-step', url: '/confirm', maxFailures: 2 }), NO_ANALYSIS);
+    await step(c, 11_000);
+    // Many refusals: far more than maxFailures, and the release still holds at step 1.
+    let held = await step(c, 61_000);
+    for (let i = 0; i < 5; i++) held = await step(c, 61_000);
+    assert.equal(held.status, 'progressing');
+    assert.equal(held.stepIndex, 0);
+    assert.ok(rx.on('/confirm').length >= 5, `asked ${rx.on('/confirm').length} times`);
+    const since = new Date(t0 + 11_000).toISOString().slice(0, 19);
+    assert.equal(
+      held.reason,
+      `held by gate confirm-step (${rx.url}/confirm): refused 409 'change freeze until Monday' since ${since}Z`,
+      'a sanitised reason from the JSON answer, and the time the refusals began',
+    );
+    const gateEvents = (await store.listAudit({})).filter((e) => e.action === 'release.gate');
+    assert.equal(gateEvents.length, 1, 'one event while the refusal stays the same');
+    assert.deepEqual(
+      [gateEvents[0]!.detail?.answer, gateEvents[0]!.detail?.status, gateEvents[0]!.detail?.reason, gateEvents[0]!.detail?.failures],
+      ['refused', 409, 'change freeze until Monday', 0],
+    );
+
+    // The gate goes down: an outage, counted, with its own since; at maxFailures the release rolls back.
+    rx.answer('/confirm', { status: 503, contentType: 'application/json', body: JSON.stringify({ reason: 'hunter2' }) });
+    const outageAt = now;
+    await step(c, 61_000);
+    const down = await step(c, 61_000);
+    assert.equal(down.status, 'progressing');
+    assert.equal(
+      down.reason,
+      `held by gate confirm-step (${rx.url}/confirm): unreachable, HTTP 503 (not a 2xx answer) (1/2 failures) since ${new Date(outageAt).toISOString().slice(0, 19)}Z`,
+    );
+    const rolled = await step(c);
+    assert.equal(rolled.status, 'rolling_back');
+    assert.match(
+      rolled.reason ?? '',
+      /^gate confirm-step \(http:[^)]+\/confirm\) unreachable: HTTP 503 \(not a 2xx answer\) \(2\/2 failures since /,
+    );
+    const audit = await store.listAudit({});
+    assert.equal(JSON.stringify([rolled, audit]).includes('hunter2'), false, 'no other part of a body, and no 5xx body, is kept');
+  });
+
+  it('a refusal without a JSON reason says so (the body stays out); a 429 is an outage, not a refusal', async () => {
+    const c = await setup();
+    rx.answer('/gate', { status: 403, body: 'Forbidden: internal admin page of 10.0.0.7' });
+    await release('checkout', hooks({ type: 'pre-rollout', url: '/gate', maxFailures: 1 }));
+    await step(c, 2_000);
+    const held = await step(c);
+    assert.equal(held.status, 'pending');
+    assert.match(held.reason ?? '', /^held by gate pre-rollout \(http:[^)]+\/gate\): refused 403 \(no reason given\) since /);
+    rx.answer('/gate', { status: 429, contentType: 'application/json', body: '{"reason":"slow down"}' });
+    await step(c, 2_000);
+    await step(c);
+    const rolled = await step(c);
+    assert.equal(rolled.status, 'rolling_back', 'a 429 is an outage: maxFailures 1 rolls back');
+    assert.match(rolled.reason ?? '', /unreachable: HTTP 429 \(not a 2xx answer\) \(1\/1 failures since /);
+    assert.equal(rolled.reason?.includes('slow down'), false);
   });
 
   it('a slow gate on one release does not hold up the controller or another release', async () => {
@@ -301,7 +368,7 @@ describe('webhook destinations', () => {
     assert.equal(rolled.status, 'rolling_back');
     assert.match(
       rolled.reason ?? '',
-      /last answer: destination refused: 127\.0\.0\.1 is a loopback address; an admin may allow it with tern server --webhook-allow$/,
+      /unreachable: destination refused: 127\.0\.0\.1 is a loopback address; an admin may allow it with tern server --webhook-allow \(1\/1 failures since [^)]+\)$/,
     );
     assert.equal(rx.calls.length, 0);
   });
@@ -319,7 +386,7 @@ describe('webhook destinations', () => {
     await step(c);
     const rolled = await step(c);
     assert.equal(rolled.status, 'rolling_back');
-    assert.match(rolled.reason ?? '', /last answer: destination refused: hooks\.example \(resolved\) is a loopback address/);
+    assert.match(rolled.reason ?? '', /unreachable: destination refused: hooks\.example \(resolved\) is a loopback address/);
     assert.equal(rx.calls.length, 0);
     await controller?.stop();
     await store.close();

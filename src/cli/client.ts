@@ -42,6 +42,8 @@ export interface ReleaseStartBody {
   readonly endpoints?: readonly string[];
   readonly steps?: string;
   readonly analysis?: AnalysisInput;
+  /** The API's webhook objects (docs/api.md#webhooks). */
+  readonly webhooks?: ReadonlyArray<Readonly<Record<string, unknown>>>;
   readonly metadata?: Readonly<Record<string, string>>;
   readonly reason?: string;
 }

@@ -6,6 +6,7 @@
  * mover (move.ts); the loop, lease and metrics live in runner.ts.
  */
 import type { JudgeResult } from '../analysis/verdict.js';
+import { isGateHoldText } from '../core/gate-hold.js';
 import { transition } from '../core/release-state.js';
 import type { Release, ReleaseStatus } from '../core/types.js';
 import type { AwaitApplied } from './apply-wait.js';
@@ -93,6 +94,8 @@ export function createReleaseDriver(parts: DriveParts): DriveRelease {
         if (!(await passGate(release, 'pre-rollout', 'pre-rollout', null, now))) return;
         await move(release, 'release.start', 'canary endpoints registered', (r) => ({
           ...transition(r, 'progressing', now, null),
+          // The pre-rollout gate said yes: its hold no longer explains anything.
+          ...(isGateHoldText(r.reason) ? { reason: null } : {}),
           stepIndex: 0,
           weight: r.steps[0]!.weight,
           stepStartedAt: now,

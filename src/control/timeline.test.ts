@@ -70,6 +70,36 @@ describe('real step timeline from audit events', () => {
     assert.equal(steps[2]!.reason, 'bad');
   });
 
+  it("notes a gate's holds on the step they held: one note per run of refusals or outages", () => {
+    const hook = 'held by gate confirm-step (https://ci.example/gate)';
+    const events = [
+      ev(0, 'release.start'),
+      ev(
+        30_000,
+        'release.gate',
+        'system',
+        { answer: 'unreachable' },
+        `${hook}: unreachable, HTTP 503 (not a 2xx answer) (1/5 failures) since T1`,
+      ),
+      ev(
+        31_000,
+        'release.gate',
+        'system',
+        { answer: 'unreachable' },
+        `${hook}: unreachable, HTTP 503 (not a 2xx answer) (2/5 failures) since T1`,
+      ),
+      ev(33_000, 'release.gate', 'system', { answer: 'refused', status: 409 }, `${hook}: refused 409 'change freeze' since T2`),
+      ev(40_000, 'release.advance', 'system', null, 'step 1/4 (5%) passed analysis'),
+      ev(95_000, 'release.rollback', 'token:ops', { status: 'rolled_back' }, 'bad'),
+    ];
+    const steps = realTimeline(release, events);
+    assert.deepEqual(steps[0]!.notes, [
+      `${hook}: unreachable, HTTP 503 (not a 2xx answer) (2/5 failures) since T1`,
+      `${hook}: refused 409 'change freeze' since T2`,
+    ]);
+    assert.deepEqual(steps[1]!.notes, []);
+  });
+
   it('starts a release created ready at its start; a running or paused one stays open', () => {
     const running = { ...release, status: 'progressing' as const, stepIndex: 0, stepStartedAt: T, endedAt: null };
     assert.deepEqual(

@@ -5,6 +5,7 @@
  * operator moves carry the step they led to in their detail.
  */
 import { holdStart } from '../core/data-plane.js';
+import { isGateHoldText } from '../core/gate-hold.js';
 import type { AuditEvent, Release } from '../core/types.js';
 
 export type RealOutcome = 'advanced' | 'promoted' | 'rolled-back' | 'paused' | 'failed' | 'running' | 'ended';
@@ -20,7 +21,7 @@ export interface RealStep {
   /** Who ended it (`system` for the controller, `token:<name>` for a person). */
   readonly by: string | null;
   readonly reason: string | null;
-  /** Hand-set weights and pauses during the step, as sentences. */
+  /** Hand-set weights, pauses and webhook gates holding the step, as sentences. */
   readonly notes: readonly string[];
 }
 
@@ -43,6 +44,17 @@ const ENDINGS: Readonly<Record<string, RealOutcome>> = {
   'release.promote': 'promoted',
   'release.promoted': 'promoted',
 };
+
+/**
+ * Adds a gate's hold to a step's notes: one note per run of refusals or outages, the latest
+ * event of a run (its failure count grew) replacing the one before.
+ */
+function gateNote(notes: string[], hold: string): void {
+  const run = (text: string): string => text.replace(/ \(\d+\/\d+ failures\)/, '');
+  const last = notes.at(-1);
+  if (last !== undefined && isGateHoldText(last) && run(last) === run(hold)) notes[notes.length - 1] = hold;
+  else notes.push(hold);
+}
 
 function num(detail: AuditEvent['detail'], key: string): number | null {
   const v = detail?.[key];
@@ -112,6 +124,8 @@ export function realTimeline(release: Release, events: readonly AuditEvent[]): R
     } else if (current && e.action === 'release.applied' && (stepIndex === null || stepIndex === current.stepIndex)) {
       // The data planes applied the step's weight: its hold and evidence start here, not at the write.
       current.startedAt = num(e.detail, 'appliedAt') ?? e.at;
+    } else if (current && e.action === 'release.gate' && e.reason) {
+      gateNote(current.notes, e.reason);
     } else if (current && e.action === 'release.weight') {
       current.notes.push(`weight set by hand to ${num(e.detail, 'weight') ?? '?'}% by ${e.actor}`);
     } else if (current && e.action === 'release.pause') {

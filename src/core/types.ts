@@ -63,7 +63,7 @@ export interface Webhook {
   readonly timeoutMs: number;
   /** Extra attempts of one delivery (events) or one gate call, after the first. */
   readonly retries: number;
-  /** Consecutive failed gate calls before the release rolls back. */
+  /** Consecutive gate outages (5xx, timeouts; not 4xx refusals, which only hold) before the release rolls back. */
   readonly maxFailures: number;
   readonly format: WebhookFormat;
   /** `event` hooks: only these actions (e.g. `release.rollback`); null for all. */

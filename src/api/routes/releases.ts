@@ -7,6 +7,7 @@ import type { Store } from '../../store/store.js';
 import { auditInput } from '../audit/audit-context.js';
 import { actorOf } from '../auth/access.js';
 import { allowedWebhooks } from '../input.js';
+import { currentGateHold } from '../present-gate.js';
 import { releaseJson } from '../present.js';
 import { type ReleaseAction, applyAction } from '../../core/release-rules.js';
 import { buildRelease, prometheusFor } from '../release-start.js';
@@ -84,7 +85,10 @@ export function registerReleaseRoutes(app: TernApp, deps: ApiDeps): void {
       config: { access: 'read' },
       schema: { tags: TAGS, summary: 'Get a release', params: IdParams, response: { 200: ReleaseResponse, ...ERROR_RESPONSES } },
     },
-    async (request) => releaseJson(await mustGetRelease(store, request.params.id)),
+    async (request) => {
+      const release = await mustGetRelease(store, request.params.id);
+      return { ...releaseJson(release), gate: await currentGateHold(store, release) };
+    },
   );
 
   for (const action of ['promote', 'rollback', 'pause', 'resume'] as const) registerAction(app, deps, action);

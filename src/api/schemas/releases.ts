@@ -169,6 +169,26 @@ export const AnalysisOut = Type.Object({
   checks: Type.Array(CustomCheckOut, { description: 'custom PromQL checks (docs/metrics.md), [] when none' }),
 });
 
+export const GateHoldOut = Type.Object(
+  {
+    gate: Type.String({ description: 'pre-rollout, confirm-step or pre-promotion' }),
+    hook: Type.String({ description: 'the hook URL, token-like parts shown as ***' }),
+    answer: Type.String({
+      description:
+        'refused: a deliberate 4xx "no" (holds, never rolls back); unreachable: an outage (5xx, timeout, no connection; rolls back after maxFailures)',
+    }),
+    status: Type.Union([Type.Integer(), Type.Null()], { description: 'the HTTP status, null without one' }),
+    detail: Type.String({ description: 'a fixed phrase, never the body, e.g. "HTTP 503 (not a 2xx answer)" or "timed out after 5s"' }),
+    reason: Type.Union([Type.String(), Type.Null()], {
+      description: "a refusal's own reason: its JSON answer's top-level reason, sanitised, at most 80 characters",
+    }),
+    failures: Type.Integer({ description: 'consecutive outages (0 for a refusal)' }),
+    maxFailures: Type.Integer(),
+    since: Type.String({ description: 'when this run of refusals or outages began (ISO 8601)' }),
+  },
+  { description: 'the webhook gate holding the release now (GET /releases/:id only), or null' },
+);
+
 export const ReleaseResponse = Type.Object({
   id: Type.String(),
   service: Type.String(),
@@ -197,6 +217,7 @@ export const ReleaseResponse = Type.Object({
   updatedAt: IsoTime,
   endedAt: NullableIsoTime,
   reason: Type.Union([Type.String(), Type.Null()]),
+  gate: Type.Optional(Type.Union([GateHoldOut, Type.Null()])),
 });
 
 export const ReleaseList = Type.Object({ releases: Type.Array(ReleaseResponse) });

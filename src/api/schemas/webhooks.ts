@@ -17,7 +17,11 @@ export const WebhookIn = Type.Object(
       Type.Integer({ minimum: 0, maximum: 10, description: 'extra attempts per call (default 3 for events, 0 for gates)' }),
     ),
     maxFailures: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, description: 'consecutive gate failures before rollback (default 5)' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: 'consecutive gate outages (5xx, timeouts; a 4xx refusal only holds) before rollback (default 5)',
+      }),
     ),
     format: Type.Optional(Type.Enum(['json', 'slack'], { description: 'slack: a Slack incoming-webhook body (event hooks only)' })),
     events: Type.Optional(

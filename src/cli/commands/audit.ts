@@ -75,8 +75,12 @@ function registerExport(audit: Command): void {
     )
     .option('--until <when>', 'only events before this time (default: now)', (v: string) => parseSince(v))
     .option('--file <path>', 'write to this file (created, never overwritten) instead of stdout')
-    .action((opts: ExportOptions, cmd: Command) =>
+    .action((own: ExportOptions, cmd: Command) =>
       withContext(cmd, async (ctx) => {
+        // `tern audit` has a --since of its own, and commander gives a parent's option to the parent
+        // wherever it appears on the line: read it from there too, or `export --since` would be dropped.
+        const since = own.since ?? cmd.parent?.opts<AuditOptions>().since;
+        const opts: ExportOptions = { ...own, ...(since === undefined ? {} : { since }) };
         const body = await ctx.client.openAuditExport({
           ...(opts.since === undefined ? {} : { since: opts.since }),
           ...(opts.until === undefined ? {} : { until: opts.until }),

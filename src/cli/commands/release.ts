@@ -13,9 +13,10 @@ import { collect, collectKeyValue, parsePercent, parsePositiveInt } from '../par
 import type { ReleaseView } from '../views.js';
 import { registerLogsCommand } from './release-logs.js';
 import { registerReplayCommand } from './release-replay.js';
+import { addWebhookOptions, webhooksFromFlags, type WebhookFlags } from '../webhook-flags.js';
 import { releaseLine, renderRelease, renderReleaseTable } from './release-view.js';
 
-interface StartOptions extends AnalysisFlags {
+interface StartOptions extends AnalysisFlags, WebhookFlags {
   readonly version: string;
   readonly endpoint?: string[];
   readonly steps?: string;
@@ -52,7 +53,7 @@ export function registerReleaseCommands(program: Command): void {
     .requiredOption('--version <version>', 'label of the new version, e.g. v2 or a git sha')
     .option('--endpoint <url>', 'a canary endpoint base URL (repeatable)', collect)
     .option('--steps <plan>', 'plan: percents with optional holds, e.g. "5:30s,25:1m,100" (default 5:1m,25:2m,50:2m,100)');
-  addAnalysisOptions(start)
+  addWebhookOptions(addAnalysisOptions(start))
     .option('--metadata <key=value>', 'free-form metadata, e.g. commit=9f8d111 (repeatable)', collectKeyValue)
     .option('--reason <text>', 'why, for the audit log')
     .option('--wait', 'follow the release until it ends; the exit code says how (see below)')
@@ -167,11 +168,13 @@ function show(ctx: CommandContext, r: ReleaseView): void {
 
 function startBody(opts: StartOptions): ReleaseStartBody {
   const analysis = analysisFromFlags(opts);
+  const webhooks = webhooksFromFlags(opts);
   return {
     version: opts.version,
     ...(opts.endpoint === undefined ? {} : { endpoints: opts.endpoint }),
     ...(opts.steps === undefined ? {} : { steps: opts.steps }),
     ...(analysis === undefined ? {} : { analysis }),
+    ...(webhooks === undefined ? {} : { webhooks }),
     ...(opts.metadata === undefined ? {} : { metadata: opts.metadata }),
     ...(opts.reason === undefined ? {} : { reason: opts.reason }),
   };

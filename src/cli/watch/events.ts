@@ -3,6 +3,7 @@
  * weight, a new verdict outcome), as one readable line each, or one JSON object per line with
  * `--output json`. Pure: snapshots and a time in, events and text out.
  */
+import { isGateHoldText } from '../../core/gate-hold.js';
 import { formatPercent, formatTime } from '../output.js';
 import type { CheckView, ReleaseView, VerdictView } from '../views.js';
 import type { Snapshot } from './follow.js';
@@ -28,7 +29,8 @@ export type WatchEvent =
       /** Percent. */
       readonly weight: number;
       readonly reason: string | null;
-      readonly changed: ReadonlyArray<'status' | 'step' | 'weight'>;
+      /** `reason` alone: a gate began holding the release, or its answer changed (`held by gate …`). */
+      readonly changed: ReadonlyArray<'status' | 'step' | 'weight' | 'reason'>;
     }
   | {
       readonly event: 'verdict';
@@ -67,11 +69,12 @@ export function changesBetween(prev: Snapshot | null, next: Snapshot, first: 'st
   }
   if (prev) {
     const p = prev.release;
-    const changed = [
+    const changed: Array<'status' | 'step' | 'weight' | 'reason'> = [
       ...(p.status !== r.status ? (['status'] as const) : []),
       ...(p.stepIndex !== r.stepIndex ? (['step'] as const) : []),
       ...(p.weight !== r.weight ? (['weight'] as const) : []),
     ];
+    if (changed.length === 0 && r.reason !== p.reason && isGateHoldText(r.reason)) changed.push('reason');
     if (changed.length > 0) {
       const reason = r.reason !== p.reason ? r.reason : null;
       events.push({
@@ -168,5 +171,6 @@ function stepText(step: number, steps: number, weight: number): string {
 
 function holdText(r: ReleaseView): string {
   const step = r.steps?.[r.stepIndex];
-  return step?.hold ? `, hold ${step.hold}` : '';
+  const gate = isGateHoldText(r.reason) ? `; ${r.reason}` : '';
+  return `${step?.hold ? `, hold ${step.hold}` : ''}${gate}`;
 }

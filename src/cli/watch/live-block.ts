@@ -4,6 +4,7 @@
  * draws, truncating lines to the terminal's width so a wrapped line never breaks the redraw.
  */
 import { formatDuration } from '../../core/duration.js';
+import { isGateHoldText } from '../../core/gate-hold.js';
 import { formatPercent, renderDetails } from '../output.js';
 import type { ReleaseView } from '../views.js';
 import { checksOf, num, stepNumber } from './events.js';
@@ -43,6 +44,7 @@ function statusLine(r: ReleaseView, now: number): string {
 /** What the current step is waiting for. */
 function holdText(r: ReleaseView, now: number): string {
   const step = r.steps?.[r.stepIndex];
+  if ((r.status === 'pending' || r.status === 'progressing') && isGateHoldText(r.reason)) return ` · ${r.reason}`;
   if (r.status === 'pending') return ' · waiting for the canary to start';
   if (r.status !== 'progressing' || !step || !r.stepStartedAt) return '';
   if (r.stepAppliedAt === null) return ` · ${r.reason ?? 'waiting for the data planes to apply the weight'}`;

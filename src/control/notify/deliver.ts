@@ -6,11 +6,14 @@
  * reasons and logs, never thrown. The summary holds the status code and a fixed phrase, never
  * the receiver's body or the address a name resolved to: release reasons are read by viewers,
  * and an echoed body would turn a webhook into a way to read internal services.
+ * The one exception is a gate's deliberate 4xx "no": the top-level `reason` of its JSON answer,
+ * sanitised and cut to 80 characters (core/gate-hold.ts), so a person learns why the gate said no.
  * The body goes to the server's log at debug level, truncated.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import { isRefusal, sanitizeGateReason } from '../../core/gate-hold.js';
 import { redactUrl } from '../../core/webhooks.js';
 import { compileWebhookPolicy, DestinationRefused, guardedLookup, type Resolver, type WebhookPolicy } from './destinations.js';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signBody } from './signature.js';
@@ -29,6 +32,8 @@ export interface Answer {
   readonly status: number | null;
   /** e.g. `HTTP 503 (not a 2xx answer)`, `timed out after 5s`, `could not connect (ECONNREFUSED)`, `destination refused: …`. */
   readonly detail: string;
+  /** A deliberate 4xx "no" (core/gate-hold.ts `isRefusal`): its sanitised JSON `reason`, or null (none given, or not a refusal). */
+  readonly reason: string | null;
   readonly delivery: string;
 }
 
@@ -78,10 +83,16 @@ export function createPoster(secret: string, options: PosterOptions = {}): Poste
           [DELIVERY_HEADER]: delivery,
         },
       });
-      const text = (await readSome(res.body, 4096)).replace(/\s+/g, ' ').trim().slice(0, MAX_LOGGED_BODY);
+      const answered = await readSome(res.body, 4096);
+      const text = answered.replace(/\s+/g, ' ').trim().slice(0, MAX_LOGGED_BODY);
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       options.logger?.debug({ hook: redactUrl(call.url), status: res.statusCode, body: text, delivery }, 'webhook answer');
-      return { ok, status: res.statusCode, detail: ok ? `HTTP ${res.statusCode}` : `HTTP ${res.statusCode} (not a 2xx answer)`, delivery };
+      const contentType = res.headers['content-type'];
+      const reason = isRefusal(res.statusCode)
+        ? sanitizeGateReason(Array.isArray(contentType) ? contentType[0] : contentType, answered)
+        : null;
+      const detail = ok ? `HTTP ${res.statusCode}` : `HTTP ${res.statusCode} (not a 2xx answer)`;
+      return { ok, status: res.statusCode, detail, reason, delivery };
     } catch (err) {
       if (err instanceof DestinationRefused || (err as { cause?: unknown }).cause instanceof DestinationRefused) {
         return refuse(
@@ -93,14 +104,14 @@ export function createPoster(secret: string, options: PosterOptions = {}): Poste
       }
       options.logger?.debug({ err, hook: redactUrl(call.url), delivery }, 'webhook call failed');
       const detail = signal.aborted ? `timed out after ${call.timeoutMs / 1000}s` : describe(err);
-      return { ok: false, status: null, detail, delivery };
+      return { ok: false, status: null, detail, reason: null, delivery };
     }
   };
 }
 
 function refuse(call: Call, delivery: string, why: string, logger: Logger | undefined): Answer {
   logger?.warn({ hook: redactUrl(call.url), event: call.event, why, delivery }, 'webhook destination refused');
-  return { ok: false, status: null, detail: `destination refused: ${why}`, delivery };
+  return { ok: false, status: null, detail: `destination refused: ${why}`, reason: null, delivery };
 }
 
 /** The first `max` bytes of an answer as text; the rest is not read (a receiver may send a lot). */

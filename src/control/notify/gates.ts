@@ -2,12 +2,15 @@
  * Webhook gates (`pre-rollout`, `confirm-step`, `pre-promotion`): the runner asks, once a tick,
  * whether a release may pass a gate, and never waits for the answer. The first ask starts the
  * calls (every hook of the gate, concurrently, each under its own timeout); later asks read
- * their results. A hook that answered 2xx has passed this gate; one that failed is called again
- * after a backoff (1 s, 2 s, 4 s … at most 1 min, on the controller's clock); `maxFailures`
- * consecutive failures of one hook fail the gate, naming the hook and its last answer.
+ * their results. A hook that answered 2xx has passed this gate. One that said no is asked again
+ * after a backoff (1 s, 2 s, 4 s … at most 1 min, on the controller's clock), and its answer is
+ * told apart (core/gate-hold.ts): a deliberate refusal (4xx) holds the release for as long as
+ * the gate refuses; an outage (5xx, timeout, no connection) holds it too, but `maxFailures`
+ * consecutive outages of one hook fail the gate, naming the hook and its last answer.
  * State lives in memory per release: a restarted controller asks the gates again.
  */
 import type { Logger } from 'pino';
+import { isRefusal, type GateHold } from '../../core/gate-hold.js';
 import type { Clock, Release, Webhook } from '../../core/types.js';
 import { redactUrl } from '../../core/webhooks.js';
 import { postWithRetries, type Answer, type Poster } from './deliver.js';
@@ -15,8 +18,16 @@ import { gateBody } from './payload.js';
 
 export type GateName = 'pre-rollout' | 'confirm-step' | 'pre-promotion';
 
+/**
+ * `open`: every hook said yes. `waiting`: asked, no answer yet. `held`: a hook refused or was
+ * unreachable and is asked again after its backoff. `failed`: a hook was unreachable
+ * `maxFailures` times in a row.
+ */
 export type GateStatus =
-  { readonly kind: 'open' } | { readonly kind: 'waiting'; readonly detail: string } | { readonly kind: 'failed'; readonly reason: string };
+  | { readonly kind: 'open' }
+  | { readonly kind: 'waiting'; readonly detail: string }
+  | { readonly kind: 'held'; readonly hold: GateHold }
+  | { readonly kind: 'failed'; readonly hold: GateHold };
 
 export interface GateAsk {
   readonly release: Release;
@@ -50,8 +61,18 @@ export interface GateOptions {
 interface HookState {
   readonly hook: Webhook;
   passed: boolean;
+  /** Consecutive outages; a refusal (an answer) resets them. */
   failures: number;
-  last: string | null;
+  /** Consecutive refusals, for the backoff. */
+  refusals: number;
+  /** The latest no, with when its run began. */
+  last: {
+    readonly kind: 'refused' | 'unreachable';
+    readonly status: number | null;
+    readonly detail: string;
+    readonly reason: string | null;
+    readonly since: number;
+  } | null;
   nextAt: number;
   inflight: Promise<void> | null;
 }
@@ -79,20 +100,46 @@ export function createGateKeeper(options: GateOptions): GateKeeper {
       hs.passed = true;
       return;
     }
-    hs.failures += 1;
-    hs.last = answer.detail;
-    hs.nextAt = options.clock() + backoff(hs.failures);
+    const now = options.clock();
+    const kind = isRefusal(answer.status) ? 'refused' : 'unreachable';
+    // A run of one kind keeps its start; a refusal after an outage (or the reverse) starts a new run.
+    const since = hs.last?.kind === kind ? hs.last.since : now;
+    if (kind === 'refused') {
+      hs.failures = 0;
+      hs.refusals += 1;
+    } else {
+      hs.refusals = 0;
+      hs.failures += 1;
+    }
+    hs.last = { kind, status: answer.status, detail: answer.detail, reason: answer.reason, since };
+    hs.nextAt = now + backoff(Math.max(hs.failures, hs.refusals));
     options.logger?.warn(
       {
         release: ask.release.id,
         gate: ask.gate,
         hook: redactUrl(hs.hook.url),
         answer: answer.detail,
+        kind,
         failures: hs.failures,
         delivery: answer.delivery,
       },
-      'webhook gate refused; the release holds',
+      kind === 'refused' ? 'webhook gate refused; the release holds' : 'webhook gate unreachable; the release holds',
     );
+  }
+
+  function holdOf(ask: GateAsk, hs: HookState): GateHold | null {
+    if (!hs.last) return null;
+    return {
+      gate: ask.gate,
+      hook: redactUrl(hs.hook.url),
+      answer: hs.last.kind,
+      status: hs.last.status,
+      detail: hs.last.detail,
+      reason: hs.last.reason,
+      failures: hs.failures,
+      maxFailures: hs.hook.maxFailures,
+      since: hs.last.since,
+    };
   }
 
   return {
@@ -101,23 +148,23 @@ export function createGateKeeper(options: GateOptions): GateKeeper {
       if (state?.key !== ask.key) {
         state = {
           key: ask.key,
-          hooks: ask.hooks.map((hook) => ({ hook, passed: false, failures: 0, last: null, nextAt: 0, inflight: null })),
+          hooks: ask.hooks.map((hook) => ({ hook, passed: false, failures: 0, refusals: 0, last: null, nextAt: 0, inflight: null })),
         };
         states.set(ask.release.id, state);
       }
       const broken = state.hooks.find((hs) => hs.failures >= hs.hook.maxFailures);
-      if (broken) {
-        return {
-          kind: 'failed',
-          reason: `${ask.gate} webhook ${redactUrl(broken.hook.url)} failed ${broken.failures} times in a row; last answer: ${broken.last ?? 'none'}`,
-        };
-      }
+      const brokenHold = broken && holdOf(ask, broken);
+      if (brokenHold) return { kind: 'failed', hold: brokenHold };
       const now = options.clock();
       for (const hs of state.hooks) if (!hs.passed && !hs.inflight && now >= hs.nextAt) start(ask, hs);
       const waiting = state.hooks.filter((hs) => !hs.passed);
       if (waiting.length === 0) return { kind: 'open' };
+      // A refusal names the gate's decision; it outranks another hook's outage or pending call.
+      const said = waiting.find((hs) => hs.last?.kind === 'refused') ?? waiting.find((hs) => hs.last !== null);
+      const hold = said && holdOf(ask, said);
+      if (hold) return { kind: 'held', hold };
       const detail = waiting
-        .map((hs) => `${redactUrl(hs.hook.url)}: ${hs.inflight ? 'waiting for an answer' : `${hs.last ?? 'not called yet'}`}`)
+        .map((hs) => `${redactUrl(hs.hook.url)}: ${hs.inflight ? 'waiting for an answer' : 'not called yet'}`)
         .join('; ');
       return { kind: 'waiting', detail: `${ask.gate} gate: ${detail}` };
     },

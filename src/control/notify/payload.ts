@@ -72,6 +72,7 @@ const VERBS: Readonly<Record<string, string>> = {
   'release.weight': 'weight set by hand',
   'release.waiting': 'waits for data planes to apply its weight',
   'release.applied': 'weight applied by every data plane',
+  'release.gate': 'is held by a gate',
 };
 
 /** A Slack incoming-webhook body: one readable line plus the reason. */
