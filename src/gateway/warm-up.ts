@@ -27,8 +27,7 @@ import { startProxyListener, urlOf } from './listener.js';
 import { GatewayMetrics } from './metrics.js';
 import { compileTable } from './route-table.js';
 
-/** Requests a gateway serves itself before it listens, by default. */
-export const DEFAULT_WARM_UP_REQUESTS = 1_000;
+export { DEFAULT_WARM_UP_REQUESTS } from './limits.js';
 /** Clients in flight at once during the warm-up. */
 const CONCURRENCY = 8;
 
