@@ -8,13 +8,31 @@
  * Target: users' p99 ≤ 50 ms, 0 failed requests; idle connections closed within the headers
  * timeout; no error counted against either version.
  *
+ * Same-run baselines: the same users, one run after the other in a rotated order per round, go
+ * to (hostile) the attacked gateway, (quiet) a second gateway of the same configuration with no
+ * hostile connection, and (direct) the stable backend, a plain node:http server with no gateway.
+ * All share the machine and the attack, so their figures compare within one run.
+ *
+ * The users are what a running site sees: each run's client (a new process) opens its 64
+ * keep-alive connections before the measured window (`--preopen`, as many concurrent requests,
+ * not counted), and the gateways have warmed their proxy path before listening, as `tern
+ * gateway` and `tern server` do (`--gateway-warm-up`, src/gateway/warm-up.ts). The window
+ * counts every request from its first (`--warmup 0`). Why: users sent at 500 rps to a gateway
+ * process that had just started found it cold (the first request ~20 ms of CPU, the next few
+ * hundred 2–3× a warm one's), and the first second's p99 was 70–290 ms with or without hostile
+ * connections, while a warm gateway with a new client saw 28–50 ms; the slow requests were each
+ * timed (late / pool wait and connect / server / body, first on a new connection or not) to
+ * place them. bench/hostile/cold-start.ts measures that first second on its own, before and
+ * after the warm-up. `--gateway-warm-up 0 --preopen 0` measures the cold start here.
+ *
  * The clients need several processes (20,000 descriptors per process) and several loopback
  * source addresses (≈28,000 ports per source/destination pair): four attacker processes share
  * 64 addresses 127.0.0.10–73, ≤ 251 connections each (under the per-client cap, so the total
  * and the timeouts are what is measured); users come from 127.0.0.1.
- * Every loop is bounded in count and time; the whole run stops itself after 4 minutes.
+ * Every loop is bounded in count and time; the whole run stops itself (90 s plus each run's time).
  *
- *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30] [--warmup 2] [--priority=-10]
+ *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30]
+ *     [--rounds 1] [--targets hostile,quiet,direct] [--preopen 64] [--warmup 0] [--gateway-warm-up 1000] [--priority=-10]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
