@@ -32,6 +32,7 @@ export { DEFAULT_WARM_UP_REQUESTS } from './limits.js';
 const CONCURRENCY = 8;
 
 export interface WarmUpResult {
+  /** Requests answered through the proxy path. */
   readonly requests: number;
   readonly ms: number;
 }
@@ -43,7 +44,7 @@ function sink(): Promise<Server> {
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
+    server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve(server));
   });
 }
 
@@ -88,7 +89,10 @@ export async function warmUp(
   };
   const agent = new Agent({ connections: CONCURRENCY });
   try {
-    const proxy = await startProxyListener({ host: '127.0.0.1', port: 0 }, deps, settings.pool, settings.limits);
+    // Exclusive: in a cluster worker (`--workers`) a listen on port 0 goes through the primary,
+    // which gives the same port to every worker's n-th such listen: one worker's warm-up
+    // requests could reach another's private listener, closed or not.
+    const proxy = await startProxyListener({ host: '127.0.0.1', port: 0, exclusive: true }, deps, settings.pool, settings.limits);
     const url = urlOf('127.0.0.1', proxy.port);
     const client = async (k: number): Promise<void> => {
       for (let i = k; i < requests && performance.now() < deadline; i += CONCURRENCY) {
@@ -96,7 +100,8 @@ export async function warmUp(
         const headers = i % 3 === 0 ? {} : { cookie: `tern_uid=warm-${i}` };
         const res = await request(`${url}/warm/${i}?q=${i}`, { dispatcher: agent, headers });
         await res.body.dump();
-        done++;
+        // Counted only when it went through the proxy (the gateway names the version that answered).
+        if (res.statusCode === 200 && res.headers['x-tern-version'] !== undefined) done++;
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, (_, k) => client(k)));
