@@ -58,6 +58,8 @@ export interface ServerOptions {
   readonly auditRetentionMs?: number;
   /** Connection caps and timeouts of the built-in gateway (defaults in gateway/limits.ts). */
   readonly gatewayLimits?: Partial<LimitSettings>;
+  /** Requests the built-in gateway serves itself before it listens (gateway/warm-up.ts); default 0. */
+  readonly gatewayWarmUpRequests?: number;
   /** How often the controller looks at active releases (ms). Default 1000. */
   readonly controllerTickMs?: number;
   /** The controller's leader lease (ms): how long a dead leader holds releases before another server takes over (`--lease-ttl`). Default 3 × tick, at least 3 s. */
@@ -225,6 +227,7 @@ async function startBuiltinGateway(
     stateFile: path.join(dataDir, 'gateway-table.json'),
     exposeVersionHeader: options.exposeVersionHeader ?? false,
     ...(options.gatewayLimits === undefined ? {} : { limits: options.gatewayLimits }),
+    ...(options.gatewayWarmUpRequests === undefined ? {} : { warmUpRequests: options.gatewayWarmUpRequests }),
     ...(options.drainTimeoutMs === undefined ? {} : { closeGraceMs: options.drainTimeoutMs }),
     logger: logger.child({ component: 'gateway' }),
   });

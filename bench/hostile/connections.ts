@@ -8,16 +8,33 @@
  * Target: users' p99 ≤ 50 ms, 0 failed requests; idle connections closed within the headers
  * timeout; no error counted against either version.
  *
+ * Same-run baselines: the same users, one run after the other in a rotated order per round, go
+ * to (hostile) the attacked gateway, (quiet) a second gateway of the same configuration with no
+ * hostile connection, and (direct) the stable backend, a plain node:http server with no gateway.
+ * All share the machine and the attack, so their figures compare within one run.
+ *
+ * The users are what a running site sees: each run's client (a new process) opens its 64
+ * keep-alive connections before the measured window (`--preopen`, as many concurrent requests,
+ * not counted), and the gateways have warmed their proxy path before listening, as `tern
+ * gateway` and `tern server` do (`--gateway-warm-up`, src/gateway/warm-up.ts). The window
+ * counts every request from its first (`--warmup 0`). Why: users sent at 500 rps to a gateway
+ * process that had just started found it cold (the first request ~20 ms of CPU, the next few
+ * hundred 2–3× a warm one's), and the first second's p99 was 70–290 ms with or without hostile
+ * connections, while a warm gateway with a new client saw 28–50 ms; the slow requests were each
+ * timed (late / pool wait and connect / server / body, first on a new connection or not) to
+ * place them. bench/hostile/cold-start.ts measures that first second on its own, before and
+ * after the warm-up. `--gateway-warm-up 0 --preopen 0` measures the cold start here.
+ *
  * The clients need several processes (20,000 descriptors per process) and several loopback
  * source addresses (≈28,000 ports per source/destination pair): four attacker processes share
  * 64 addresses 127.0.0.10–73, ≤ 251 connections each (under the per-client cap, so the total
  * and the timeouts are what is measured); users come from 127.0.0.1.
- * Every loop is bounded in count and time; the whole run stops itself after 4 minutes.
+ * Every loop is bounded in count and time; the whole run stops itself (90 s plus each run's time).
  *
- *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30] [--warmup 2] [--priority=-10]
+ *   node --import tsx bench/hostile/connections.ts [--idle 15000] [--slow 1000] [--rps 500] [--seconds 30]
+ *     [--rounds 1] [--targets hostile,quiet,direct] [--preopen 64] [--warmup 0] [--gateway-warm-up 1000] [--priority=-10]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { subscribe } from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { createServer, type Server } from 'node:http';
@@ -27,10 +44,21 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { Agent, request } from 'undici';
+import { DEFAULT_WARM_UP_REQUESTS } from '../../src/gateway/warm-up.js';
+import {
+  printRun,
+  printSummary,
+  type GatewayTotals,
+  type LoopWindow,
+  type Run,
+  type Sample,
+  type Settings,
+  type Target,
+  type TargetName,
+} from './report.js';
+import { usersRole, type UsersPlan, type UsersReport } from './users.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const HARD_STOP_MS = 240_000;
 type Msg = { readonly type: string } & Record<string, unknown>;
 
 /** Connections this machine's listeners dropped because their accept queue was full (Linux). */
@@ -49,7 +77,7 @@ function quantile(sorted: readonly number[], q: number): number {
 
 // ---------------------------------------------------------------------------------------------
 // Role: the gateway under test, its own process with the default limits.
-async function gatewayRole(stable: string, canary: string): Promise<void> {
+async function gatewayRole(stable: string, canary: string, warmUpRequests: number): Promise<void> {
   const { startGateway } = await import('../../src/gateway/gateway.js');
   const gw = await startGateway({
     host: '127.0.0.1',
@@ -57,6 +85,7 @@ async function gatewayRole(stable: string, canary: string): Promise<void> {
     admin: false,
     exposeVersionHeader: true,
     logger: pino({ level: 'warn' }),
+    warmUpRequests,
     initialTable: {
       version: 1,
       routes: [
@@ -116,10 +145,12 @@ interface Plan {
   readonly addresses: readonly string[];
   readonly idle: readonly number[];
   readonly slow: readonly number[];
+  /** The attacker stops reconnecting after this long, and exits a little later. */
+  readonly stopAfterMs: number;
 }
 
 function attackerRole(plan: Plan): void {
-  const deadline = Date.now() + HARD_STOP_MS;
+  const deadline = Date.now() + plan.stopAfterMs;
   let stopping = false;
   const open = new Set<Socket>();
   const idleLifetimes: number[] = [];
@@ -206,94 +237,13 @@ function attackerRole(plan: Plan): void {
       process.send?.(final, () => process.exit(0));
     }
   });
-  setTimeout(() => process.exit(3), HARD_STOP_MS + 10_000).unref();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Role: normal users, open loop at a fixed rate; latency counted from the scheduled send time.
-async function usersRole(url: string, rps: number, seconds: number, warmupSeconds: number): Promise<void> {
-  const agent = new Agent({ connections: 64, localAddress: '127.0.0.1', keepAliveTimeout: 60_000 });
-  // New connections the users opened (each waits in the gateway's accept queue with the attackers').
-  let connects = 0;
-  subscribe('undici:client:connected', () => connects++);
-  // This process's own event-loop delay: a response it reads late is late for the user too.
-  const lag = monitorEventLoopDelay({ resolution: 1 });
-  lag.enable();
-  const fromDue: number[] = [];
-  /** Requests over 50 ms, by second of the run. */
-  const slowBySecond: number[] = [];
-  const fromSend: number[] = [];
-  const failures: Record<string, number> = {};
-  const versions: Record<string, number> = {};
-  const total = rps * seconds;
-  // Warm-up requests (i < 0) open the users' connections and warm the proxy path; only their
-  // failures and latency summary are reported.
-  const warm = rps * warmupSeconds;
-  const warmLatency: number[] = [];
-  const started = performance.now() + warmupSeconds * 1000;
-  const inflight: Array<Promise<void>> = [];
-  for (let i = -warm; i < total; i++) {
-    const due = started + (i * 1000) / rps;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    const sent = performance.now();
-    inflight.push(
-      request(`${url}/item/${i}`, {
-        dispatcher: agent,
-        headers: { cookie: `tern_uid=user-${i % 5_000}` },
-        headersTimeout: 10_000,
-        bodyTimeout: 10_000,
-      })
-        .then(async (res) => {
-          await res.body.text();
-          if (i < 0) {
-            if (res.statusCode !== 200)
-              failures[`warm-up status ${res.statusCode}`] = (failures[`warm-up status ${res.statusCode}`] ?? 0) + 1;
-            return void warmLatency.push(performance.now() - due);
-          }
-          const version = String(res.headers['x-tern-version'] ?? 'direct');
-          versions[version] = (versions[version] ?? 0) + 1;
-          if (res.statusCode !== 200) failures[`status ${res.statusCode}`] = (failures[`status ${res.statusCode}`] ?? 0) + 1;
-          else {
-            const now = performance.now();
-            fromDue.push(now - due);
-            if (now - due > 50) slowBySecond[Math.floor(i / rps)] = (slowBySecond[Math.floor(i / rps)] ?? 0) + 1;
-            fromSend.push(now - sent);
-          }
-        })
-        .catch((err: { code?: string }) => {
-          failures[err.code ?? 'error'] = (failures[err.code ?? 'error'] ?? 0) + 1;
-        }),
-    );
-  }
-  await Promise.race([Promise.all(inflight), sleep(15_000)]);
-  await agent.close().catch(() => undefined);
-  fromDue.sort((a, b) => a - b);
-  fromSend.sort((a, b) => a - b);
-  process.send?.({
-    type: 'users',
-    sent: total,
-    ok: fromDue.length,
-    failures,
-    versions,
-    p50: quantile(fromDue, 0.5),
-    p99: quantile(fromDue, 0.99),
-    max: fromDue.at(-1) ?? NaN,
-    sendP50: quantile(fromSend, 0.5),
-    sendP99: quantile(fromSend, 0.99),
-    connects,
-    warm: { sent: warm, over50: warmLatency.filter((ms) => ms > 50).length, max: Math.max(0, ...warmLatency) },
-    slowBySecond: Array.from(slowBySecond, (n) => n ?? 0),
-    lagP99: lag.percentile(99) / 1e6,
-    lagMax: lag.max / 1e6,
-    seconds: (performance.now() - started) / 1000 + warmupSeconds,
-  });
+  setTimeout(() => process.exit(3), plan.stopAfterMs + 10_000).unref();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Orchestrator.
 function child(args: string[]): ChildProcess {
-  // TERN_BENCH_PROFILE=DIR writes a CPU profile of the gateway process there.
+  // TERN_BENCH_PROFILE=DIR writes a CPU profile of each gateway process there.
   const profile =
     args[0] === 'gateway' && process.env.TERN_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TERN_BENCH_PROFILE}`] : [];
   return fork(SELF, args, { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -332,89 +282,30 @@ function spread(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      idle: { type: 'string', default: '15000' },
-      slow: { type: 'string', default: '1000' },
-      rps: { type: 'string', default: '500' },
-      seconds: { type: 'string', default: '30' },
-      // Users already using the site when the window starts: their connections open, the proxy
-      // path warm (0: measure a cold start, whose first second dominates the tail).
-      warmup: { type: 'string', default: '2' },
-      // e.g. -10: the gateway and the user clients get the CPU before the co-located attackers
-      // and other jobs, which is what a dedicated gateway host gives them (needs privileges).
-      priority: { type: 'string', default: '0' },
-    },
-  });
-  const priority = Number(values.priority);
-  const prioritise = (c: ChildProcess): void => {
-    if (priority !== 0 && c.pid !== undefined) setPriority(c.pid, priority);
-  };
-  // This process serves the backends: they stand for other hosts, so they get the priority too.
-  if (priority !== 0) setPriority(priority);
-  const [idleTotal, slowTotal, rps, seconds] = [values.idle, values.slow, values.rps, values.seconds].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const children: ChildProcess[] = [];
-  const hardStop = setTimeout(() => {
-    console.error('hard stop: the run took too long');
-    for (const c of children) c.kill('SIGKILL');
-    process.exit(2);
-  }, HARD_STOP_MS);
-  hardStop.unref();
-
-  const v1 = await backend('v1');
-  const v2 = await backend('v2');
-  const urlOf = (s: Server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-  const gw = child(['gateway', urlOf(v1), urlOf(v2)]);
-  children.push(gw);
-  prioritise(gw);
-  const { url } = (await next(gw, 'ready')) as Msg & { url: string };
-  const port = Number(new URL(url).port);
-
-  const addresses = Array.from({ length: 64 }, (_, i) => `127.0.0.${10 + i}`);
-  const idle = spread(idleTotal, addresses.length);
-  const slow = spread(slowTotal, addresses.length);
-  const attackers = [0, 1, 2, 3].map((k) => {
-    const mine = addresses.map((_, i) => i).filter((i) => i % 4 === k);
-    const plan: Plan = {
-      port,
-      addresses: mine.map((i) => addresses[i]!),
-      idle: mine.map((i) => idle[i]!),
-      slow: mine.map((i) => slow[i]!),
-    };
-    const c = child(['attacker', JSON.stringify(plan)]);
-    children.push(c);
-    if (priority !== 0 && c.pid !== undefined) setPriority(c.pid, 0); // attackers: normal priority
-    return c;
-  });
-
-  // Wait (bounded) until nearly all hostile connections are open at the gateway.
-  const want = Math.floor((idleTotal + slowTotal) * 0.97);
-  let gwOpen = 0;
-  for (let t = 0; t < 30 && gwOpen < want; t++) {
-    await sleep(1_000);
-    gwOpen = Number((await ask(gw, 'stats')).open);
-  }
-  console.log(`hostile connections open at the gateway before users start: ${gwOpen}`);
-
+/** One users run against `target`; for a gateway, its loop delay, own durations and per-second stats meanwhile. */
+async function measure(target: Target, settings: Settings, children: ChildProcess[]): Promise<Run> {
+  const gw = target.gateway;
+  const before = gw === null ? null : ((await ask(gw, 'durations')) as Msg & { le: Record<string, number> }).le;
   const overflowsBefore = listenOverflows();
-  gw.send({ type: 'mark' });
-  const users = child(['users', url, String(rps), String(seconds), values.warmup]);
+  gw?.send({ type: 'mark' });
+  if (gw !== null) await ask(gw, 'stats'); // start the per-second figures with the users
+  const plan: UsersPlan = {
+    url: target.url,
+    rps: settings.rps,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmup,
+    preopen: settings.preopen,
+  };
+  const users = child(['users', JSON.stringify(plan)]);
   children.push(users);
-  prioritise(users);
-  const warmup = Number(values.warmup);
-  const usersDone = next(users, 'users', (seconds + warmup + 40) * 1_000);
+  if (settings.priority !== 0 && users.pid !== undefined) setPriority(users.pid, settings.priority);
+  const done = next(users, 'users', (settings.seconds + settings.warmup + 40) * 1_000) as Promise<Msg & UsersReport>;
   // The loop-delay window starts with the measured requests, after the warm-up.
-  setTimeout(() => gw.send({ type: 'mark' }), warmup * 1_000).unref();
-  const samples: Array<{ open: number; fds: number; busy: number; lagP99: number; lagMax: number; cpu: number; at: number }> = [];
+  if (gw !== null && settings.warmup > 0) setTimeout(() => gw.send({ type: 'mark' }), settings.warmup * 1_000).unref();
+  const samples: Sample[] = [];
   let finished = false;
-  void usersDone.finally(() => (finished = true)).catch(() => undefined);
-  for (let t = 0; t < seconds + warmup + 30 && !finished; t++) {
+  void done.finally(() => (finished = true)).catch(() => undefined);
+  for (let t = 0; gw !== null && t < settings.seconds + settings.warmup + 30 && !finished; t++) {
     await sleep(1_000);
     const s = await ask(gw, 'stats');
     samples.push({
@@ -427,28 +318,124 @@ async function main(): Promise<void> {
       at: performance.now(),
     });
   }
+  const u = await done;
   const overflows = listenOverflows() - overflowsBefore;
-  const inGateway = ((await ask(gw, 'durations')) as Msg & { le: Record<string, number> }).le;
-  const loop = (await ask(gw, 'stats')).window as { p50: number; p99: number; max: number };
-  const u = (await usersDone) as Msg & {
-    p50: number;
-    p99: number;
-    max: number;
-    sendP50: number;
-    sendP99: number;
-    lagP99: number;
-    lagMax: number;
-    slowBySecond: number[];
-    warm: { sent: number; over50: number; max: number };
-    failures: Record<string, number>;
+  if (gw === null || before === null) return { target: target.name, users: u, gateway: null };
+  const after = ((await ask(gw, 'durations')) as Msg & { le: Record<string, number> }).le;
+  const loop = (await ask(gw, 'stats')).window as LoopWindow;
+  const count = (le: string): number => (after[le] ?? 0) - (before[le] ?? 0);
+  return {
+    target: target.name,
+    users: u,
+    gateway: { loop, samples, overflows, of: count('+Inf'), over50: count('+Inf') - count('0.05'), over250: count('+Inf') - count('0.25') },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      idle: { type: 'string', default: '15000' },
+      slow: { type: 'string', default: '1000' },
+      rps: { type: 'string', default: '500' },
+      seconds: { type: 'string', default: '30' },
+      // Connections the users hold when the window starts (keep-alive clients of a running site).
+      preopen: { type: 'string', default: '64' },
+      // Seconds of users' requests sent before the window and left out of it.
+      warmup: { type: 'string', default: '0' },
+      // Rounds of the targets, each round in a rotated order, a fresh (cold) users' client per run.
+      rounds: { type: 'string', default: '1' },
+      // hostile: the attacked gateway; quiet: the same gateway, no hostile connections; direct:
+      // the stable backend, a plain node:http server, no gateway. All three share the machine.
+      targets: { type: 'string', default: 'hostile,quiet,direct' },
+      // e.g. -10: the gateways and the user clients get the CPU before the co-located attackers
+      // and other jobs, which is what a dedicated gateway host gives them (needs privileges).
+      priority: { type: 'string', default: '0' },
+      // Requests each gateway serves itself before it listens (0: the gateway starts cold, as before warm-up.ts).
+      'gateway-warm-up': { type: 'string', default: String(DEFAULT_WARM_UP_REQUESTS) },
+    },
+  });
+  const settings: Settings = {
+    rps: Number(values.rps),
+    seconds: Number(values.seconds),
+    warmup: Number(values.warmup),
+    preopen: Number(values.preopen),
+    priority: Number(values.priority),
+  };
+  const names = values.targets.split(',') as TargetName[];
+  const rounds = Number(values.rounds);
+  const [idleTotal, slowTotal] = [Number(values.idle), Number(values.slow)];
+  const prioritise = (c: ChildProcess): void => {
+    if (settings.priority !== 0 && c.pid !== undefined) setPriority(c.pid, settings.priority);
+  };
+  // This process serves the backends: they stand for other hosts, so they get the priority too.
+  if (settings.priority !== 0) setPriority(settings.priority);
+  const children: ChildProcess[] = [];
+  const runMs = (settings.seconds + settings.warmup + 12) * 1_000;
+  const hardStopMs = 90_000 + rounds * names.length * runMs;
+  const hardStop = setTimeout(() => {
+    console.error('hard stop: the run took too long');
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(2);
+  }, hardStopMs);
+  hardStop.unref();
+
+  const v1 = await backend('v1');
+  const v2 = await backend('v2');
+  const urlOf = (s: Server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  const startGw = async (): Promise<{ gw: ChildProcess; url: string }> => {
+    const gw = child(['gateway', urlOf(v1), urlOf(v2), values['gateway-warm-up']]);
+    children.push(gw);
+    prioritise(gw);
+    return { gw, url: String((await next(gw, 'ready')).url) };
+  };
+  const hostile = await startGw();
+  const quiet = await startGw();
+  const targets: Record<TargetName, Target> = {
+    hostile: { name: 'hostile', url: hostile.url, gateway: hostile.gw },
+    quiet: { name: 'quiet', url: quiet.url, gateway: quiet.gw },
+    direct: { name: 'direct', url: urlOf(v1), gateway: null },
   };
 
-  // The same users straight to the stable backend, attack still running: what this machine's
-  // load (shared cores) costs any client here, gateway or not.
-  const direct = child(['users', urlOf(v1), String(rps), String(seconds), values.warmup]);
-  children.push(direct);
-  prioritise(direct);
-  const d = (await next(direct, 'users', (seconds + warmup + 40) * 1_000)) as typeof u;
+  const port = Number(new URL(hostile.url).port);
+  const addresses = Array.from({ length: 64 }, (_, i) => `127.0.0.${10 + i}`);
+  const idle = spread(idleTotal, addresses.length);
+  const slow = spread(slowTotal, addresses.length);
+  const attackers = [0, 1, 2, 3].map((k) => {
+    const mine = addresses.map((_, i) => i).filter((i) => i % 4 === k);
+    const plan: Plan = {
+      port,
+      addresses: mine.map((i) => addresses[i]!),
+      idle: mine.map((i) => idle[i]!),
+      slow: mine.map((i) => slow[i]!),
+      stopAfterMs: hardStopMs,
+    };
+    const c = child(['attacker', JSON.stringify(plan)]);
+    children.push(c);
+    if (settings.priority !== 0 && c.pid !== undefined) setPriority(c.pid, 0); // attackers: normal priority
+    return c;
+  });
+
+  // Wait (bounded) until nearly all hostile connections are open at the gateway.
+  const want = Math.floor((idleTotal + slowTotal) * 0.97);
+  let gwOpen = 0;
+  for (let t = 0; t < 30 && gwOpen < want; t++) {
+    await sleep(1_000);
+    gwOpen = Number((await ask(hostile.gw, 'stats')).open);
+  }
+  console.log(`hostile connections open at the gateway before users start: ${gwOpen}`);
+  console.log(
+    `users: ${settings.rps} rps × ${settings.seconds} s per run, ${settings.preopen} connections pre-opened, warm-up ${settings.warmup} s; ${rounds} round(s) of ${names.join(', ')} (order rotated per round)`,
+  );
+
+  const runs: Run[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const order = names.map((_, k) => names[(k + r) % names.length]!);
+    for (const name of order) {
+      const run = await measure(targets[name], settings, children);
+      runs.push({ ...run, round: r + 1 });
+      printRun(runs.at(-1)!, settings);
+    }
+  }
 
   const attacks = await Promise.all(
     attackers.map((c) => {
@@ -457,88 +444,35 @@ async function main(): Promise<void> {
       return done;
     }),
   );
-  const final = (await ask(gw, 'stats')) as Msg & { refused: number; totals: Array<{ version: string; requests: number; errors: number }> };
-  // Let the gateway exit on its own (a CPU profile is written at exit), bounded.
-  const gwExited = new Promise<void>((resolve) => gw.once('exit', () => resolve()));
-  gw.send({ type: 'stop' });
-  await Promise.race([gwExited, sleep(15_000)]);
-  const sum = (k: string): number => attacks.reduce((n, a) => n + Number(a[k] ?? 0), 0);
-  const max = (k: string): number => Math.max(...attacks.map((a) => Number(a[k])).filter((n) => !Number.isNaN(n)));
-  const opens = samples.map((s) => s.open);
-  const cpuUsed = (samples.at(-1)?.cpu ?? 0) - (samples[0]?.cpu ?? 0);
-  const wallSeconds = ((samples.at(-1)?.at ?? 0) - (samples[0]?.at ?? 0)) / 1000;
-  const busy = samples.map((s) => s.busy).sort((a, b) => a - b);
-  const lags = samples.map((s) => s.lagP99).sort((a, b) => a - b);
-  const failed = Object.values(u.failures).reduce((a, b) => a + b, 0);
-
-  console.log(
-    `users: ${String(u.ok)}/${String(u.sent)} ok at ${rps} rps over ${seconds} s; failures ${failed} ${JSON.stringify(u.failures)}`,
+  const final = (await ask(hostile.gw, 'stats')) as Msg & { refused: number; totals: GatewayTotals };
+  const quietFinal = (await ask(quiet.gw, 'stats')) as Msg & { totals: GatewayTotals };
+  // Let the gateways exit on their own (a CPU profile is written at exit), bounded.
+  await Promise.all(
+    [hostile.gw, quiet.gw].map((gw) => {
+      const exited = new Promise<void>((resolve) => gw.once('exit', () => resolve()));
+      gw.send({ type: 'stop' });
+      return Promise.race([exited, sleep(15_000)]);
+    }),
   );
-  console.log(
-    `users latency p50 ${u.p50.toFixed(1)} ms, p99 ${u.p99.toFixed(1)} ms, max ${u.max.toFixed(1)} ms (from the scheduled send time)`,
-  );
-  console.log(
-    `users latency from the actual send: p50 ${u.sendP50.toFixed(1)} ms, p99 ${u.sendP99.toFixed(1)} ms; the users' own event-loop delay p99 ${u.lagP99.toFixed(1)} ms, max ${u.lagMax.toFixed(1)} ms`,
-  );
-  console.log(
-    `users' warm-up before the window (--warmup ${values.warmup} s): ${u.warm.sent} requests, ${u.warm.over50} over 50 ms, max ${u.warm.max.toFixed(1)} ms`,
-  );
-  console.log(`users per version: ${JSON.stringify(u.versions)}; connections the users opened: ${String(u.connects)}`);
-  const over = (bound: string): number => (inGateway['+Inf'] ?? 0) - (inGateway[bound] ?? 0);
-  console.log(
-    `the gateway's own request durations (received → answered): ${over('0.05')} over 50 ms, ${over('0.25')} over 250 ms, of ${inGateway['+Inf'] ?? 0}`,
-  );
-  console.log(
-    `per second, users' requests over 50 ms / gateway loop delay max (ms): ${samples
-      .slice(warmup, warmup + seconds)
-      .map((x, k) => `${u.slowBySecond[k] ?? 0}/${x.lagMax.toFixed(0)}`)
-      .join(' ')}`,
-  );
-  console.log(`accept-queue overflows on this machine while users ran (TcpExt ListenOverflows): ${overflows}`);
-  console.log(
-    `baseline, same users straight to the backend (attack running): ${String(d.ok)}/${String(d.sent)} ok, p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms (from send: p99 ${d.sendP99.toFixed(1)} ms)`,
-  );
-  console.log(
-    `gateway open connections while users ran: min ${Math.min(...opens)}, max ${Math.max(...opens)}; descriptors max ${Math.max(...samples.map((s) => s.fds))}`,
-  );
-  console.log(
-    `gateway while users ran: CPU ${(cpuUsed / Math.max(1, wallSeconds)).toFixed(2)} core-seconds/s, event loop busy median ${quantile(busy, 0.5).toFixed(2)} max ${(busy.at(-1) ?? NaN).toFixed(2)}, per-second lag p99 median ${quantile(lags, 0.5).toFixed(0)} ms max ${(lags.at(-1) ?? NaN).toFixed(0)} ms`,
-  );
-  console.log(
-    `gateway event-loop delay while users ran (monitorEventLoopDelay, 1 ms resolution): p50 ${loop.p50.toFixed(1)} ms, p99 ${loop.p99.toFixed(1)} ms, max ${loop.max.toFixed(1)} ms`,
-  );
+  printSummary(runs, attacks, final, quietFinal);
   console.log(
     `machine load average at the end: ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')} (2 cores)`,
   );
-  console.log(
-    `hostile connections opened ${sum('opened')}, closed by the gateway with 408: ${sum('got408')}, refused 503: ${sum('got503')}, connect errors ${sum('connectErrors')} ${JSON.stringify(attacks.map((a) => a.errorCodes))}`,
-  );
-  console.log(
-    `idle connections closed by the gateway: ${sum('idleClosed')}, lifetime p50 of one attacker ${Number(attacks[0]?.idleP50).toFixed(0)} ms, max ${max('idleMax').toFixed(0)} ms (headers timeout 10000 ms)`,
-  );
-  console.log(`slow-header connections closed by the gateway: ${sum('slowClosed')}, lifetime max ${max('slowMax').toFixed(0)} ms`);
-  console.log(`gateway refused connections (caps): ${final.refused}`);
-  console.log(
-    `gateway per-version totals: ${JSON.stringify(final.totals.map((t) => ({ version: t.version, requests: t.requests, errors: t.errors })))}`,
-  );
-  const errors = final.totals.reduce((n, t) => n + t.errors, 0);
-  const pass = u.p99 <= 50 && failed === 0 && errors === 0 && max('idleMax') <= 11_500;
-  console.log(`target (p99 ≤ 50 ms, 0 failures, idle closed ≤ 11.5 s, 0 version errors): ${pass ? 'MET' : 'NOT MET'}`);
   await sleep(500);
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  v1.closeAllConnections();
-  v2.closeAllConnections();
-  v1.close();
-  v2.close();
+  for (const b of [v1, v2]) {
+    b.closeAllConnections();
+    b.close();
+  }
   clearTimeout(hardStop);
 }
 
 const [role, ...rest] = process.argv.slice(2);
-if (role === 'gateway') await gatewayRole(rest[0]!, rest[1]!);
+if (role === 'gateway') await gatewayRole(rest[0]!, rest[1]!, Number(rest[2]));
 else if (role === 'attacker') attackerRole(JSON.parse(rest[0]!) as Plan);
 else if (role === 'users') {
-  await usersRole(rest[0]!, Number(rest[1]), Number(rest[2]), Number(rest[3]));
+  await usersRole(JSON.parse(rest[0]!) as UsersPlan);
   process.exit(0);
 } else await main();

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { isTernError } from '../core/errors.js';
-import type { LimitSettings } from '../gateway/limits.js';
+import { DEFAULT_WARM_UP_REQUESTS, type LimitSettings } from '../gateway/limits.js';
 import { parsePositiveInt } from './parse.js';
 
 export interface LimitFlags {
@@ -17,6 +17,14 @@ export interface LimitFlags {
   readonly bodyTimeout?: number;
   readonly requestTimeout?: number;
   readonly keepaliveTimeout?: number;
+  readonly warmUp?: number;
+}
+
+/** A request count from 0 to 100,000. @throws InvalidArgumentError */
+function parseWarmUp(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 100_000) throw new InvalidArgumentError('expected a number of requests from 0 to 100000');
+  return n;
 }
 
 /** A duration (`10s`, `75s`, `500ms`) in ms; `0` turns the timeout off. @throws InvalidArgumentError */
@@ -46,7 +54,17 @@ export function addLimitOptions(cmd: Command): Command {
     .option('--header-timeout <duration>', 'time to receive a request head before 408; 0 for none (default: 10s)', parseTimeout)
     .option('--body-timeout <duration>', 'longest pause inside a request body before 408; 0 for none (default: 60s)', parseTimeout)
     .option('--request-timeout <duration>', 'time to receive a whole request, body included; 0 for none (default: 300s)', parseTimeout)
-    .option('--keepalive-timeout <duration>', 'how long an idle keep-alive connection is kept (default: 75s)', parseTimeout);
+    .option('--keepalive-timeout <duration>', 'how long an idle keep-alive connection is kept (default: 75s)', parseTimeout)
+    .option(
+      '--warm-up <requests>',
+      `requests the gateway sends through its own proxy path, on a private port, before it listens, so its first users find it warm; 0 for none (default: ${DEFAULT_WARM_UP_REQUESTS})`,
+      parseWarmUp,
+    );
+}
+
+/** How many warm-up requests the gateway serves itself before it listens. */
+export function warmUpFrom(flags: LimitFlags): number {
+  return flags.warmUp ?? DEFAULT_WARM_UP_REQUESTS;
 }
 
 /** The limits the flags set (unset ones are left to the gateway's defaults). */

@@ -51,6 +51,7 @@ import { compileTable, type CompiledTable } from './route-table.js';
 import { readStateFile, stateFileWriter } from './state-file.js';
 import { BUILTIN_FEATURES } from './status-report.js';
 import { startSync, type SyncHandle } from './sync.js';
+import { warmUp } from './warm-up.js';
 
 export interface GatewayOptions {
   readonly host: string;
@@ -93,6 +94,12 @@ export interface GatewayOptions {
   readonly closeGraceMs?: number;
   /** Connection caps and timeouts of the user listener; defaults in limits.ts. */
   readonly limits?: Partial<LimitSettings>;
+  /**
+   * Requests the gateway serves itself, on a private port to a private sink, before its user
+   * listener opens, so its first users find the proxy path compiled (warm-up.ts); 0 for none.
+   * Default 0 here; `tern gateway` and `tern server` use DEFAULT_WARM_UP_REQUESTS.
+   */
+  readonly warmUpRequests?: number;
 }
 
 export interface Gateway {
@@ -218,6 +225,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let id = options.gatewayId ?? '';
   const sync = await connectControlPlane(options, () => id, state, metrics, logger);
   const limits: LimitSettings = { ...defaultLimits(), ...options.limits };
+  if ((options.warmUpRequests ?? 0) > 0) {
+    const warm = await warmUp(options.warmUpRequests ?? 0, { pool, limits, logger });
+    logger.debug({ requests: warm.requests, ms: Math.round(warm.ms) }, 'proxy path warmed up');
+  }
   const proxy = await startProxyListener(options, proxyDeps(options, state, metrics, logger), pool, limits).catch(async (err: unknown) => {
     await sync?.stop();
     throw err;

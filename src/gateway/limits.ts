@@ -160,3 +160,10 @@ export function refuseConnection(socket: Socket): void {
   );
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
+
+/**
+ * Requests `tern gateway` and `tern server` send through their own proxy path before the user
+ * listener opens (warm-up.ts): ~0.3–0.8 s at start; 300 already removed most of the cold cost,
+ * 1,000 brought the next requests to a warm gateway's CPU cost (bench/hostile/cold-start.ts).
+ */
+export const DEFAULT_WARM_UP_REQUESTS = 1_000;

@@ -37,6 +37,8 @@ export interface ListenerOptions {
   readonly maxHeaderSize?: number;
   /** Serve HTTPS with this certificate (reloadable). */
   readonly tls?: ServingTls | undefined;
+  /** Bind in this process even in a cluster worker (whose port-0 listens the primary would otherwise share). */
+  readonly exclusive?: boolean;
 }
 
 export interface ProxyListener {
@@ -163,10 +165,10 @@ function checkingInterval(limits: LimitSettings): number {
   return positive.length === 0 ? 1_000 : Math.min(1_000, Math.max(100, Math.floor(Math.min(...positive) / 5)));
 }
 
-async function listen(server: Server, port: number, host: string): Promise<number> {
+async function listen(server: Server, port: number, host: string, exclusive = false): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, exclusive }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -246,7 +248,7 @@ export async function startProxyListener(
   server.on('upgrade', screenedUpgrade(limits, createUpgradeHandler({ ...deps, ...upstream, track })));
   server.on('clientError', onClientError);
   server.on('connect', refuseConnect);
-  const port = await listen(server, options.port, options.host);
+  const port = await listen(server, options.port, options.host, options.exclusive);
   return {
     server,
     port,

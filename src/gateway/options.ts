@@ -22,6 +22,7 @@ export interface CheckedOptions {
   readonly startupWaitMs?: number;
   readonly closeGraceMs?: number;
   readonly limits?: Readonly<Record<string, unknown>>;
+  readonly warmUpRequests?: number;
 }
 
 function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
@@ -70,6 +71,7 @@ export function checkOptions(o: CheckedOptions): void {
   integer(o.maxHeaderSize, 'maxHeaderSize', 1_024);
   integer(o.startupWaitMs, 'startupWaitMs', 0);
   integer(o.closeGraceMs, 'closeGraceMs', 0);
+  integer(o.warmUpRequests, 'warmUpRequests', 0, 100_000);
   checkLimits(o.limits);
 }
 

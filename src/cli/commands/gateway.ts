@@ -12,7 +12,7 @@ import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.j
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { parseDurationFlag, parsePort, parseWorkers } from '../parse.js';
 import { DEFAULT_URL } from '../context.js';
-import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
+import { addLimitOptions, limitsFrom, warmUpFrom, type LimitFlags } from '../limit-flags.js';
 
 import { caFrom, loadServingTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
 
@@ -108,6 +108,7 @@ async function runGateway(
     admin: { host: flags.host, port: flags.adminPort },
     ...(flags.healthPath ? { healthCheck: { path: flags.healthPath } } : {}),
     limits: limitsFrom(flags),
+    warmUpRequests: warmUpFrom(flags),
     closeGraceMs: flags.drainTimeout ?? DEFAULT_DRAIN_MS,
     logger: logger.child({ component: 'gateway', worker: worker || undefined }),
   }).catch((err: unknown) => {

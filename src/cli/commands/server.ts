@@ -10,7 +10,7 @@ import { CliError } from '../errors.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
 import { collect, parseDurationFlag, parsePort } from '../parse.js';
 import { createLogger, logLevelOption, nextShutdownSignal } from '../lifecycle.js';
-import { addLimitOptions, limitsFrom, type LimitFlags } from '../limit-flags.js';
+import { addLimitOptions, limitsFrom, warmUpFrom, type LimitFlags } from '../limit-flags.js';
 import { DEFAULT_DRAIN_MS } from './gateway.js';
 
 import { explainTls, reloadOnSighup, tlsCertOption, tlsFiles, tlsKeyOption, type TlsFlags } from '../tls-flags.js';
@@ -130,6 +130,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         metricsPublic: flags.metricsPublic,
         ...(flags.auditRetention === undefined ? {} : { auditRetentionMs: flags.auditRetention }),
         gatewayLimits: limitsFrom(flags),
+        gatewayWarmUpRequests: warmUpFrom(flags),
         drainTimeoutMs: drainTimeout,
         ...(flags.leaseTtl === undefined ? {} : { leaseTtlMs: flags.leaseTtl }),
         ...(flags.applyTimeout === undefined ? {} : { applyTimeoutMs: flags.applyTimeout }),
