@@ -7,8 +7,10 @@
  *   empty   split plus one `js_set` variable whose handler returns '' (the njs VM alone)
  *   tern    the agent's own nginx.conf, njs script and state file, evidence log on (the bench's d)
  *   tern0   the same with evidence off
+ *   const   tern's nginx.conf with handlers that return constants (no file read, no hash): the
+ *           structure's floor (the njs VM, maps, forwarding headers, Set-Cookie, evidence log)
  *   tern=FILE / tern0=FILE   the same config with the njs script in FILE (to try a change)
- *   node --import tsx bench/dataplane/njs-floor.ts [--variants split,empty,tern0,tern] [--rounds 5] [--duration 8]
+ *   node --import tsx bench/dataplane/njs-floor.ts [--variants split,empty,const,tern0,tern] [--rounds 5] [--duration 8]
  */
 import { chmodSync, readFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +27,7 @@ import { freePort, killChildren, processTree, sample, start, waitPort } from './
 
 const { values } = parseArgs({
   options: {
-    variants: { type: 'string', default: 'split,empty,tern0,tern' },
+    variants: { type: 'string', default: 'split,empty,const,tern0,tern' },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '64' },
@@ -89,7 +91,7 @@ async function startVariant(spec: string, ports: { stable: number; canary: numbe
     }
     return { name: spec, url: `http://127.0.0.1:${port}/`, worker: await startNginx(args, port) };
   }
-  if (name !== 'tern' && name !== 'tern0') throw new Error(`unknown variant ${spec}`);
+  if (name !== 'tern' && name !== 'tern0' && name !== 'const') throw new Error(`unknown variant ${spec}`);
   for (const sub of ['live', 'tmp']) mkdirSync(path.join(dir, sub), { recursive: true });
   const r = route(`http://127.0.0.1:${ports.stable}`, `http://127.0.0.1:${ports.canary}`);
   const { text } = renderNginxConfig([r], {
@@ -97,15 +99,18 @@ async function startVariant(spec: string, ports: { stable: number; canary: numbe
     listen: `127.0.0.1:${port}`,
     controlPort: await freePort(),
     workers: 1,
-    evidence: name === 'tern',
+    evidence: name !== 'tern0',
     exposeVersionHeader: false,
   });
   const edited = edit === undefined ? text : ((await import(path.resolve(edit))) as { default: (t: string) => string }).default(text);
   writeFileSync(path.join(dir, 'nginx.conf'), edited);
-  writeFileSync(
-    path.join(dir, 'tern.js'),
-    file === undefined ? njsScript(`${dir}/live/`) : readFileSync(file, 'utf8').replaceAll('@LIVE@', `${dir}/live/`),
-  );
+  let script = file === undefined ? njsScript(`${dir}/live/`) : readFileSync(file, 'utf8').replaceAll('@LIVE@', `${dir}/live/`);
+  if (name === 'const')
+    script = script.replace(
+      /export default \{ pick: pick, issue: issue, log: log,/,
+      "export default { pick: function () { return 's'; }, issue: function () { return ''; }, log: function () { return 'bench s'; },",
+    );
+  writeFileSync(path.join(dir, 'tern.js'), script);
   writeFileSync(path.join(dir, 'live', 'bench'), state === undefined ? renderStateFile(r, 1) : readFileSync(state, 'utf8'));
   const args = ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'];
   return { name: spec, url: `http://127.0.0.1:${port}/`, worker: await startNginx(args, port) };
@@ -165,7 +170,6 @@ try {
       `${v.name.padEnd(28)} ${String(Math.round(m)).padStart(7)} rps  ${(m / base).toFixed(2)}×  worker CPU ${median(us.get(v.name)!).toFixed(1)} µs/request  canary ${(median(canaryShare.get(v.name)!) * 100).toFixed(1)}%`,
     );
   }
-  if (process.env.KEEP) await sleep(Number(process.env.KEEP) * 1000);
 } finally {
   await killChildren();
   rmSync(work, { recursive: true, force: true });
