@@ -42,6 +42,7 @@ interface VersionTotals {
 }
 interface AuditJson {
   action: string;
+  at?: string | number;
   detail: { dataPlanes?: string[] } | null;
 }
 
@@ -195,11 +196,19 @@ describe('tern agent haproxy end to end', { skip, timeout: 150_000 }, () => {
       startLoad(haproxyUrl, { rps: RPS, users: 4000, path: '/hap', maxSeconds: 60 }),
       startLoad(server.gatewayUrl, { rps: RPS, users: 4000, path: '/gw', maxSeconds: 60 }),
     ];
-    const timed = async (service: string, url: string): Promise<{ ms: number; release: ReleaseJson }> => {
+    const timed = async (service: string, url: string): Promise<{ ms: number; release: ReleaseJson; timeline: string }> => {
       const t0 = Date.now();
       const id = await startRelease(service, 'v3', url, '20:5m,100');
       const release = await waitForEnd(id, 55_000);
-      return { ms: Date.now() - t0, release };
+      const ms = Date.now() - t0;
+      // Where the time went: the audit events of the release, in ms from the API call.
+      const events = await api<{ events: AuditJson[] }>('GET', `/api/v1/releases/${id}/events`);
+      const timeline = events.json.events
+        .map((e) => ({ action: e.action, at: e.at === undefined ? NaN : new Date(e.at).getTime() - t0 }))
+        .sort((a, b) => a.at - b.at)
+        .map((e) => `${e.action}@${e.at}`)
+        .join(' ');
+      return { ms, release, timeline };
     };
     const [hap, gw] = await Promise.all([timed('hap', badHap.url), timed('gw', badGw.url)]);
     await Promise.all(loads.map((l) => l.stop()));
@@ -208,6 +217,7 @@ describe('tern agent haproxy end to end', { skip, timeout: 150_000 }, () => {
     assert.match(hap.release.reason ?? '', /sequential judge failed .*error-(rate|ceiling)/);
     const ratio = hap.ms / gw.ms;
     console.log(`# time to rollback: HAProxy ${hap.ms} ms, built-in gateway ${gw.ms} ms, ratio ${ratio.toFixed(2)}`);
+    console.log(`# HAProxy: ${hap.timeline}\n# gateway: ${gw.timeline}`);
     assert.ok(hap.ms <= 2 * gw.ms + 5000, `HAProxy ${hap.ms} ms vs gateway ${gw.ms} ms`);
   });
 });

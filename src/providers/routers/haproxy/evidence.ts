@@ -10,6 +10,12 @@
  *   <status> <Ta>`) to a UDP syslog receiver here; the histogram holds only those samples and
  *   the window says so with `latencySampleRate` (docs/data-planes.md).
  * Only traffic of a service with a release in progress makes windows, as in the built-in gateway.
+ * Reads are aligned to the wall clock (just after each second), so window [t, t+1 s) holds the
+ * requests HAProxy counted in that second, as the built-in gateway's does, and a window is handed
+ * out as soon as the read after its end is in: no later read can add to it. (Reads at an arbitrary
+ * phase put up to a second of traffic in the previous window — before a step's hold start, where
+ * the judge does not look — and a fixed settle time after the window added up to a second more
+ * before the judge saw it: the HAProxy path's rollback took longer than the gateway's.)
  * Latency samples wait for the next counter read and go into the same window as the requests it
  * counts, so a window does not hold more samples than requests, which the control plane rejects
  * (a whole push). HAProxy counts a request when it starts and logs it when it ends, so a few
@@ -24,8 +30,8 @@ import type { BackendInfo } from './config.js';
 import { parseShowStat, runtimeCommand } from './runtime-api.js';
 
 const WINDOW_MS = 1_000;
-/** A window is handed out this long after it ends: the stat read and the last log lines are in by then. */
-const SETTLE_MS = 1_000;
+/** A read is made this long after each second: the counters then hold the second just ended. */
+const READ_OFFSET_MS = 20;
 /** Windows kept when nobody drains (a data plane without a control plane): memory stays flat. */
 const MAX_WINDOWS = 10_000;
 
@@ -41,8 +47,6 @@ export interface HaproxyEvidenceOptions {
   /** One request in `sampleEvery` is logged for latency (1 = all). */
   readonly sampleEvery: number;
   readonly logger: Logger;
-  /** How often counters are read (default 1000 ms). */
-  readonly pollMs?: number;
 }
 
 interface Acc {
@@ -70,7 +74,10 @@ export class HaproxyEvidence implements MetricSource {
   readonly #pending = new Map<string, Map<number, number>>();
   #target: EvidenceTarget | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #closed = false;
   #reading = false;
+  /** Windows starting at or before this are final: the read after their end has been made. */
+  #finalThrough = -Infinity;
 
   private constructor(opts: HaproxyEvidenceOptions, udp: dgram.Socket) {
     this.name = opts.name;
@@ -105,11 +112,16 @@ export class HaproxyEvidence implements MetricSource {
     return this.#udp.address().port;
   }
 
-  /** Starts reading counters of `target`'s HAProxy every second. */
+  /** Starts reading counters of `target`'s HAProxy just after every second. */
   attach(target: EvidenceTarget): void {
     this.#target = target;
-    const pollMs = this.#opts.pollMs ?? WINDOW_MS;
-    this.#timer = setInterval(() => void this.#read(Date.now()), pollMs);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    const delay = WINDOW_MS - (Date.now() % WINDOW_MS) + READ_OFFSET_MS;
+    this.#timer = setTimeout(() => void this.#read(Date.now()).finally(() => this.#schedule()), delay);
   }
 
   /** Which (release, version) a backend's traffic belongs to now; null when no release runs. */
@@ -155,6 +167,7 @@ export class HaproxyEvidence implements MetricSource {
     this.#reading = true;
     try {
       const rows = parseShowStat(await runtimeCommand(this.#target.adminSocket, 'show stat -1 2 -1', 2_000));
+      const fed = Math.floor((now - WINDOW_MS) / WINDOW_MS) * WINDOW_MS;
       for (const row of rows) {
         if (row.svname !== 'BACKEND' || row.pxname === undefined) continue;
         const now2 = { stot: Number(row.stot ?? 0), errors: Number(row.hrsp_5xx ?? 0) };
@@ -167,7 +180,7 @@ export class HaproxyEvidence implements MetricSource {
         const requests = now2.stot >= prev.stot ? now2.stot - prev.stot : now2.stot;
         const errors = now2.errors >= prev.errors ? now2.errors - prev.errors : now2.errors;
         if (requests === 0 && errors === 0 && pending === undefined) continue;
-        const acc = this.#acc(row.pxname, now - WINDOW_MS);
+        const acc = this.#acc(row.pxname, fed);
         if (!acc) continue;
         acc.requests += requests;
         acc.errors += errors;
@@ -176,6 +189,8 @@ export class HaproxyEvidence implements MetricSource {
           acc.samples += n;
         }
       }
+      // Later reads feed later windows (reads are at least a second apart), so this one and all before are final.
+      this.#finalThrough = fed;
     } catch (err) {
       this.#opts.logger.warn({ err }, 'could not read haproxy counters');
     } finally {
@@ -183,11 +198,12 @@ export class HaproxyEvidence implements MetricSource {
     }
   }
 
-  drainWindows(now: number): MetricWindow[] {
+  /** Windows whose second has been read to its end (`now` is not needed: the reads decide). */
+  drainWindows(_now?: number): MetricWindow[] {
     const out: MetricWindow[] = [];
     const rate = 1 / this.#opts.sampleEvery;
     for (const [key, acc] of this.#windows) {
-      if (acc.start + WINDOW_MS + SETTLE_MS > now) continue;
+      if (acc.start > this.#finalThrough) continue;
       this.#windows.delete(key);
       out.push({
         releaseId: acc.releaseId,
@@ -206,7 +222,8 @@ export class HaproxyEvidence implements MetricSource {
   }
 
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
     await new Promise<void>((resolve) => this.#udp.close(() => resolve()));
   }
 }

@@ -7,16 +7,37 @@
  * Salt, weight, release, stickiness and rules come from the service's state file (state-file.ts),
  * read with `fs.readFileSync` on each request: njs 0.7 keeps no global state across requests, and
  * the agent replaces the file atomically (write + rename), so a weight or rule change applies to
- * the very next request with no reload. Within one request the module's globals persist, so the
- * file is read once however many `js_set` variables the request evaluates.
+ * the very next request with no reload.
+ *
+ * Written for njs's interpreter, where a call costs more than arithmetic (measured on NGINX's
+ * worker CPU by bench/dataplane/njs-floor.ts): the request is decided once, however many
+ * `js_set` variables ask (a second call into the same request's VM is cheap). The hash starts
+ * from the xxh32 state after the salt's first 16-byte stripe, which the agent precomputes into
+ * the state file, so a request hashes only the salt's last bytes and the key;
+ * multiplications are split into 16-bit halves (exact in doubles) instead of `Math.imul` calls;
+ * a weight of 0 or 10000 hashes nothing.
  *
  * Strings NGINX hands njs (headers, cookies, addresses) are byte strings: `charCodeAt` yields the
- * UTF-8 bytes the client sent, which is what is hashed. The hot path hashes `salt + key` (one
- * concatenation, done in C) four little-endian words per stripe with Math.imul and no calls in
- * the loop: njs interprets, so a function call per byte cost more than all the rest of the
- * handler (measured: ~30 µs of CPU per request). A code unit above 0xFF (a string njs decoded
- * itself) takes the streaming path, which encodes UTF-8 on the fly, byte by byte.
+ * UTF-8 bytes the client sent, which is what is hashed. The general path (a salt under 16
+ * characters or not ASCII, and the control server's /tern/bucket) checks every code unit and
+ * encodes a code unit above 0xFF (a string njs decoded itself) as UTF-8, byte by byte.
  */
+
+/** `x * k mod 2^32` as a signed 32-bit integer, without a call: k < 2^32, both halves of x times k stay exact in a double. */
+function mul(x: string, k: string): string {
+  return `((((${x} & 0xffff) * ${k}) + (((((${x}) >>> 16) * ${k}) & 0xffff) << 16)) | 0)`;
+}
+
+/** One accumulator round of xxh32 on `acc` with the little-endian word `x` (statement). */
+function round(acc: string, x: string): string {
+  return `${acc} = (${acc} + ${mul(x, 'U2')}) | 0; ${acc} = (${acc} << 13) | (${acc} >>> 19); ${acc} = ${mul(acc, 'U1')};`;
+}
+
+/** The little-endian word at str[i + o .. i + o + 3]. */
+function word(o: number): string {
+  const at = (k: number): string => `str.charCodeAt(i${o + k === 0 ? '' : ` + ${o + k}`})`;
+  return `${at(0)} | (${at(1)} << 8) | (${at(2)} << 16) | (${at(3)} << 24)`;
+}
 
 /** The script; `liveDir` is the directory of the per-service state files (ending in `/`). */
 export function njsScript(liveDir: string): string {
@@ -24,6 +45,7 @@ export function njsScript(liveDir: string): string {
 var fs = require('fs');
 var LIVE = ${JSON.stringify(liveDir)};
 var P1 = 0x9e3779b1 | 0, P2 = 0x85ebca77 | 0, P3 = 0xc2b2ae3d | 0, P4 = 0x27d4eb2f | 0, P5 = 0x165667b1 | 0;
+var U1 = 0x9e3779b1, U2 = 0x85ebca77, U3 = 0xc2b2ae3d, U4 = 0x27d4eb2f, U5 = 0x165667b1;
 var v1 = 0, v2 = 0, v3 = 0, v4 = 0, q0 = 0, q1 = 0, q2 = 0, w = 0, wn = 0, lane = 0, len = 0;
 
 function begin() {
@@ -86,45 +108,49 @@ function finish() {
   h ^= h >>> 15; h = Math.imul(h, P2); h ^= h >>> 13; h = Math.imul(h, P3); h ^= h >>> 16;
   return h >>> 0;
 }
-/** xxh32 of a byte string (every code unit < 0x100), seed 0, unsigned: the hot path, calls inlined. */
-function xxh32Bytes(s) {
-  var n = s.length, i = 0, h, a, b, c, d, x;
-  if (n >= 16) {
-    a = (P1 + P2) | 0; b = P2; c = 0; d = -P1 | 0;
-    for (; i + 16 <= n; i += 16) {
-      x = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24);
-      a = (a + Math.imul(x, P2)) | 0; a = Math.imul((a << 13) | (a >>> 19), P1);
-      x = s.charCodeAt(i + 4) | (s.charCodeAt(i + 5) << 8) | (s.charCodeAt(i + 6) << 16) | (s.charCodeAt(i + 7) << 24);
-      b = (b + Math.imul(x, P2)) | 0; b = Math.imul((b << 13) | (b >>> 19), P1);
-      x = s.charCodeAt(i + 8) | (s.charCodeAt(i + 9) << 8) | (s.charCodeAt(i + 10) << 16) | (s.charCodeAt(i + 11) << 24);
-      c = (c + Math.imul(x, P2)) | 0; c = Math.imul((c << 13) | (c >>> 19), P1);
-      x = s.charCodeAt(i + 12) | (s.charCodeAt(i + 13) << 8) | (s.charCodeAt(i + 14) << 16) | (s.charCodeAt(i + 15) << 24);
-      d = (d + Math.imul(x, P2)) | 0; d = Math.imul((d << 13) | (d >>> 19), P1);
-    }
-    h = (((a << 1) | (a >>> 31)) + ((b << 7) | (b >>> 25)) + ((c << 12) | (c >>> 20)) + ((d << 18) | (d >>> 14))) | 0;
-  } else {
-    h = P5;
-  }
-  h = (h + n) | 0;
-  for (; i + 4 <= n; i += 4) {
-    x = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 8) | (s.charCodeAt(i + 2) << 16) | (s.charCodeAt(i + 3) << 24);
-    h = (h + Math.imul(x, P3)) | 0; h = Math.imul((h << 17) | (h >>> 15), P4);
-  }
-  for (; i < n; i++) {
-    h = (h + Math.imul(s.charCodeAt(i), P5)) | 0; h = Math.imul((h << 11) | (h >>> 21), P1);
-  }
-  h ^= h >>> 15; h = Math.imul(h, P2); h ^= h >>> 13; h = Math.imul(h, P3); h ^= h >>> 16;
-  return h >>> 0;
-}
-/** True when every code unit is a byte (NGINX's strings always are). */
-function isBytes(s) {
-  for (var i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+/** True when every code unit of s is below \`limit\` (0x100: a byte string, as NGINX's strings always are; 0x80: ASCII). */
+function below(s, limit) {
+  for (var i = 0; i < s.length; i++) if (s.charCodeAt(i) >= limit) return false;
   return true;
 }
-/** xxh32(UTF-8(salt + key), seed 0), unsigned. */
+/** xxh32 of the bytes of str (every code unit < 0x100) after \`pre\` bytes already folded into a, b, c, d (pre = 0 or 16), unsigned. */
+function xxh32From(a, b, c, d, pre, str) {
+  var n = str.length, i = 0, h, x;
+  for (; i + 16 <= n; i += 16) {
+    x = ${word(0)}; ${round('a', 'x')}
+    x = ${word(4)}; ${round('b', 'x')}
+    x = ${word(8)}; ${round('c', 'x')}
+    x = ${word(12)}; ${round('d', 'x')}
+  }
+  if (pre + n >= 16) h = (((a << 1) | (a >>> 31)) + ((b << 7) | (b >>> 25)) + ((c << 12) | (c >>> 20)) + ((d << 18) | (d >>> 14)) + pre + n) | 0;
+  else h = (P5 + n) | 0;
+  for (; i + 4 <= n; i += 4) {
+    x = ${word(0)};
+    h = (h + ${mul('x', 'U3')}) | 0; h = (h << 17) | (h >>> 15); h = ${mul('h', 'U4')};
+  }
+  for (; i < n; i++) {
+    h = (h + str.charCodeAt(i) * U5) | 0; h = (h << 11) | (h >>> 21); h = ${mul('h', 'U1')};
+  }
+  h ^= h >>> 15; h = ${mul('h', 'U2')}; h ^= h >>> 13; h = ${mul('h', 'U3')}; h ^= h >>> 16;
+  return h >>> 0;
+}
+/** The accumulators after the first 16 bytes of an ASCII salt (the agent writes the same into the state file). */
+function stripeOf(salt) {
+  var str = salt, i = 0, a = (P1 + P2) | 0, b = P2, c = 0, d = -P1 | 0, x;
+  x = ${word(0)}; ${round('a', 'x')}
+  x = ${word(4)}; ${round('b', 'x')}
+  x = ${word(8)}; ${round('c', 'x')}
+  x = ${word(12)}; ${round('d', 'x')}
+  return [a, b, c, d];
+}
+/** xxh32(UTF-8(salt + key), seed 0), unsigned, for any salt and key (the general path). */
 function xxh32(salt, key) {
   var s = salt + key;
-  if (isBytes(s)) return xxh32Bytes(s);
+  if (salt.length >= 16 && below(salt, 0x80) && below(key, 0x100)) {
+    var p = stripeOf(salt);
+    return xxh32From(p[0], p[1], p[2], p[3], 16, salt.substring(16) + key);
+  }
+  if (below(s, 0x100)) return xxh32From((P1 + P2) | 0, P2, 0, -P1 | 0, 0, s);
   begin(); text(salt); text(key);
   return finish();
 }
@@ -155,63 +181,68 @@ function readCookie(header, name) {
   }
   return null;
 }
+var NONE = '0\\n0\\n-\\n-\\n-\\n-\\n-\\n\\n-\\n-\\n-\\n';
 function load(r) {
   if (st !== null) return st;
   var t;
-  try { t = fs.readFileSync(LIVE + r.variables.tern_svc, 'utf8'); } catch (e) { t = '0\\n0\\n-\\n-\\n-\\n-\\n'; }
-  // Six fixed lines, cut with indexOf (cheaper in njs than split + an array); rules only when present.
-  var e0 = t.indexOf('\\n'), e1 = t.indexOf('\\n', e0 + 1), e2 = t.indexOf('\\n', e1 + 1);
-  var e3 = t.indexOf('\\n', e2 + 1), e4 = t.indexOf('\\n', e3 + 1), e5 = t.indexOf('\\n', e4 + 1);
-  var header = t.substring(e3 + 1, e4), cookie = t.substring(e4 + 1, e5);
+  try { t = fs.readFileSync(LIVE + r.variables.tern_svc, 'utf8'); } catch (e) { t = NONE; }
+  // Eleven fixed lines cut with indexOf (in a fresh per-request VM, cheaper than JSON.parse); rules only when present.
+  var e0 = t.indexOf('\\n'), e1 = t.indexOf('\\n', e0 + 1), e2 = t.indexOf('\\n', e1 + 1), e3 = t.indexOf('\\n', e2 + 1);
+  var e4 = t.indexOf('\\n', e3 + 1), e5 = t.indexOf('\\n', e4 + 1), e6 = t.indexOf('\\n', e5 + 1), e7 = t.indexOf('\\n', e6 + 1);
+  var e8 = t.indexOf('\\n', e7 + 1), e9 = t.indexOf('\\n', e8 + 1), e10 = t.indexOf('\\n', e9 + 1);
+  var a = t.substring(e1 + 1, e2), h = t.substring(e8 + 1, e9), c = t.substring(e9 + 1, e10);
   st = {
-    weight: +t.substring(e0 + 1, e1) || 0, salt: t.substring(e1 + 1, e2), release: t.substring(e2 + 1, e3),
-    header: header === '-' || header === '' ? null : header, cookie: cookie === '-' || cookie === '' ? null : cookie, rules: []
+    w: +t.substring(e0 + 1, e1) || 0, pre: a !== '-', a: +a, b: +t.substring(e2 + 1, e3), c: +t.substring(e3 + 1, e4), d: +t.substring(e4 + 1, e5),
+    r: t.substring(e5 + 1, e6), s: t.substring(e6 + 1, e7), id: t.substring(e7 + 1, e8), h: h === '-' ? null : h, k: c === '-' ? null : c, ru: []
   };
-  if (e5 > 0 && e5 + 1 < t.length) {
-    var l = t.substring(e5 + 1).split('\\n');
-    for (var i = 0; i < l.length; i++) {
-      if (l[i] === '') continue;
-      var f = l[i].split('\\t');
-      st.rules.push({ source: f[0], name: f[1], hex: f[2], target: f[3] });
-    }
+  if (e10 + 1 < t.length) {
+    var l = t.substring(e10 + 1).split('\\n');
+    for (var i = 0; i < l.length; i++) if (l[i] !== '') st.ru.push(l[i].split('\\t'));
   }
   return st;
 }
 function ruleTarget(r, s) {
-  for (var i = 0; i < s.rules.length; i++) {
-    var rule = s.rules[i];
-    var v = rule.source === 'h' ? r.headersIn[rule.name] : readCookie(r.headersIn.Cookie, rule.name);
+  for (var i = 0; i < s.ru.length; i++) {
+    var rule = s.ru[i];
+    var v = rule[0] === 'h' ? r.headersIn[rule[1]] : readCookie(r.headersIn.Cookie, rule[1]);
     if (v === undefined || v === null) continue;
-    if (rule.hex === '*' || hexEquals(v, rule.hex)) return rule.target;
+    if (rule[2] === '*' || hexEquals(v, rule[2])) return rule[3];
   }
   return null;
 }
+/** 's' or 'c' for this request, decided once; sets \`issued\` when a sticky cookie is minted. */
 function decide(r) {
   if (target !== '') return target;
-  var s = load(r);
+  target = side(r, load(r));
+  return target;
+}
+function side(r, s) {
   var canary = r.variables.tern_canary === '1';
-  var ruled = s.rules.length === 0 ? null : ruleTarget(r, s);
-  if (ruled !== null) { target = ruled === 'c' && canary ? 'c' : 's'; return target; }
-  if (!canary && s.cookie === null) { target = 's'; return target; }
+  var ruled = s.ru.length === 0 ? null : ruleTarget(r, s);
+  if (ruled !== null) return ruled === 'c' && canary ? 'c' : 's';
+  if (!canary && s.k === null) return 's';
   var key = null;
-  if (s.header !== null) { key = r.headersIn[s.header]; if (key === undefined || key === '') key = null; }
-  if (key === null && s.cookie !== null) {
-    key = readCookie(r.headersIn.Cookie, s.cookie);
+  if (s.h !== null) { key = r.headersIn[s.h]; if (key === undefined || key === '') key = null; }
+  if (key === null && s.k !== null) {
+    key = readCookie(r.headersIn.Cookie, s.k);
     if (key === null && !r.headersIn.Upgrade) {
       key = r.variables.request_id;
-      issued = s.cookie + '=' + key + '; Max-Age=34560000; Path=/; HttpOnly; SameSite=Lax';
+      issued = s.k + '=' + key + '; Max-Age=34560000; Path=/; HttpOnly; SameSite=Lax';
     }
   }
+  var w = s.w;
+  if (!canary || w <= 0) return 's';
+  if (w >= 10000) return 'c';
   if (key === null) key = r.remoteAddress;
-  target = canary && s.weight > 0 && xxh32(s.salt, key) % 10000 < s.weight ? 'c' : 's';
-  return target;
+  var h = s.pre ? xxh32From(s.a, s.b, s.c, s.d, 16, s.r + key) : xxh32(s.s, key);
+  return h % 10000 < w ? 'c' : 's';
 }
 /** js_set $tern_target: 's' or 'c', the suffix of the service's upstream name. */
 function pick(r) { return decide(r); }
 /** js_set $tern_issue: a Set-Cookie value when a sticky cookie was minted for this request, else ''. */
 function issue(r) { decide(r); return issued; }
 /** js_set $tern_log: '<releaseId|-> <s|c>' for the evidence log. */
-function log(r) { var t = decide(r); return load(r).release + ' ' + t; }
+function log(r) { var t = decide(r); return st.id + ' ' + t; }
 /** js_content for the agent's probe: '<config generation> <lowest routing version of any state file>'. */
 function applied(r) {
   var names = fs.readdirSync(LIVE), min = -1;
