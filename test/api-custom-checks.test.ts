@@ -1,5 +1,5 @@
 /**
- * Custom checks at the door (issue 13): `analysis.checks` accepted, compiled and read back;
+ * Custom checks at the door: `analysis.checks` accepted, compiled and read back;
  * every mistake answered 4xx naming the field (unknown kind, no $version, empty query,
  * tolerance out of range, too many checks, no Prometheus anywhere); the same rules for
  * `--analysis-file`.

@@ -1,5 +1,5 @@
 /**
- * Custom checks from the CLI (issue 13): `tern release start --analysis-file` carries
+ * Custom checks from the CLI: `tern release start --analysis-file` carries
  * `checks` to the release as the API stores them, `release status` says each in words, and a
  * check without `$version` exits 2 naming the field before any request.
  */

@@ -1,5 +1,5 @@
 /**
- * Custom checks end to end (issue 13): a real `tern server --prometheus-url` (bin/tern, the
+ * Custom checks end to end: a real `tern server --prometheus-url` (bin/tern, the
  * built dist), a real Prometheus scraping real shop processes — one per version, each exporting
  * prom-client counters of checkouts and failed checkouts and a feedback-score gauge — and user
  * traffic through the built-in gateway. Every version answers 200, so the built-in checks stay

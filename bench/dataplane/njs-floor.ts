@@ -1,5 +1,5 @@
 /**
- * Where Tern-on-NGINX's CPU goes (issue 12, d/c): NGINX variants run in interleaved wrk rounds,
+ * Where Tern-on-NGINX's CPU goes (the d/c ratio of bench/dataplane): NGINX variants run in interleaved wrk rounds,
  * each with one worker pinned to CPU 0 (wrk and the two `return 200` backends on CPU 1), and the
  * worker's CPU time per proxied request read from /proc (utime + stime over the backends'
  * stub_status request count), median over rounds:

@@ -1,5 +1,5 @@
 /**
- * Custom checks judged on synthetic counts (issue 13): a ratio check is the error-rate count
+ * Custom checks judged on synthetic counts: a ratio check is the error-rate count
  * test on other counters — a 3× worse canary fails, an equal one passes, A/A runs stay quiet,
  * higher-is-better ratios fail a canary whose conversion drops — and a gauge check is a labelled
  * threshold rule over its last N looks.

@@ -1,5 +1,5 @@
 /**
- * Judging custom checks (issue 13) from what was read out of Prometheus. Pure.
+ * Judging custom checks from what was read out of Prometheus. Pure.
  *
  * - ratio checks: per-window counter growth of `events` and `total` per version goes through the
  *   very count test the error-rate check uses (count-eprocess.ts conditioned on each window's

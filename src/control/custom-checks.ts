@@ -1,5 +1,5 @@
 /**
- * Custom checks in the controller (issue 13): reads each of a release's `analysis.checks` from
+ * Custom checks in the controller: reads each of a release's `analysis.checks` from
  * its Prometheus (the check's `url`, else the server's `--prometheus-url`) at most once per
  * check interval, and judges it (analysis/custom-judgement.ts). Between reads the last verdict
  * stands.

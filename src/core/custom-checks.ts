@@ -1,5 +1,5 @@
 /**
- * Custom checks (issue 13): a release's own PromQL checks beside the built-in ones, compiled
+ * Custom checks: a release's own PromQL checks beside the built-in ones, compiled
  * once where they enter (API body `analysis.checks`, `--analysis-file`).
  *
  * - `ratio`: two cumulative counters per version, `events` and `total` (checkout failures and

@@ -68,7 +68,7 @@ export const MAX_GATE_REASON = 80;
 /**
  * A refusal's reason as viewers may read it: the top-level string `reason` of a JSON answer,
  * control and non-printing characters dropped, whitespace collapsed, at most 80 characters;
- * null when there is none. Nothing else of a body is ever kept (issue 11: no read-back).
+ * null when there is none. Nothing else of a body is ever kept (no read-back of internal answers).
  */
 export function sanitizeGateReason(contentType: string | undefined, body: string): string | null {
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType ?? '')) return null;
