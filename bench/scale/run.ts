@@ -256,7 +256,8 @@ try {
         await sleep(Math.max(0, holdStart + i * quarter - Date.now()));
         const step = await release.next();
         console.log(`  ${new Date(step.at).toISOString()} ${step.how}`);
-        last.to = step.at;
+        // The seconds while the CLI ran belong to neither step.
+        last.to = step.asked;
         last = new Window(`step ${step.weight}%`, step.at, holdStart + 4 * quarter);
         addWindow(last);
       }

@@ -146,6 +146,8 @@ export async function startGateway(cp: ControlPlane, workers: number, sched: 'rr
 
 export interface ReleaseStep {
   readonly weight: number;
+  /** When the CLI was run, and when it had answered (the move took effect in between). */
+  readonly asked: number;
   readonly at: number;
   readonly how: string;
 }
@@ -176,8 +178,9 @@ export function releaseDriver(cp: ControlPlane, canaryPort: number): { next(): P
       const move = moves[i];
       const weight = weights[i++];
       if (move === undefined || weight === undefined) throw new Error('the release has no further step');
+      const asked = Date.now();
       const how = await move();
-      return { weight, at: Date.now(), how };
+      return { weight, asked, at: Date.now(), how };
     },
     async status() {
       if (id === '') return 'not started';
