@@ -5,12 +5,12 @@
  * `tern gateway --workers W` (bin/tern) while a release steps 0 → 5 → 50 → 100% by the `tern` CLI.
  * Backends: NGINX `return 200` (stable answers v1, canary v2); control plane: `tern server`.
  *
- * The full run (needs a quiet machine: ~13 minutes, ~2.5 GB of memory, nothing else loading the cores):
+ * The full run (needs a quiet machine: 10–13 minutes, ~4–5 GB of memory (7 workers × ~14,000 connections at ~20 KiB each, 7 client processes), nothing else loading the cores):
  *
  *   npx tsc -p tsconfig.json && node --import tsx bench/scale/run.ts --users 100000 --workers 7 --ramp 60 --duration 240 --baseline 60
  *
  * Duration: setup ~20 s + baseline (ramp 60 s + hold 60 s + TIME_WAIT wait ≤ 65 s) + gateway
- * (ramp 60 s + hold 240 s) + teardown ≈ 9–13 min. Development size: `--users 10000 --ramp 15 --duration 60 --baseline 20`.
+ * (ramp 60 s + hold 240 s) + teardown ≈ 10–13 min. Development size: `--users 10000 --ramp 15 --duration 60 --baseline 20`.
  *
  * Machine limits it respects (docs/operations.md, "Scale"):
  * - 20,000 open files per process (hard limit): one client process per ≤ 15,000 users, NGINX one
