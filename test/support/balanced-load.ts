@@ -30,6 +30,8 @@ export interface BalancedStats {
   failures: string[];
   /** Failures by kind: the status code or the transport error code. */
   failureKinds: Map<string, number>;
+  /** When each failed request gave up (epoch ms). */
+  failedAt: number[];
   /** [completed at (epoch ms), latency ms] of every answered request. */
   latencies: [number, number][];
 }
@@ -79,6 +81,7 @@ export function startBalancedLoad(targets: readonly string[], options: BalancedL
     byVersion: new Map(),
     failures: [],
     failureKinds: new Map(),
+    failedAt: [],
     latencies: [],
   };
   const header = options.header ?? 'x-user-id';
@@ -89,6 +92,7 @@ export function startBalancedLoad(targets: readonly string[], options: BalancedL
 
   const fail = (kind: string, why: string): void => {
     stats.failed++;
+    stats.failedAt.push(Date.now());
     stats.failureKinds.set(kind, (stats.failureKinds.get(kind) ?? 0) + 1);
     if (stats.failures.length < 50) stats.failures.push(why);
   };

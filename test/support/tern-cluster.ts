@@ -58,6 +58,8 @@ export interface ClusterOptions {
   baseUrl: string;
   leaseTtl: string;
   drainTimeout?: string;
+  /** `--workers` of each gateway (default 1: no cluster). */
+  gatewayWorkers?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -100,6 +102,7 @@ export async function startTernCluster(options: ClusterOptions): Promise<TernClu
   const spawnGateway = async (g: ClusterGateway): Promise<void> => {
     const urls = servers.flatMap((s) => ['--control-plane', s.apiUrl]);
     const args = [BIN, 'gateway', ...urls, '--port', String(g.port), '--state-file', path.join(dirs[0]!, `gw-${g.port}.json`)];
+    if ((options.gatewayWorkers ?? 1) > 1) args.push('--workers', String(options.gatewayWorkers));
     g.proc = startNode([...args, '--drain-timeout', drain, '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: gatewayToken }));
     await g.proc.waitFor(/Tern gateway listening on (\S+)/, 30_000);
   };
