@@ -10,6 +10,7 @@ import { FULL_WEIGHT, bpsToPercent } from '../core/weight.js';
 import type { Static } from 'typebox';
 import { iso, isoOrNull } from './input.js';
 import { deployJson, deploymentJson, webhookJson } from './present-delivery.js';
+import { metricsJson } from './service-metrics.js';
 import type { AnalysisVerdict } from '../store/store.js';
 import type { AuditEventResponse, VerdictOut } from './schemas/audit.js';
 import type { RoutingResponse } from './schemas/dataplane.js';
@@ -27,6 +28,7 @@ export function serviceJson(service: Service, active: Release | undefined): Stat
     rules: service.rules.map((r) => ({ ...r })),
     webhooks: (service.webhooks ?? []).map(webhookJson),
     deploy: deployJson(service.deploy),
+    metrics: metricsJson(service.name, service.metrics),
     activeRelease: active ? { id: active.id, status: active.status, weight: bpsToPercent(active.weight) } : null,
     createdAt: iso(service.createdAt),
     updatedAt: iso(service.updatedAt),
