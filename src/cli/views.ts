@@ -5,6 +5,7 @@
 import type { Static } from 'typebox';
 import type { FeedbackAccepted } from '../api/schemas/audit.js';
 import type { ReleaseLogs } from '../api/schemas/releases.js';
+import type { MetricsOut } from '../api/schemas/metrics.js';
 import type { Rule, ServicePatch } from '../api/schemas/services.js';
 
 /** `POST /api/v1/services/:name/feedback`'s answer, declared once by the API's schema. */
@@ -25,6 +26,8 @@ export interface ServiceSpec {
   readonly rules?: readonly unknown[];
   /** How new versions are started (the API validates it): `{ driver: 'process', command, … }`. */
   readonly deploy?: Readonly<Record<string, unknown>>;
+  /** Where releases get their evidence (the API validates it): `{ source: 'prometheus', prometheus: { template, … } }`. */
+  readonly metrics?: Readonly<Record<string, unknown>>;
 }
 
 export interface ServiceView {
@@ -33,6 +36,8 @@ export interface ServiceView {
   readonly stickiness: { readonly header?: string; readonly cookie?: string };
   readonly stable: { readonly version: string; readonly endpoints: readonly string[] };
   readonly rules?: readonly RuleSpec[];
+  /** Where releases get their evidence, with the queries a Prometheus source runs. */
+  readonly metrics?: Static<typeof MetricsOut>;
   /** The release in progress, if any (weight in percent). */
   readonly activeRelease?: { readonly id: string; readonly status: string; readonly weight: number } | null;
   readonly createdAt?: string;
