@@ -75,6 +75,8 @@ export interface ServerOptions {
   readonly tls?: TlsFiles | undefined;
   /** Post Tern's alerts to this Alertmanager (`--alertmanager-url`); default none. */
   readonly alertmanagerUrl?: string | undefined;
+  /** Default Prometheus of services with a Prometheus metric source (`--prometheus-url`). */
+  readonly prometheusUrl?: string | undefined;
 }
 
 export interface RunningServer {
@@ -157,6 +159,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       webhookPolicy,
       dataDir,
       metrics: createControllerMetrics(registry),
+      ...(options.prometheusUrl === undefined ? {} : { prometheusUrl: options.prometheusUrl }),
     });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = baseUrl(options.host, port, tls !== undefined);
@@ -264,6 +267,11 @@ async function prepareDataDir(dataDir: string, logger: Logger): Promise<void> {
 
 function checkOptions(o: ServerOptions): void {
   if (o.alertmanagerUrl !== undefined) parseAlertmanagerUrl(o.alertmanagerUrl);
+  if (o.prometheusUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(o.prometheusUrl))
+    throw new ValidationError(
+      'prometheusUrl',
+      `expected an http(s) URL such as http://127.0.0.1:9090, got ${JSON.stringify(o.prometheusUrl)}`,
+    );
   if (!o.dataDir) throw new ValidationError('dataDir', 'a data directory is required');
   if (!o.host) throw new ValidationError('host', 'a host to listen on is required, e.g. 127.0.0.1');
   if (o.dataPlane !== undefined && !SERVER_DATA_PLANES.includes(o.dataPlane))

@@ -30,6 +30,7 @@ interface ServerFlags extends LimitFlags, TlsFlags {
   readonly auditRetention?: number;
   readonly webhookAllow?: string[];
   readonly alertmanagerUrl?: string;
+  readonly prometheusUrl?: string;
   readonly drainTimeout?: number;
   readonly leaseTtl?: number;
   readonly applyTimeout?: number;
@@ -85,6 +86,10 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
       "post Tern's alerts (a failing check, a rollback) to this Alertmanager's v2 API, e.g. http://127.0.0.1:9093",
     )
     .option(
+      '--prometheus-url <url>',
+      'the Prometheus that services with a Prometheus metric source read, unless they name their own, e.g. http://127.0.0.1:9090',
+    )
+    .option(
       '--drain-timeout <duration>',
       "on SIGTERM/SIGINT: how long the built-in gateway's requests in flight may finish before the rest are cut (default: 30s)",
       parseDurationFlag,
@@ -131,6 +136,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
         adminToken: process.env.TERN_ADMIN_TOKEN,
         webhookAllow: webhookAllowOf(flags),
         alertmanagerUrl: flags.alertmanagerUrl,
+        prometheusUrl: flags.prometheusUrl,
         logger,
         tls,
       }).catch((err: unknown) => {

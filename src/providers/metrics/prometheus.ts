@@ -77,6 +77,8 @@ export interface PrometheusSourceOptions {
   readonly timeoutMs?: number;
   /** Most windows read per version and poll (default 60): a long outage is caught up over several polls. */
   readonly maxWindowsPerPoll?: number;
+  /** Where reading starts (epoch ms, default now): a controller taking over a release reads what it missed. */
+  readonly from?: number;
   readonly clock?: () => number;
   readonly logger?: Logger;
 }
@@ -154,7 +156,7 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
   const maxWindows = positive('maxWindowsPerPoll', options.maxWindowsPerPoll, 60);
   const clock = options.clock ?? Date.now;
   const unitMs = queries.latencyUnit === 'ms' ? 1 : 1000;
-  const started = clock();
+  const started = options.from ?? clock();
   /** Per target, the start of the next window to read. */
   const next = new Map<string, number>();
   let ready: MetricWindow[] = [];
