@@ -44,7 +44,8 @@ export function toService(row: Selectable<ServicesTable>): Service {
     rules: parse(row.rules),
     webhooks: row.webhooks === null ? [] : parse(row.webhooks),
     deploy: row.deploy === null ? STATIC_DEPLOY : parse(row.deploy),
-    metrics: row.metrics === null ? BUILTIN_METRICS : parse(row.metrics),
+    // Null before migration 11 (and absent from rows read by a store older than it).
+    metrics: row.metrics == null ? BUILTIN_METRICS : parse(row.metrics),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
