@@ -8,7 +8,6 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from './errors.js';
-import { collect } from './parse.js';
 import type { ServiceView } from './views.js';
 
 export interface MetricsFlags {
@@ -23,17 +22,20 @@ export interface MetricsFlags {
 
 const QUERY_NAMES = ['requests', 'errors', 'latencyBuckets'];
 
+/** Repeatable, each value whole: PromQL has commas, so values are never split on them. */
+const each = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /** Adds the flags to `cmd`. */
 export function addMetricsFlags(cmd: Command): Command {
   return cmd
     .option('--metrics-source <source>', 'where releases get their evidence: builtin (Tern measures) or prometheus')
     .option('--prometheus-url <url>', 'Prometheus to query for this service (default: the server’s --prometheus-url)')
     .option('--prometheus-template <name>', 'ready queries: tern-gateway, haproxy, nginx-ingress, istio, linkerd or custom')
-    .option('--prometheus-param <key=value>', 'a template param, e.g. namespace=shop or backend=shop_$role (repeatable)', collect)
+    .option('--prometheus-param <key=value>', 'a template param, e.g. namespace=shop or backend=shop_$role (repeatable)', each)
     .option(
       '--prometheus-query <name=promql>',
       'a query (requests, errors or latencyBuckets) with $version or $role, overriding the template’s (repeatable)',
-      collect,
+      each,
     )
     .option('--prometheus-latency-unit <unit>', 'unit of the latency buckets’ le bounds: s or ms')
     .option('--scrape-interval <duration>', 'how often Prometheus scrapes the exporter, e.g. 15s (default 15s)');
