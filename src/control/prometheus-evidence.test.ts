@@ -113,7 +113,10 @@ describe('Prometheus evidence in the controller', () => {
     assert.equal(evidence.noData(r1, now), 'no data from Prometheus: canary v2: fetch failed: connect ECONNREFUSED');
     health.set('v2', fresh(now - 1000));
     now += 60_000;
-    assert.match(evidence.noData(r1, now) ?? '', /^no data from Prometheus: canary v2: newest window ended 61 s ago/);
+    const stale = evidence.noData(r1, now);
+    assert.equal(stale, 'no data from Prometheus: canary v2: no window since 1970-01-01T00:01:39.000Z (stale after 7 s)');
+    now += 5000;
+    assert.equal(evidence.noData(r1, now), stale, 'the same outage reads the same (written once)');
     health.set('v2', { ...fresh(now - 61_000), empty: 'sum(x{role="canary"})' });
     assert.equal(evidence.noData(r1, now), 'no data from Prometheus: canary v2: sum(x{role="canary"}) returned no series');
 

@@ -168,12 +168,12 @@ export function createPrometheusEvidence(options: PrometheusEvidenceOptions): Pr
         const who = `${t.role} ${t.version}`;
         if (h?.error) return `no data from Prometheus: ${who}: ${h.error}`;
         const newest = h?.lastDataEnd ?? null;
-        const quiet = now - (newest ?? r.startedAt);
-        if (quiet <= staleMs) continue;
+        if (now - (newest ?? r.startedAt) <= staleMs) continue;
         if (h?.empty) return `no data from Prometheus: ${who}: ${h.empty} returned no series`;
+        // Worded to stay the same while nothing changes: the reason is written (and audited) when it changes.
         return newest === null
-          ? `no data from Prometheus: ${who}: no samples yet (${Math.round(quiet / 1000)} s)`
-          : `no data from Prometheus: ${who}: newest window ended ${Math.round(quiet / 1000)} s ago (stale after ${Math.round(staleMs / 1000)} s)`;
+          ? `no data from Prometheus: ${who}: no samples since ${new Date(r.startedAt).toISOString()}`
+          : `no data from Prometheus: ${who}: no window since ${new Date(newest).toISOString()} (stale after ${Math.round(staleMs / 1000)} s)`;
       }
       return null;
     },
