@@ -77,7 +77,7 @@ export interface ServerOptions {
   readonly tls?: TlsFiles | undefined;
   /** Post Tern's alerts to this Alertmanager (`--alertmanager-url`); default none. */
   readonly alertmanagerUrl?: string | undefined;
-  /** The default Prometheus of custom checks (and Prometheus-sourced services) that name none (`--prometheus-url`). */
+  /** The default Prometheus (`--prometheus-url`) of Prometheus-sourced services and custom checks that name none. */
   readonly prometheusUrl?: string | undefined;
 }
 
@@ -162,7 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       webhookPolicy,
       dataDir,
       metrics: createControllerMetrics(registry),
-      prometheusUrl: options.prometheusUrl,
+      ...(options.prometheusUrl === undefined ? {} : { prometheusUrl: options.prometheusUrl }),
     });
     const { port } = app.server.address() as AddressInfo;
     const apiUrl = baseUrl(options.host, port, tls !== undefined);
@@ -271,8 +271,11 @@ async function prepareDataDir(dataDir: string, logger: Logger): Promise<void> {
 
 function checkOptions(o: ServerOptions): void {
   if (o.alertmanagerUrl !== undefined) parseAlertmanagerUrl(o.alertmanagerUrl);
-  if (o.prometheusUrl !== undefined && !/^https?:\/\/[^/]/.test(o.prometheusUrl))
-    throw new ValidationError('prometheusUrl', `"${o.prometheusUrl}"; expected an http or https URL, e.g. http://127.0.0.1:9090`);
+  if (o.prometheusUrl !== undefined && !/^https?:\/\/[^/\s]+/.test(o.prometheusUrl))
+    throw new ValidationError(
+      'prometheusUrl',
+      `expected an http(s) URL such as http://127.0.0.1:9090, got ${JSON.stringify(o.prometheusUrl)}`,
+    );
   if (!o.dataDir) throw new ValidationError('dataDir', 'a data directory is required');
   if (!o.host) throw new ValidationError('host', 'a host to listen on is required, e.g. 127.0.0.1');
   if (o.dataPlane !== undefined && !SERVER_DATA_PLANES.includes(o.dataPlane))

@@ -71,7 +71,11 @@ describe('Prometheus MetricSource', { skip: !monitoringAvailable() && 'prometheu
   });
 
   it('reads exact per-version counts and bucketed latency; a re-read gives the same windows', async () => {
+    // Both sources poll at the same instant: a window boundary passing between their polls would
+    // let the second read one window more (a difference of timing, not of counts).
+    let frozen: number | null = null;
     const options = {
+      clock: () => frozen ?? Date.now(),
       name: 'prom-shop',
       url: prometheus,
       queries: QUERIES,
@@ -98,8 +102,10 @@ describe('Prometheus MetricSource', { skip: !monitoringAvailable() && 'prometheu
       await sleep(50);
     }
     await sleep(6_000); // the last increments scraped, and their window past the lag
+    frozen = Date.now();
     await source.poll();
     await again.poll();
+    frozen = null;
     const windows = source.drainWindows(Date.now());
     assert.ok(
       windows.length >= 6,

@@ -29,6 +29,13 @@ export interface Timing {
   readonly now: number;
   readonly stepStartedAt: number;
   readonly holdMs: number;
+  /**
+   * The latency histogram's resolution when the source is bucketed (Prometheus `le` bounds, ms,
+   * ascending; each bucket's requests recorded at its upper bound): the latency checks then claim
+   * no precision finer than a bucket. Empty: the source has no latency at all. Absent: the
+   * gateway's 1% histogram.
+   */
+  readonly latencyBounds?: readonly number[];
 }
 
 export interface Evidence extends Timing {

@@ -33,6 +33,25 @@ export interface LatencyVerdict {
   readonly noWorse: boolean;
   readonly stableCount: number;
   readonly canaryCount: number;
+  /** With bucketed data: stable's median bucket when it is wider than the tolerance (differences inside it cannot be seen). */
+  readonly coarse: { readonly lowMs: number; readonly highMs: number } | null;
+}
+
+/**
+ * Bucketed (Prometheus) latency: each bucket's requests sit at its upper bound `b`, so all that
+ * is known is F at the bounds. The test needs an upper bound on F_C(g(x)): F_C at the smallest
+ * bound at or above g(x) (the canary's requests may sit anywhere below it); and a pass needs a
+ * lower bound on stable's quantile: the bucket's lower edge. Both are sound whatever the data
+ * inside a bucket does; the price is that a slowdown smaller than a bucket cannot be shown.
+ */
+function ceilBound(bounds: readonly number[], ms: number): number | undefined {
+  return bounds.find((b) => b >= ms);
+}
+
+/** The largest bound below the bucket holding `ms` (0 below the first): a bucket's lower edge. */
+export function lowerEdge(bounds: readonly number[], ms: number): number {
+  const at = bucketOf(ms);
+  return bounds.filter((b) => bucketOf(b) < at).at(-1) ?? 0;
 }
 
 /** Quantiles an early pass must clear; p99 joins once samples are plentiful enough to bound it. */
@@ -53,20 +72,29 @@ export function compareLatency(
   tol: number,
   alpha: number,
   minMs = 0,
+  bounds?: readonly number[],
 ): LatencyVerdict {
   const nS = totalCount(stable);
   const nC = totalCount(canary);
   const uS = bandWidth(nS, alpha / 2);
   const uC = bandWidth(nC, alpha / 2);
-  const statistic = supShiftedGap(stable, nS, canary, nC, tol, minMs);
+  const statistic = supShiftedGap(stable, nS, canary, nC, tol, minMs, bounds);
   const bound = uS + uC;
   const checkable = PASS_QUANTILES.filter((q) => q + uC <= 1 && q - uS > 0);
+  const stableLow = (q: number): number => {
+    const v = quantile(stable, q - uS)!;
+    return bounds ? lowerEdge(bounds, v) : v;
+  };
   const noWorse =
-    nS > 0 &&
-    nC > 0 &&
-    checkable.length >= 2 &&
-    checkable.every((q) => quantile(canary, q + uC)! <= tolerated(quantile(stable, q - uS)!, tol, minMs));
-  return { statistic, bound, worse: nS > 0 && nC > 0 && statistic > bound, noWorse, stableCount: nS, canaryCount: nC };
+    nS > 0 && nC > 0 && checkable.length >= 2 && checkable.every((q) => quantile(canary, q + uC)! <= tolerated(stableLow(q), tol, minMs));
+  let coarse: LatencyVerdict['coarse'] = null;
+  const median = nS > 0 && bounds ? quantile(stable, 0.5) : null;
+  if (median !== null && bounds) {
+    const highMs = ceilBound(bounds, median / 1.02) ?? median;
+    const lowMs = lowerEdge(bounds, median);
+    if (highMs > tolerated(lowMs, tol, minMs)) coarse = { lowMs, highMs };
+  }
+  return { statistic, bound, worse: nS > 0 && nC > 0 && statistic > bound, noWorse, stableCount: nS, canaryCount: nC, coarse };
 }
 
 /**
@@ -80,6 +108,7 @@ function supShiftedGap(
   nC: number,
   tol: number,
   minMs: number,
+  bounds?: readonly number[],
 ): number {
   if (nS === 0 || nC === 0) return 0;
   // Shifting x by (1+tol) moves a bucket index by log(1+tol)/log(γ); bucketOf gives that offset.
@@ -91,7 +120,12 @@ function supShiftedGap(
   let sup = 0;
   for (const [bucket, count] of sortedBuckets(stable)) {
     stableBelow += count;
-    const limit = Math.max(bucket + shift, minMs > 0 ? bucketOf(bucketUpper(bucket) + minMs) : bucket);
+    let limit = Math.max(bucket + shift, minMs > 0 ? bucketOf(bucketUpper(bucket) + minMs) : bucket);
+    if (bounds) {
+      // Compare with the canary's F at the first bound at or above the tolerated latency (an upper bound on F_C there).
+      const above = ceilBound(bounds, tolerated(bucketUpper(bucket), tol, minMs));
+      limit = above === undefined ? Infinity : bucketOf(above);
+    }
     while (ci < c.length && c[ci]![0] <= limit) canaryBelow += c[ci++]![1];
     sup = Math.max(sup, stableBelow / nS - canaryBelow / nC);
   }

@@ -21,6 +21,7 @@ import { FULL_WEIGHT, bpsToPercent } from '../core/weight.js';
 import type { Static } from 'typebox';
 import { iso, isoOrNull } from './input.js';
 import { deployJson, deploymentJson, webhookJson } from './present-delivery.js';
+import { metricsJson } from './service-metrics.js';
 import type { AnalysisVerdict } from '../store/store.js';
 import type { AuditEventResponse, VerdictOut } from './schemas/audit.js';
 import type { RoutingResponse } from './schemas/dataplane.js';
@@ -38,6 +39,7 @@ export function serviceJson(service: Service, active: Release | undefined): Stat
     rules: service.rules.map((r) => ({ ...r })),
     webhooks: (service.webhooks ?? []).map(webhookJson),
     deploy: deployJson(service.deploy),
+    metrics: metricsJson(service.name, service.metrics),
     activeRelease: active ? { id: active.id, version: active.version, status: active.status, weight: bpsToPercent(active.weight) } : null,
     createdAt: iso(service.createdAt),
     updatedAt: iso(service.updatedAt),

@@ -40,6 +40,8 @@ export interface ServiceSpec {
   readonly rules?: readonly unknown[];
   /** How new versions are started (the API validates it): `{ driver: 'process', command, … }`. */
   readonly deploy?: Readonly<Record<string, unknown>>;
+  /** Where releases get their evidence (the API validates it): `{ source: 'prometheus', prometheus: { template, … } }`. */
+  readonly metrics?: Readonly<Record<string, unknown>>;
 }
 
 export type ServiceView = Needs<ServiceJson, 'name' | 'match' | 'stickiness' | 'stable'>;

@@ -12,6 +12,7 @@ import type { Release, ReleaseStatus } from '../core/types.js';
 import type { AwaitApplied } from './apply-wait.js';
 import { decide, type DecideOptions, type Decision } from './decide.js';
 import type { Deployer } from './drivers/deployer.js';
+import { withHoldPaused, type EvidenceHold } from './evidence-hold.js';
 import type { PassGate } from './gate-step.js';
 import { summarize, type Judging } from './judging.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -26,6 +27,10 @@ export interface DriveParts {
   readonly judging: Judging;
   readonly decide?: DecideOptions | undefined;
   readonly metrics?: ControllerMetrics | undefined;
+  /** Holds a step whose evidence is missing (Prometheus-sourced releases); absent: never holds. */
+  readonly evidenceHold?: EvidenceHold | undefined;
+  /** Extra audit detail of a judged move (the Prometheus queries a release was judged from). */
+  readonly judgedFrom?: ((release: Release) => Record<string, unknown> | null) | undefined;
 }
 
 /** Moves one active release one step along; throws what the store throws (the loop logs it and retries next tick). */
@@ -39,16 +44,19 @@ export function createReleaseDriver(parts: DriveParts): DriveRelease {
 
   async function progress(release: Release, now: number): Promise<void> {
     if (!(await parts.awaitApplied(release, now))) return;
+    const pausedMs = parts.evidenceHold ? await parts.evidenceHold(release, now) : 0;
+    if (pausedMs === null) return;
     const verdict = await parts.judging.judgeStep(release, now);
     if (verdict) parts.metrics?.verdict(verdict.judge, verdict.outcome);
     const summary = verdict
       ? { outcome: verdict.outcome, judge: verdict.judge, sufficient: verdict.sufficient, summary: summarize(verdict) }
       : null;
-    await apply(release, decide(release, summary, now, parts.decide), now, verdict);
+    await apply(release, decide(withHoldPaused(release, pausedMs), summary, now, parts.decide), now, verdict);
   }
 
   async function apply(release: Release, decision: Decision, now: number, verdict: JudgeResult | null): Promise<void> {
-    const detail = verdict ? { judge: verdict.judge, outcome: verdict.outcome, checks: verdict.checks } : null;
+    const from = parts.judgedFrom?.(release) ?? {};
+    const detail = verdict ? { judge: verdict.judge, outcome: verdict.outcome, checks: verdict.checks, ...from } : null;
     switch (decision.kind) {
       case 'hold':
         return;

@@ -32,8 +32,23 @@ interface StepCache {
   readonly acc: EvidenceAccumulator;
 }
 
-/** Creates the judging state over `store`; `custom` reads the releases' custom checks (analysis.checks). */
-export function createJudging(store: Store, custom?: CustomChecks): Judging {
+/** Where a release's evidence comes from: the sources it is judged from and their latency resolution. */
+export interface EvidenceSources {
+  /** The window sources to read; undefined = every source. */
+  sourcesOf(release: Release): readonly string[] | undefined;
+  /** The latency histogram's bucket bounds (ms), when the source is bucketed (Prometheus `le`). */
+  latencyBounds(release: Release): readonly number[] | undefined;
+}
+
+/**
+ * Creates the judging state over `store`; `sources` picks each release's windows (default: all),
+ * `custom` reads the releases' custom checks (analysis.checks).
+ */
+export function createJudging(store: Store, sources?: EvidenceSources, custom?: CustomChecks): Judging {
+  const read = (release: Release, options: { since?: number }) => {
+    const only = sources?.sourcesOf(release);
+    return store.listMetricWindows(release.id, only === undefined ? options : { ...options, sources: only });
+  };
   const lastRecorded = new Map<string, { outcome: string; at: number; step: number }>();
   const caches = new Map<string, StepCache>();
   /** Per release: its canary's first window (warm-up start) once seen, and how far the search has read. */
@@ -43,7 +58,7 @@ export function createJudging(store: Store, custom?: CustomChecks): Judging {
   async function canaryFirstSeen(release: Release): Promise<number | null> {
     const known = warmups.get(release.id) ?? { first: null, readTo: null };
     if (known.first !== null) return known.first;
-    const windows = await store.listMetricWindows(release.id, known.readTo === null ? {} : { since: known.readTo + 1 });
+    const windows = await read(release, known.readTo === null ? {} : { since: known.readTo + 1 });
     const first = firstCanaryWindow(release, windows);
     const readTo = windows.reduce<number | null>((m, w) => (m === null || w.windowStart > m ? w.windowStart : m), known.readTo);
     // A window may still grow for a few seconds, so an empty canary window is read again until it settles.
@@ -69,7 +84,7 @@ export function createJudging(store: Store, custom?: CustomChecks): Judging {
       caches.set(release.id, (cache = { key, acc }));
     }
     const since = cache.acc.lastWindow === null ? origin : cache.acc.lastWindow + 1;
-    const fresh = stepEvidence(release, await store.listMetricWindows(release.id, { since }));
+    const fresh = stepEvidence(release, await read(release, { since }));
     const settled = fresh.filter((w) => w.start <= now - SETTLE_MS);
     for (const w of settled) cache.acc.add(w);
     // Seen in this step's windows: no store read is needed for it again.
@@ -116,7 +131,13 @@ export function createJudging(store: Store, custom?: CustomChecks): Judging {
       const step = release.steps[release.stepIndex];
       if (!step?.analysis) return null;
       const acc = await stepAggregates(release, now);
-      const builtIn = judge(release.analysis, acc.snapshot(), { stepStartedAt: holdStart(release), now, holdMs: step.holdMs });
+      const latencyBounds = sources?.latencyBounds(release);
+      const builtIn = judge(release.analysis, acc.snapshot(), {
+        stepStartedAt: holdStart(release),
+        now,
+        holdMs: step.holdMs,
+        ...(latencyBounds === undefined ? {} : { latencyBounds }),
+      });
       const result = custom ? withCustomChecks(builtIn, await custom.judge(release, now)) : builtIn;
       await recordResult(release, result, now);
       return result;

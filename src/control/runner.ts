@@ -20,7 +20,9 @@ import type { DecideOptions } from './decide.js';
 import { createReleaseDriver } from './drive-release.js';
 import { createDeployer, type Deployer } from './drivers/deployer.js';
 import { createGateStep, type PassGate } from './gate-step.js';
+import { createEvidenceHold } from './evidence-hold.js';
 import { createJudging } from './judging.js';
+import { createPrometheusEvidence } from './prometheus-evidence.js';
 import type { ControllerMetrics } from './metrics.js';
 import { createMover, type Move } from './move.js';
 import { createPoster, type Poster } from './notify/deliver.js';
@@ -63,7 +65,7 @@ export interface ControllerOptions {
   readonly applyTimeoutMs?: number;
   /** Where the controller's Prometheus metrics go (the API's registry in `tern server`). */
   readonly metrics?: ControllerMetrics;
-  /** The default Prometheus (`tern server --prometheus-url`) of custom checks that name no `url`. */
+  /** The default Prometheus (`--prometheus-url`) of Prometheus-sourced services and custom checks that name none. */
   readonly prometheusUrl?: string | undefined;
 }
 
@@ -94,8 +96,15 @@ export function startController(options: ControllerOptions): Controller {
   const leaseTtl = options.leaseTtlMs ?? Math.max(3 * tickMs, 3000);
   if (!Number.isInteger(leaseTtl) || leaseTtl <= 2 * tickMs)
     throw new ValidationError('leaseTtlMs', `expected a lease longer than two ticks (${2 * tickMs} ms), got ${leaseTtl}`);
+  const prometheus = createPrometheusEvidence({
+    store: options.store,
+    clock,
+    defaultUrl: options.prometheusUrl,
+    logger: options.logger?.child({ component: 'prometheus-evidence' }),
+  });
   const judging = createJudging(
     options.store,
+    prometheus,
     createCustomChecks({ prometheusUrl: options.prometheusUrl, logger: options.logger?.child({ component: 'custom-checks' }) }),
   );
   let lastActive = new Set<string>();
@@ -112,13 +121,29 @@ export function startController(options: ControllerOptions): Controller {
       }
     },
   });
-  const drive = createReleaseDriver({ ...parts, judging, decide: options.decide, metrics: options.metrics });
+  const drive = createReleaseDriver({
+    ...parts,
+    judging,
+    decide: options.decide,
+    metrics: options.metrics,
+    evidenceHold: createEvidenceHold(prometheus, parts.move),
+    judgedFrom: (release) => {
+      const queries = prometheus.queriesOf(release);
+      return queries ? { source: 'prometheus', queries, latencyBounds: prometheus.latencyBounds(release) } : null;
+    },
+  });
 
   async function tick(): Promise<void> {
     const now = clock();
-    if (!(await options.store.acquireLease(LEASE, holder, leaseTtl))) return;
+    if (!(await options.store.acquireLease(LEASE, holder, leaseTtl))) {
+      await prometheus.close(); // only the leader reads Prometheus
+      return;
+    }
     const releases = await options.store.listReleases({ active: true, limit: 1000 });
     await observe(releases);
+    await prometheus
+      .sync(releases, releases.length === 0 ? [] : await options.store.listServices())
+      .catch((err: unknown) => options.logger?.error({ err }, 'reading Prometheus evidence failed; retrying next tick'));
     for (const release of releases) {
       try {
         await drive(release, now);
@@ -166,6 +191,7 @@ export function startController(options: ControllerOptions): Controller {
       if (timer) clearTimeout(timer);
       timer = null;
       await running;
+      await prometheus.close();
       await parts.deployer.stop();
       await parts.gates.idle();
       await parts.notifier.stop();

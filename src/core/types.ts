@@ -45,6 +45,8 @@ export interface Service {
   readonly webhooks?: readonly Webhook[];
   /** How new versions are started; read back as `{ driver: 'static' }` when none was declared. */
   readonly deploy?: DeploySpec;
+  /** Where its releases' evidence comes from (issue 13); read back as `{ source: 'builtin' }` when none was declared. */
+  readonly metrics?: ServiceMetrics;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -68,6 +70,40 @@ export interface Webhook {
   readonly format: WebhookFormat;
   /** `event` hooks: only these actions (e.g. `release.rollback`); null for all. */
   readonly events: readonly string[] | null;
+}
+
+/** Ready query sets for common exporters (src/providers/metrics/prometheus-templates.ts), or `custom` PromQL. */
+export const PROMETHEUS_TEMPLATES = ['tern-gateway', 'haproxy', 'nginx-ingress', 'istio', 'linkerd', 'custom'] as const;
+export type PrometheusTemplate = (typeof PROMETHEUS_TEMPLATES)[number];
+
+/**
+ * PromQL of one version's cumulative series (any may override a template's): `$version` becomes
+ * the version label, `$role` becomes `canary` or `stable`.
+ */
+export interface PrometheusQueryOverrides {
+  readonly requests?: string;
+  readonly errors?: string;
+  readonly latencyBuckets?: string;
+  /** Unit of the `le` bounds: `s` (Prometheus convention) or `ms`. */
+  readonly latencyUnit?: 's' | 'ms';
+}
+
+/**
+ * A service's evidence source: `builtin` (Tern's gateways and agents) or `prometheus` (the
+ * queries of a template, with params, or custom PromQL). A prometheus-sourced service is
+ * judged from its Prometheus windows only.
+ */
+export interface ServiceMetrics {
+  readonly source: 'builtin' | 'prometheus';
+  readonly prometheus?: {
+    /** Default: the server's `--prometheus-url`. */
+    readonly url?: string;
+    readonly template: PrometheusTemplate;
+    readonly params?: Readonly<Record<string, string>>;
+    readonly queries?: PrometheusQueryOverrides;
+    /** How often Prometheus scrapes the exporter (ms, default 15 s): sets the window, the read lag and staleness. */
+    readonly scrapeIntervalMs?: number;
+  };
 }
 
 /** Deploy drivers (docs/api.md, "Deploy drivers"): `static` endpoints come with the release; `process` starts local processes. */

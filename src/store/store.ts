@@ -168,9 +168,14 @@ export interface Store {
   /**
    * A release's windows, every source's added up per (version, windowStart) (counts add,
    * histograms merge, see metric-merge.ts), in time order then version; `since` is the first
-   * window start wanted, `limit` counts merged windows.
+   * window start wanted, `limit` counts merged windows; `sources`, when given, keeps only the rows
+   * of those sources (a Prometheus-sourced release is judged from its own source, issue 13;
+   * `''` names the additive source that feedback scores join).
    */
-  listMetricWindows(releaseId: string, options?: { readonly since?: number; readonly limit?: number }): Promise<MetricWindow[]>;
+  listMetricWindows(
+    releaseId: string,
+    options?: { readonly since?: number; readonly limit?: number; readonly sources?: readonly string[] },
+  ): Promise<MetricWindow[]>;
   /**
    * Stores a score and joins it to its version's evidence (the metric window of its second).
    * Its audit event is not written one per score: `audit` is added, in the same transaction, to

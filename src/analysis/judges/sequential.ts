@@ -12,7 +12,7 @@ import { quantile, totalCount } from '../../core/latency-histogram.js';
 import type { Aggregates } from '../accumulator.js';
 import { ratioBounds, ratioEstimate, type CountState } from '../count-eprocess.js';
 import type { Timing } from '../evidence.js';
-import { bandWidth, compareLatency } from '../latency-bands.js';
+import { bandWidth, compareLatency, lowerEdge } from '../latency-bands.js';
 import { rateInterval } from '../rate-bounds.js';
 import { combineChecks, enough, missing, pct, round, type CheckVerdict, type JudgeResult, type Outcome } from '../verdict.js';
 
@@ -137,9 +137,31 @@ function ceilingCheck(a: Aggregates, max: number, alpha: number, min: number): C
   };
 }
 
-function latencyCheck(a: Aggregates, config: AnalysisConfig['latency'], warmupMs: number, alpha: number, min: number): CheckVerdict {
+/** A source without latency (e.g. HAProxy 2.6's exporter): the check says so and never holds a step up. */
+function noLatencyCheck(a: Aggregates): CheckVerdict {
+  return {
+    check: 'latency',
+    sufficient: true,
+    outcome: 'inconclusive',
+    statistic: null,
+    bound: null,
+    stableSamples: 0,
+    canarySamples: 0,
+    detail: `not judged: this metric source has no latency histogram (${a.canary.requests} canary requests counted for errors only)`,
+  };
+}
+
+function latencyCheck(
+  a: Aggregates,
+  config: AnalysisConfig['latency'],
+  warmupMs: number,
+  alpha: number,
+  min: number,
+  bounds?: readonly number[],
+): CheckVerdict {
+  if (bounds?.length === 0) return noLatencyCheck(a);
   const { stable, canary, from } = a.compared;
-  const v = compareLatency(stable, canary, config.tolerance, alpha, config.minDifferenceMs);
+  const v = compareLatency(stable, canary, config.tolerance, alpha, config.minDifferenceMs, bounds);
   const tolerance = `${round(config.tolerance * 100, 3)}% and ${round(config.minDifferenceMs, 3)} ms`;
   const quantiles = `p50 ${fmtMs(quantile(canary, 0.5))} canary vs ${fmtMs(quantile(stable, 0.5))} stable, p99 ${fmtMs(quantile(canary, 0.99))} vs ${fmtMs(quantile(stable, 0.99))}`;
   const finding = v.worse
@@ -147,6 +169,12 @@ function latencyCheck(a: Aggregates, config: AnalysisConfig['latency'], warmupMs
     : v.noWorse
       ? `the canary is shown within ${tolerance} of stable at p50, p90 and p99`
       : `not shown slower by more than ${tolerance}, nor within it yet`;
+  // Bucketed evidence: say what the buckets cannot resolve rather than claim the tolerance.
+  const resolution = v.coarse
+    ? `; buckets ${round(v.coarse.lowMs, 4)}–${round(v.coarse.highMs, 4)} ms are coarser than the tolerance: only a slowdown past a bucket bound can show`
+    : bounds
+      ? `; compared at the exporter's bucket bounds`
+      : '';
   const warming =
     from === null && a.canary.requests > 0
       ? `warming up: the canary's first ${round(warmupMs / 1000, 3)} s of traffic are not compared for latency; `
@@ -164,17 +192,19 @@ function latencyCheck(a: Aggregates, config: AnalysisConfig['latency'], warmupMs
       v.stableCount + v.canaryCount > 0 ? quantiles : '',
       v.worse ? 'fail' : v.noWorse ? 'pass' : 'inconclusive',
       enough(v.stableCount, v.canaryCount, min),
-      `${finding} (largest CDF gap ${round(v.statistic, 3)}, band ${round(v.bound, 3)})`,
+      `${finding} (largest CDF gap ${round(v.statistic, 3)}, band ${round(v.bound, 3)})${resolution}`,
     ),
   };
 }
 
-function p99CeilingCheck(a: Aggregates, maxMs: number, alpha: number, min: number): CheckVerdict {
+function p99CeilingCheck(a: Aggregates, maxMs: number, alpha: number, min: number, bounds?: readonly number[]): CheckVerdict {
   // The sample size is the histogram's own count: a data plane may sample latency (1 in 10
   // requests timed), and a band as narrow as the request count would claim 10× the evidence.
   const n = totalCount(a.canary.latency);
   const u = bandWidth(n, alpha);
-  const low = n > 0 && 0.99 - u > 0 ? quantile(a.canary.latency, 0.99 - u) : null;
+  const read = n > 0 && 0.99 - u > 0 ? quantile(a.canary.latency, 0.99 - u) : null;
+  // Bucketed: the quantile is only known to lie in its bucket, so its lower bound is the bucket's lower edge.
+  const low = read !== null && bounds ? lowerEdge(bounds, read) : read;
   const high = n > 0 && 0.99 + u <= 1 ? quantile(a.canary.latency, 0.99 + u) : null;
   const p99 = quantile(a.canary.latency, 0.99);
   return {
@@ -257,10 +287,10 @@ export function sequentialJudge(config: AnalysisConfig, a: Aggregates, timing: T
   const min = config.minRequests;
   const checks: CheckVerdict[] = [
     errorRateCheck(a, config.errorRate, 2 * each, min),
-    latencyCheck(a, config.latency, config.warmupMs, each, min),
+    latencyCheck(a, config.latency, config.warmupMs, each, min, timing.latencyBounds),
   ];
   if (config.errorRate.max !== null) checks.push(ceilingCheck(a, config.errorRate.max, each, min));
-  if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each, min));
+  if (config.latency.p99MaxMs !== null) checks.push(p99CeilingCheck(a, config.latency.p99MaxMs, each, min, timing.latencyBounds));
   if (config.feedback) checks.push(feedbackCheck(a, config.feedback, each, min));
   return combineChecks('sequential', checks, timing.now, a);
 }

@@ -1,4 +1,5 @@
 /** Evidence routes: a release's metric windows per version, its analysis, and its audit events. */
+import { prometheusSourceName } from '../../control/prometheus-evidence.js';
 import { totalCount } from '../../core/latency-histogram.js';
 import type { AuditEvent, MetricWindow, Release } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
@@ -30,7 +31,11 @@ export function registerEvidenceRoutes(app: TernApp, { store }: ApiDeps): void {
     async (request) => {
       const release = await mustGetRelease(store, request.params.id);
       const since = request.query.since === undefined ? undefined : parseSince(request.query.since);
+      // A Prometheus-sourced service's releases are judged from their Prometheus windows only: show those.
+      const service = await store.getService(release.service);
+      const only = service?.metrics?.source === 'prometheus' ? [prometheusSourceName(service.name), ''] : undefined;
       const windows = await store.listMetricWindows(release.id, {
+        ...(only === undefined ? {} : { sources: only }),
         ...(since === undefined ? {} : { since }),
         ...(request.query.limit === undefined ? {} : { limit: request.query.limit }),
       });

@@ -1,6 +1,7 @@
 /** Service routes: create, list, read, change and delete the services Tern fronts (admin to change). */
 import { Type } from 'typebox';
 import { compileDeploy } from '../../core/deploy.js';
+import { compileServiceMetrics } from '../service-metrics.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { Release, Service, ServiceMatch, Stickiness } from '../../core/types.js';
 import { compileWebhooks } from '../../core/webhooks.js';
@@ -38,6 +39,7 @@ export function registerServiceRoutes(app: TernApp, { store, webhookPolicy, cloc
         rules: compileRules(b.rules ?? [], 'body.rules'),
         webhooks: allowedWebhooks(compileWebhooks(b.webhooks, 'body.webhooks'), webhookPolicy, 'body.webhooks'),
         deploy: compileDeploy(b.deploy, 'body.deploy'),
+        metrics: compileServiceMetrics(b.name, b.metrics, 'body.metrics'),
       };
       await assertExecutable(store, input.name, { rules: input.rules, canary: null }, clock());
       const created = await store.createService(input, audit);
@@ -88,6 +90,7 @@ export function registerServiceRoutes(app: TernApp, { store, webhookPolicy, cloc
       if (b.rules) patch.rules = compileRules(b.rules, 'body.rules');
       if (b.webhooks) patch.webhooks = allowedWebhooks(compileWebhooks(b.webhooks, 'body.webhooks'), webhookPolicy, 'body.webhooks');
       if (b.deploy) patch.deploy = compileDeploy(b.deploy, 'body.deploy');
+      if (b.metrics) patch.metrics = compileServiceMetrics(request.params.name, b.metrics, 'body.metrics');
       if (patch.rules) {
         const route = (await store.routingTable()).routes.find((r) => r.service === request.params.name);
         await assertExecutable(store, request.params.name, withRules(route, patch.rules), clock());

@@ -4,6 +4,7 @@ import { Endpoints, IsoTime, ServiceName, VersionLabel } from './common.js';
 import { MAX_RULE_VALUE } from '../../core/rule-regex.js';
 import { MAX_RULE_REGEX } from '../input.js';
 import { DeployIn, DeployOut } from './deploy.js';
+import { MetricsIn, MetricsOut } from './metrics.js';
 import { ReleaseStatusOut } from './releases.js';
 import { WebhookOut, Webhooks } from './webhooks.js';
 
@@ -71,6 +72,7 @@ export const ServiceCreate = Type.Object(
     rules: Type.Optional(Rules),
     webhooks: Type.Optional(Webhooks),
     deploy: Type.Optional(DeployIn),
+    metrics: Type.Optional(MetricsIn),
   },
   { additionalProperties: false },
 );
@@ -83,6 +85,7 @@ export const ServicePatch = Type.Object(
     rules: Type.Optional(Rules),
     webhooks: Type.Optional(Webhooks),
     deploy: Type.Optional(DeployIn),
+    metrics: Type.Optional(MetricsIn),
   },
   { additionalProperties: false, minProperties: 1, description: 'the fields to change (at least one)' },
 );
@@ -105,6 +108,7 @@ export const ServiceResponse = Type.Object({
   ),
   webhooks: Type.Array(WebhookOut, { description: 'apply to every release of the service; secrets in URLs shown as ***' }),
   deploy: DeployOut,
+  metrics: MetricsOut,
   activeRelease: Type.Union([
     Type.Object({
       id: Type.String(),

@@ -87,7 +87,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     )
     .option(
       '--prometheus-url <url>',
-      'the Prometheus that custom checks (analysis.checks) without their own url query, e.g. http://127.0.0.1:9090',
+      'the Prometheus that Prometheus-sourced services and custom checks (analysis.checks) read unless they name their own, e.g. http://127.0.0.1:9090',
     )
     .option(
       '--drain-timeout <duration>',

@@ -8,12 +8,13 @@ import type { Command } from 'commander';
 import { withContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printJson } from '../output.js';
+import { addMetricsFlags, metricsFromFlags, touchesMetrics, type MetricsFlags } from '../metrics-flags.js';
 import { collect } from '../parse.js';
 import type { ServicePatchBody, ServiceView } from '../views.js';
 import { readJsonObject } from '../json-file.js';
 import { showService } from './service-view.js';
 
-interface UpdateOptions {
+interface UpdateOptions extends MetricsFlags {
   readonly file?: string;
   readonly host?: string;
   readonly pathPrefix?: string;
@@ -27,7 +28,7 @@ type MutablePatch = { -readonly [K in keyof ServicePatchBody]: ServicePatchBody[
 
 /** Registers `tern service update` under `service`. */
 export function registerServiceUpdate(service: Command): void {
-  service
+  const update = service
     .command('update')
     .description('change a service: its match, stickiness, stable version or endpoints (flags keep the fields they do not name)')
     .argument('<name>', 'service name')
@@ -40,27 +41,29 @@ export function registerServiceUpdate(service: Command): void {
     .option('--sticky-header <header>', 'identify users by this request header ("" to stop; then the cookie, else client IP)')
     .option('--sticky-cookie <name>', 'identify users by this cookie when the header is absent (default tern_uid)')
     .option('--stable-version <version>', 'label of the version serving today')
-    .option('--endpoint <url>', 'a stable endpoint base URL (repeatable; the list replaces the old one)', collect)
-    .action((name: string, opts: UpdateOptions, cmd: Command) =>
-      withContext(cmd, async (ctx) => {
-        const base = opts.file === undefined ? {} : (readJsonObject(opts.file, 'the service patch') as MutablePatch);
-        if (!touchesGroups(opts) && Object.keys(base).length === 0) {
-          throw new UsageError(
-            'nothing to change: give --host, --path-prefix, --sticky-header, --sticky-cookie, --stable-version, --endpoint or --file patch.json',
-          );
-        }
-        const current = touchesGroups(opts) ? await ctx.client.getService(name) : null;
-        const patch = current ? { ...base, ...patchFromFlags(current, opts) } : base;
-        const updated = await ctx.client.updateService(name, patch);
-        if (ctx.output === 'json') return printJson(ctx.io, updated);
-        ctx.io.out(`Service ${updated.name} updated (${Object.keys(patch).join(', ')}).`);
-        showService(ctx, updated);
-      }),
-    );
+    .option('--endpoint <url>', 'a stable endpoint base URL (repeatable; the list replaces the old one)', collect);
+  addMetricsFlags(update).action((name: string, opts: UpdateOptions, cmd: Command) =>
+    withContext(cmd, async (ctx) => {
+      const base = opts.file === undefined ? {} : (readJsonObject(opts.file, 'the service patch') as MutablePatch);
+      if (!touchesGroups(opts) && Object.keys(base).length === 0) {
+        throw new UsageError(
+          'nothing to change: give --host, --path-prefix, --sticky-header, --sticky-cookie, --stable-version, --endpoint or --file patch.json',
+        );
+      }
+      const current = touchesGroups(opts) ? await ctx.client.getService(name) : null;
+      const patch = current ? { ...base, ...patchFromFlags(current, opts) } : base;
+      const updated = await ctx.client.updateService(name, patch);
+      if (ctx.output === 'json') return printJson(ctx.io, updated);
+      ctx.io.out(`Service ${updated.name} updated (${Object.keys(patch).join(', ')}).`);
+      showService(ctx, updated);
+    }),
+  );
 }
 
 function touchesGroups(o: UpdateOptions): boolean {
-  return [o.host, o.pathPrefix, o.stickyHeader, o.stickyCookie, o.stableVersion, o.endpoint].some((v) => v !== undefined);
+  return (
+    [o.host, o.pathPrefix, o.stickyHeader, o.stickyCookie, o.stableVersion, o.endpoint].some((v) => v !== undefined) || touchesMetrics(o)
+  );
 }
 
 /**
@@ -81,6 +84,7 @@ export function patchFromFlags(current: ServiceView, o: UpdateOptions): MutableP
   if (o.stableVersion !== undefined || o.endpoint !== undefined) {
     patch.stable = { version: o.stableVersion ?? current.stable.version, endpoints: o.endpoint ?? [...current.stable.endpoints] };
   }
+  if (touchesMetrics(o)) patch.metrics = metricsFromFlags(o, current.metrics) as NonNullable<MutablePatch['metrics']>;
   return patch;
 }
 

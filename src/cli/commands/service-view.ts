@@ -4,6 +4,7 @@
  */
 import type { CommandContext } from '../context.js';
 import { formatAge, formatPercent, formatTime, orDash, renderDetails, renderTable } from '../output.js';
+import { metricsText } from '../metrics-flags.js';
 import type { RuleSpec, ServiceView } from '../views.js';
 
 /** The detail block of one service. */
@@ -20,6 +21,7 @@ export function showService(ctx: CommandContext, s: ServiceView): void {
         'Release',
         s.activeRelease ? `${s.activeRelease.id} (${s.activeRelease.status} at ${formatPercent(s.activeRelease.weight)})` : 'none active',
       ],
+      ['Metrics', metricsText(s.metrics)],
       ['Rules', s.rules?.length ? s.rules.map((r, i) => `${i + 1}. ${ruleText(r)}`).join('\n') : '-'],
       ['Created', `${formatTime(s.createdAt)} (${formatAge(s.createdAt)})`],
       ['Updated', formatTime(s.updatedAt)],

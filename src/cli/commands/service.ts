@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { withContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatAge, formatPercent, orDash, printJson, renderTable } from '../output.js';
+import { addMetricsFlags, metricsFromFlags, touchesMetrics, type MetricsFlags } from '../metrics-flags.js';
 import { collect } from '../parse.js';
 import type { ServiceSpec, ServiceView } from '../views.js';
 import { registerServiceRules } from './service-rules.js';
@@ -12,7 +13,7 @@ import { showService, stickiness } from './service-view.js';
 import { readJsonObject } from '../json-file.js';
 import { registerServiceUpdate } from './service-update.js';
 
-interface CreateOptions {
+interface CreateOptions extends MetricsFlags {
   readonly file?: string;
   readonly host?: string;
   readonly pathPrefix?: string;
@@ -25,7 +26,7 @@ interface CreateOptions {
 export function registerServiceCommands(program: Command): void {
   const service = program.command('service').description('manage the services Tern fronts');
 
-  service
+  const create = service
     .command('create')
     .description('register a service: how requests reach it, how users are identified, its stable version')
     .argument('[name]', 'service name (a DNS label); optional when --file names it')
@@ -34,16 +35,16 @@ export function registerServiceCommands(program: Command): void {
     .option('--path-prefix <prefix>', 'match requests whose path starts with this prefix, e.g. /checkout')
     .option('--sticky-header <header>', 'identify users by this request header (else a cookie, else client IP)')
     .option('--stable-version <version>', 'label of the version serving today, e.g. v1')
-    .option('--endpoint <url>', 'a stable endpoint base URL (repeatable)', collect)
-    .action((name: string | undefined, opts: CreateOptions, cmd: Command) =>
-      withContext(cmd, async (ctx) => {
-        const created = await ctx.client.createService(buildSpec(name, opts));
-        if (ctx.output === 'json') return printJson(ctx.io, created);
-        ctx.io.out(
-          `Service ${created.name} created (stable ${created.stable.version}, ${plural(created.stable.endpoints.length, 'endpoint')}).`,
-        );
-      }),
-    );
+    .option('--endpoint <url>', 'a stable endpoint base URL (repeatable)', collect);
+  addMetricsFlags(create).action((name: string | undefined, opts: CreateOptions, cmd: Command) =>
+    withContext(cmd, async (ctx) => {
+      const created = await ctx.client.createService(buildSpec(name, opts));
+      if (ctx.output === 'json') return printJson(ctx.io, created);
+      ctx.io.out(
+        `Service ${created.name} created (stable ${created.stable.version}, ${plural(created.stable.endpoints.length, 'endpoint')}).`,
+      );
+    }),
+  );
 
   service
     .command('list')
@@ -127,7 +128,8 @@ function buildSpec(name: string | undefined, opts: CreateOptions): ServiceSpec {
       'a service needs its stable version and endpoints: --stable-version V --endpoint URL [--endpoint URL ...] (or --file spec.json)',
     );
   }
-  return { ...base, name: finalName, match, stickiness: stickinessSpec, stable } as ServiceSpec;
+  const metrics = touchesMetrics(opts) ? { metrics: metricsFromFlags(opts, base.metrics as ServiceView['metrics']) } : {};
+  return { ...base, name: finalName, match, stickiness: stickinessSpec, stable, ...metrics } as ServiceSpec;
 }
 
 function defined<T extends Record<string, unknown>>(record: T): Partial<T> {

@@ -73,6 +73,8 @@ const VERBS: Readonly<Record<string, string>> = {
   'release.waiting': 'waits for data planes to apply its weight',
   'release.applied': 'weight applied by every data plane',
   'release.gate': 'is held by a gate',
+  'release.no-data': 'holds: no data from Prometheus',
+  'release.data-resumed': 'resumes: data from Prometheus again',
 };
 
 /** A Slack incoming-webhook body: one readable line plus the reason. */

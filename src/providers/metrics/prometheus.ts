@@ -40,10 +40,23 @@ export interface PrometheusQueries {
   readonly latencyUnit?: 's' | 'ms';
 }
 
-/** A release's version whose evidence is read. */
+/** A release's version whose evidence is read; `role` fills `$role` (exporters labelled by role, not version). */
 export interface PrometheusTarget {
   readonly releaseId: string;
   readonly version: string;
+  readonly role?: 'canary' | 'stable';
+}
+
+/** How reading one target goes: what the controller holds a step on (no data is never a failure). */
+export interface TargetHealth {
+  /** The last poll's failure (Prometheus down, bad PromQL, timeout); null once a poll succeeds. */
+  readonly error: string | null;
+  /** The requests query that answered with no series at the last poll; null when it had one. */
+  readonly empty: string | null;
+  /** End of the newest window read with a request sample; null before the first. */
+  readonly lastDataEnd: number | null;
+  /** When the source started reading this target. */
+  readonly since: number;
 }
 
 export interface PrometheusSourceOptions {
@@ -64,6 +77,8 @@ export interface PrometheusSourceOptions {
   readonly timeoutMs?: number;
   /** Most windows read per version and poll (default 60): a long outage is caught up over several polls. */
   readonly maxWindowsPerPoll?: number;
+  /** Where reading starts (epoch ms, default now): a controller taking over a release reads what it missed. */
+  readonly from?: number;
   readonly clock?: () => number;
   readonly logger?: Logger;
 }
@@ -71,6 +86,15 @@ export interface PrometheusSourceOptions {
 /** A Prometheus MetricSource; `poll()` reads now (tests, or a caller with its own schedule). */
 export interface PrometheusSource extends MetricSource {
   poll(): Promise<void>;
+  /** How reading `target` goes; undefined before it was first polled. */
+  health(target: PrometheusTarget): TargetHealth | undefined;
+  /**
+   * The finite `le` bounds (ms, ascending) of the latency histogram as last read: the resolution
+   * the latency judgment has. Empty when there is no latency query or no bucket was read yet.
+   */
+  latencyBounds(): readonly number[];
+  readonly windowMs: number;
+  readonly queries: PrometheusQueries;
 }
 
 /** One series of a range query: its labels and its values by timestamp (ms). */
@@ -85,12 +109,13 @@ function positive(field: string, value: number | undefined, fallback: number): n
   return v;
 }
 
-/** `$version` replaced by the version, escaped for a PromQL double-quoted string. */
-export function forVersion(query: string, version: string): string {
-  return query.replaceAll(
+/** `$version` replaced by the version and `$role` by the role, escaped for a PromQL double-quoted string. */
+export function forVersion(query: string, version: string, role?: 'canary' | 'stable'): string {
+  const q = query.replaceAll(
     '$version',
     version.replace(/[\\"]/g, (c) => `\\${c}`),
   );
+  return role === undefined ? q : q.replaceAll('$role', role);
 }
 
 /** Growth of a counter from `start` to `end`: a value that went down was reset, so it grew by its new value. */
@@ -131,10 +156,13 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
   const maxWindows = positive('maxWindowsPerPoll', options.maxWindowsPerPoll, 60);
   const clock = options.clock ?? Date.now;
   const unitMs = queries.latencyUnit === 'ms' ? 1 : 1000;
-  const started = clock();
+  const started = options.from ?? clock();
   /** Per target, the start of the next window to read. */
   const next = new Map<string, number>();
   let ready: MetricWindow[] = [];
+  const health = new Map<string, TargetHealth>();
+  let bounds: readonly number[] = [];
+  const keyOf = (t: PrometheusTarget): string => `${t.releaseId}\u0000${t.version}`;
   let polling: Promise<void> | null = null;
   let closed = false;
 
@@ -155,12 +183,17 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
     }));
   };
 
-  const readTarget = async (t: PrometheusTarget, from: number, to: number): Promise<MetricWindow[]> => {
+  const readTarget = async (t: PrometheusTarget, from: number, to: number): Promise<{ windows: MetricWindow[]; empty: string | null }> => {
+    const requestsQuery = forVersion(queries.requests, t.version, t.role);
     const [requests, errors, buckets] = await Promise.all([
-      rangeQuery(forVersion(queries.requests, t.version), from, to),
-      rangeQuery(forVersion(queries.errors, t.version), from, to),
-      queries.latencyBuckets === undefined ? Promise.resolve([]) : rangeQuery(forVersion(queries.latencyBuckets, t.version), from, to),
+      rangeQuery(requestsQuery, from, to),
+      rangeQuery(forVersion(queries.errors, t.version, t.role), from, to),
+      queries.latencyBuckets === undefined
+        ? Promise.resolve([])
+        : rangeQuery(forVersion(queries.latencyBuckets, t.version, t.role), from, to),
     ]);
+    const les = buckets.map((b) => Number(b.labels.le)).filter((le) => Number.isFinite(le));
+    if (les.length > 0) bounds = [...new Set(les.map((le) => le * unitMs))].sort((a, b) => a - b);
     const windows: MetricWindow[] = [];
     for (let start = from; start < to; start += windowMs) {
       const end = requests[0]?.at.get(start + windowMs);
@@ -180,21 +213,28 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
         feedbackCount: 0,
       });
     }
-    return windows;
+    return { windows, empty: requests.length === 0 ? requestsQuery : null };
   };
 
   const pollOnce = async (): Promise<void> => {
     const closedBy = Math.floor((clock() - lagMs) / windowMs) * windowMs; // the end of the newest readable window
     for (const t of options.targets()) {
-      const key = `${t.releaseId}\u0000${t.version}`;
+      const key = keyOf(t);
       const from = next.get(key) ?? Math.floor(started / windowMs) * windowMs;
       const to = Math.min(closedBy, from + maxWindows * windowMs);
+      const was = health.get(key) ?? { error: null, empty: null, lastDataEnd: null, since: clock() };
+      if (!health.has(key)) health.set(key, was);
       if (to <= from) continue;
       try {
-        const windows = await readTarget(t, from, to);
+        const { windows, empty } = await readTarget(t, from, to);
         if (!closed) ready.push(...windows);
         next.set(key, to);
+        const newest = windows.reduce<number | null>((m, w) => Math.max(m ?? 0, w.windowStart + w.windowMs), null);
+        health.set(key, { ...was, error: null, empty, lastDataEnd: newest ?? was.lastDataEnd });
       } catch (err) {
+        const message =
+          err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+        health.set(key, { ...was, error: message });
         logger?.warn({ err, source: name, releaseId: t.releaseId, version: t.version }, 'Prometheus query failed; will retry');
       }
     }
@@ -209,7 +249,11 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
 
   return {
     name,
+    windowMs,
+    queries,
     poll,
+    health: (t) => health.get(keyOf(t)),
+    latencyBounds: () => bounds,
     drainWindows: () => {
       const out = ready;
       ready = [];

@@ -69,6 +69,41 @@ export function evidenceContract(ctx: StoreContext): void {
       assert.deepEqual([w?.requests, w?.feedbackSum, w?.feedbackCount], [10, 6, 2]);
     });
 
+    test('listMetricWindows with sources keeps only those sources’ rows (a Prometheus-sourced release is judged from its own)', async () => {
+      await createServiceWith(ctx.store, 'checkout');
+      const { id } = await startRelease(ctx.store, 'checkout');
+      await ctx.store.appendMetricWindows('gw-a', [metricWindow(id, 'v2', T, { requests: 100, errors: 9 })]);
+      await ctx.store.appendMetricWindows('prometheus:checkout', [
+        metricWindow(id, 'v2', T, { requests: 40, errors: 1 }),
+        metricWindow(id, 'v2', T + 1000, { requests: 50, errors: 2 }),
+      ]);
+      await ctx.store.addFeedback(
+        { service: 'checkout', score: 5, userKey: null, version: 'v2', releaseId: id, at: T + 1200 },
+        auditOf('feedback.submitted', 'service/checkout'),
+      );
+      const all = await ctx.store.listMetricWindows(id);
+      assert.deepEqual(
+        all.map((w) => [w.windowStart - T, w.requests, w.errors]),
+        [
+          [0, 140, 10],
+          [1000, 50, 2],
+        ],
+      );
+      const own = await ctx.store.listMetricWindows(id, { sources: ['prometheus:checkout', ''] });
+      assert.deepEqual(
+        own.map((w) => [w.windowStart - T, w.requests, w.errors, w.feedbackCount]),
+        [
+          [0, 40, 1, 0],
+          [1000, 50, 2, 1],
+        ],
+      );
+      assert.deepEqual(
+        (await ctx.store.listMetricWindows(id, { sources: ['prometheus:checkout'], since: T + 1000, limit: 5 })).map((w) => w.requests),
+        [50],
+      );
+      assert.deepEqual(await ctx.store.listMetricWindows(id, { sources: [] }), []);
+    });
+
     test('sampled latency: the histogram holds the samples, requests stay exact, merged windows carry the effective rate', async () => {
       await createServiceWith(ctx.store, 'checkout');
       const { id } = await startRelease(ctx.store, 'checkout');

@@ -49,7 +49,9 @@ export async function storePreBucketHashRelease(db: Kysely<Database>, dialect: S
     endedAt: null,
     reason: null,
   };
-  await db.insertInto('services').values(serviceRow(service)).execute();
+  // Column of a later migration (011 metric source) does not exist yet.
+  const { metrics: _metrics, ...serviceColumns } = serviceRow(service);
+  await db.insertInto('services').values(serviceColumns).execute();
   // Columns of later migrations (008 bucket hash, 009 routing version and applied time) do not exist yet.
   const { bucket_hash: _hash, routing_version: _routing, step_applied_at: _applied, ...row } = releaseRow(release);
   await db

@@ -24,6 +24,28 @@ export function servicesContract(ctx: StoreContext): void {
       assert.ok(event !== undefined && event.at >= before && event.at <= after, 'the store fills the audit time');
     });
 
+    test('a service reads back its metric source: builtin when none was declared, a Prometheus source as written', async () => {
+      await createServiceWith(ctx.store, 'plain');
+      assert.deepEqual((await ctx.store.getService('plain'))?.metrics, { source: 'builtin' });
+      const metrics = {
+        source: 'prometheus' as const,
+        prometheus: {
+          url: 'http://prometheus:9090',
+          template: 'istio' as const,
+          params: { namespace: 'shop' },
+          queries: { errors: 'sum(istio_requests_total{destination_version="$version",response_code=~"5.."})' },
+          scrapeIntervalMs: 5000,
+        },
+      };
+      await createServiceWith(ctx.store, 'meshed', { metrics });
+      assert.deepEqual((await ctx.store.getService('meshed'))?.metrics, metrics);
+      const back = await ctx.store.updateService('meshed', { metrics: { source: 'builtin' } }, auditOf('service.update', 'service/meshed'));
+      assert.deepEqual(back.metrics, { source: 'builtin' });
+      assert.deepEqual((await ctx.store.getService('meshed'))?.metrics, { source: 'builtin' });
+      const kept = await ctx.store.updateService('plain', { match: { host: 'plain.example' } }, auditOf('service.update', 'service/plain'));
+      assert.deepEqual(kept.metrics, { source: 'builtin' }, 'a patch without metrics keeps them');
+    });
+
     test('the audit time the caller gives is kept', async () => {
       await ctx.store.createService(serviceInput('checkout'), auditOf('service.create', 'service/checkout', { at: 1234 }));
       assert.equal((await ctx.store.listAudit({}))[0]?.at, 1234);

@@ -13,7 +13,8 @@ import { createKyselyStore } from '../kysely/kysely-store.js';
 import type { Database } from '../kysely/schema.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { migrate } from '../migrations/migrate.js';
-import { auditOf, createServiceWith, metricWindow, startRelease } from './fixtures.js';
+import { serviceRow } from '../kysely/rows.js';
+import { auditOf, metricWindow, serviceInput, startRelease } from './fixtures.js';
 
 const T = 1_700_000_000_000;
 
@@ -22,13 +23,15 @@ export async function checkWindowSourceMigration(db: Kysely<Database>, dialect: 
   await migrate(db, dialect, { clock: systemClock, migrations: MIGRATIONS.filter((m) => m.version < 10) });
   const store = createKyselyStore(db, dialect, { clock: systemClock });
   try {
-    await createServiceWith(store, 'checkout');
+    // As the store before migration 11 wrote it: no metric source column yet.
+    const { metrics: _metrics, ...service } = serviceRow({ ...serviceInput('checkout'), createdAt: T, updatedAt: T });
+    await db.insertInto('services').values(service).execute();
     const { id } = await startRelease(store, 'checkout');
     // Two gateways' reports as the old store kept them: already added up in one row.
     await sql`insert into metric_windows (release_id, version, window_start, window_ms, requests, errors, latency,
         feedback_sum, feedback_count, gateway_errors, error_users)
       values (${id}, 'v2', ${T}, 1000, 30, 3, '{"10":30}', 4, 1, 1, '{"00000001":2}')`.execute(db);
-    assert.deepEqual(await migrate(db, dialect, { clock: systemClock }), [10]);
+    assert.deepEqual(await migrate(db, dialect, { clock: systemClock, migrations: MIGRATIONS.filter((m) => m.version <= 10) }), [10]);
 
     const before = metricWindow(id, 'v2', T, {
       requests: 30,

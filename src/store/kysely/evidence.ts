@@ -147,10 +147,13 @@ export function evidenceOperations(rt: StoreRuntime): EvidenceOperations {
     listMetricWindows: (releaseId, options = {}) =>
       rt.query(async (db) => {
         const since = options.since;
+        const sources = options.sources;
+        if (sources !== undefined && sources.length === 0) return [];
         const inRange = db
           .selectFrom('metric_windows')
           .where('release_id', '=', releaseId)
-          .$if(since !== undefined, (q) => q.where('window_start', '>=', since ?? 0));
+          .$if(since !== undefined, (q) => q.where('window_start', '>=', since ?? 0))
+          .$if(sources !== undefined, (q) => q.where('source', 'in', sources ?? []));
         // `limit` counts windows as read (sources added up), not rows: find the last key it admits.
         let last: { window_start: number; version: string } | undefined;
         if (options.limit !== undefined) {

@@ -17,6 +17,7 @@ import type {
   TokenInfo,
 } from '../../core/types.js';
 import { STATIC_DEPLOY } from '../../core/deploy.js';
+import { BUILTIN_METRICS } from '../../core/metrics-config.js';
 import { StoreError } from '../../core/errors.js';
 import { ANALYSIS_DEFAULTS, compileAnalysis } from '../../core/plan.js';
 import type { AnalysisVerdict, TokenRecord, VerdictInput, VerdictOutcome } from '../store.js';
@@ -43,6 +44,8 @@ export function toService(row: Selectable<ServicesTable>): Service {
     rules: parse(row.rules),
     webhooks: row.webhooks === null ? [] : parse(row.webhooks),
     deploy: row.deploy === null ? STATIC_DEPLOY : parse(row.deploy),
+    // Null before migration 11 (and absent from rows read by a store older than it).
+    metrics: row.metrics == null ? BUILTIN_METRICS : parse(row.metrics),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -58,6 +61,7 @@ export function serviceRow(service: Service): Insertable<ServicesTable> {
     rules: json(service.rules),
     webhooks: json(service.webhooks ?? []),
     deploy: json(service.deploy ?? STATIC_DEPLOY),
+    metrics: json(service.metrics ?? BUILTIN_METRICS),
     created_at: service.createdAt,
     updated_at: service.updatedAt,
   };

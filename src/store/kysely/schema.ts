@@ -32,6 +32,8 @@ export interface ServicesTable {
   webhooks: string | null;
   /** JSON DeploySpec; null means static. */
   deploy: string | null;
+  /** JSON ServiceMetrics; null (rows before migration 11) means builtin. */
+  metrics: string | null;
   created_at: number;
   updated_at: number;
 }

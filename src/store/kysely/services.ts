@@ -3,6 +3,7 @@
  * delete (with its release history; audit events stay, they are append-only).
  */
 import { STATIC_DEPLOY } from '../../core/deploy.js';
+import { BUILTIN_METRICS } from '../../core/metrics-config.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { Service, VersionSpec } from '../../core/types.js';
 import type { ServiceInput, Store } from '../store.js';
@@ -27,6 +28,7 @@ function toStoredService(input: ServiceInput, createdAt: number, updatedAt: numb
     rules: input.rules,
     webhooks: input.webhooks ?? [],
     deploy: input.deploy ?? STATIC_DEPLOY,
+    metrics: input.metrics ?? BUILTIN_METRICS,
     createdAt,
     updatedAt,
   };

@@ -12,6 +12,7 @@ import { feedbackAudit } from './007-feedback-audit.js';
 import { bucketHash } from './008-bucket-hash.js';
 import { dataPlanes } from './009-data-planes.js';
 import { windowSource } from './010-window-source.js';
+import { serviceMetrics } from './011-service-metrics.js';
 import type { Migration } from './migration.js';
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly Migration[] = [
   bucketHash,
   dataPlanes,
   windowSource,
+  serviceMetrics,
 ];
