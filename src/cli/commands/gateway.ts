@@ -174,12 +174,21 @@ async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls:
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
   };
   if (tls) process.on('SIGHUP', forwardHup);
-  cluster.on('message', (_worker, message: Partial<Listening> | null) => {
-    if (announced || message?.tern !== 'gateway-listening') return;
+  // Announced once every worker serves (each warms up before it listens): a script that starts
+  // sending on this line must not find all its connections handed to the first worker.
+  let first: Partial<Listening> | null = null;
+  const serving = new Set<number>();
+  const announce = (): void => {
+    if (announced || first === null || serving.size < flags.workers) return;
     announced = true;
-    if (output === 'json') return io.out(JSON.stringify({ gatewayUrl: message.url, adminUrl: message.adminUrl, workers: flags.workers }));
-    io.out(`Tern gateway listening on ${message.url} with ${flags.workers} workers (metrics: ${message.adminUrl ?? 'off'}/metrics)`);
+    if (output === 'json') return io.out(JSON.stringify({ gatewayUrl: first.url, adminUrl: first.adminUrl, workers: flags.workers }));
+    io.out(`Tern gateway listening on ${first.url} with ${flags.workers} workers (metrics: ${first.adminUrl ?? 'off'}/metrics)`);
     io.out('Press Ctrl+C to stop.');
+  };
+  cluster.on('message', (_worker, message: Partial<Listening> | null) => {
+    if (first !== null || message?.tern !== 'gateway-listening') return;
+    first = message;
+    announce();
   });
   const fork = (): void => {
     cluster.fork();
@@ -191,11 +200,11 @@ async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls:
   });
   // One line per worker once it serves (the user port is bound before the admin port), so a
   // rolling restart can wait for the replacement before it stops the next worker.
-  const serving = new Set<number>();
   cluster.on('listening', (worker) => {
     if (serving.has(worker.id)) return;
     serving.add(worker.id);
     io.out(`gateway worker ${worker.id} (pid ${worker.process.pid ?? '?'}) listening`);
+    announce();
   });
   cluster.on('exit', (worker) => serving.delete(worker.id));
   for (let i = 0; i < flags.workers; i++) fork();
