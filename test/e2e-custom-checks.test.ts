@@ -172,7 +172,8 @@ describe(
         const canary = custom.values.canary as { events: number; total: number };
         const stable = custom.values.stable as { events: number; total: number };
         assert.ok(canary.total >= 100 && stable.total >= 100, JSON.stringify(custom.values));
-        assert.ok(canary.events / canary.total > (2 * stable.events) / stable.total, JSON.stringify(custom.values));
+        // 6% vs 2% sent; the judge stops once it has shown "above 1.1×", so the sample may read lower than 3×.
+        assert.ok(canary.events / canary.total > (1.3 * stable.events) / stable.total, JSON.stringify(custom.values));
         process.stdout.write(`# 3x checkout-failure canary rolled back ${Math.round((Date.now() - started) / 1000)} s after the start\n`);
       });
     });
