@@ -168,13 +168,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const apiUrl = baseUrl(options.host, port, tls !== undefined);
     if (options.alertmanagerUrl !== undefined) {
       const tickMs = options.controllerTickMs ?? 1000;
+      const leaseTtlMs = options.leaseTtlMs ?? Math.max(3 * tickMs, 3000);
       alertmanager = startAlertmanagerNotifier({
         url: options.alertmanagerUrl,
         store,
         externalUrl: apiUrl,
-        // The controller's lease (runner.ts): only the leading controller posts.
-        isLeader: () =>
-          store.acquireLease('release-controller', `controller-${process.pid}`, options.leaseTtlMs ?? Math.max(3 * tickMs, 3000)),
+        // The controller's lease (runner.ts): only the leading controller posts (but every server the no-leader alert).
+        isLeader: () => store.acquireLease('release-controller', `controller-${process.pid}`, leaseTtlMs),
+        leaseName: 'release-controller',
+        leaseTtlMs,
+        ...(options.applyTimeoutMs === undefined ? {} : { applyTimeoutMs: options.applyTimeoutMs }),
         logger: logger.child({ component: 'alertmanager' }),
       });
     }

@@ -63,6 +63,14 @@ export interface TokenRecord extends TokenInfo {
   readonly secretHash: string;
 }
 
+/** A lease as readLease finds it. */
+export interface LeaseState {
+  readonly holder: string;
+  readonly expiresAt: number;
+  /** `expiresAt` is still ahead of the store's clock. */
+  readonly live: boolean;
+}
+
 /** A metric over its limit for a release, as the controller reports it. */
 export interface AlertInput {
   readonly releaseId: string;
@@ -223,6 +231,12 @@ export interface Store {
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease up if `holder` holds it (so another controller need not wait for expiry). */
   releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * The lease `name` as it stands, read without taking it (a follower checks that someone leads):
+   * its holder, when it expires and whether that is still ahead of the store's clock; undefined
+   * when nobody ever took it or it was released.
+   */
+  readLease(name: string): Promise<LeaseState | undefined>;
 
   // audit
   /** Records an event that changed no state (a denied or rejected request). */

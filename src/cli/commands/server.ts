@@ -83,7 +83,7 @@ export function registerServerCommand(program: Command, io: Io = processIo): voi
     .addOption(tlsKeyOption())
     .option(
       '--alertmanager-url <url>',
-      "post Tern's alerts (a failing check, a rollback) to this Alertmanager's v2 API, e.g. http://127.0.0.1:9093",
+      "post Tern's alerts (a failing check, a rollback, a stale data plane, no controller leader) to this Alertmanager's v2 API, e.g. http://127.0.0.1:9093",
     )
     .option(
       '--prometheus-url <url>',

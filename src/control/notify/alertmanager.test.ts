@@ -54,6 +54,7 @@ describe('Alertmanager notifier', () => {
       isLeader: () => Promise.resolve(true),
       pollMs: 50,
       refreshMs: 300,
+      leaderMarginMs: 600_000, // this store's lease is never taken: keep the no-leader alert out of this case
     });
     try {
       const deadline = Date.now() + 5000;
@@ -84,6 +85,37 @@ describe('Alertmanager notifier', () => {
       const resolving = received.flatMap((r) => r.alerts).find((a) => a.endsAt !== undefined)!;
       assert.equal(resolving.labels.check, 'errorRate');
       assert.ok(Date.parse(resolving.endsAt!) >= resolvedAt - 1000 && Date.parse(resolving.endsAt!) <= Date.now());
+    } finally {
+      await notifier.stop();
+    }
+  });
+
+  it('a follower posts TernNoControllerLeader while nobody holds the lease, and resolves it once someone does', async () => {
+    const posted = (pred: (a: PostableAlert) => boolean): PostableAlert | undefined =>
+      received.flatMap((r) => r.alerts).find((a) => a.labels.alertname === 'TernNoControllerLeader' && pred(a));
+    assert.equal(await store.acquireLease('release-controller', 'controller-gone', 200), true);
+    const notifier = startAlertmanagerNotifier({
+      url,
+      store,
+      externalUrl: 'http://tern.example',
+      isLeader: () => Promise.resolve(false), // a follower: it posts nothing else
+      pollMs: 50,
+      leaseTtlMs: 200,
+      leaderMarginMs: 300,
+    });
+    try {
+      const started = Date.now();
+      while (!posted((a) => a.endsAt === undefined)) {
+        assert.ok(Date.now() - started < 3000, 'no TernNoControllerLeader from a follower');
+        await sleep(20);
+      }
+      assert.ok(Date.now() - started >= 400, 'not before TTL + margin since the last renewal');
+      assert.match(posted(() => true)!.annotations.description ?? '', /controller-gone last renewed the lease/);
+      assert.equal(await store.acquireLease('release-controller', 'controller-new', 10_000), true);
+      while (!posted((a) => a.endsAt !== undefined)) {
+        assert.ok(Date.now() - started < 5000, 'not resolved once a controller holds the lease');
+        await sleep(20);
+      }
     } finally {
       await notifier.stop();
     }

@@ -6,25 +6,26 @@
  *   active release; resolved (endsAt = now) when the store resolves it or the release ends;
  * - `TernReleaseRolledBack` — one per release that rolled back, with a bounded life (`endsAt`
  *   set ahead, default 10 min) so it clears by itself.
+ * - `TernDataPlaneStale` — a data plane that stopped reporting while it carried routing, or
+ *   lags the newest routing version for longer than the apply timeout (health-alerts.ts);
+ * - `TernNoControllerLeader` — the controller lease without a live holder for longer than its
+ *   TTL plus a margin. Posted by every server, leader or not (a leaderless cluster has no leader
+ *   to post it); Alertmanager dedupes the identical label sets.
  * Active alerts are re-posted every `refreshMs` (default 30 s, below Alertmanager's default
- * `resolve_timeout` of 5 min), new and ended ones at the next poll (default 1 s). Only the
- * leading controller posts. A failed post is logged and retried at the next poll; posts run on
- * their own timer and never block the controller.
+ * `resolve_timeout` of 5 min), new and ended ones at the next poll (default 1 s). All but the
+ * no-leader alert are posted by the leading controller only. A failed post is logged and retried
+ * at the next poll; posts run on their own timers and never block the controller.
  */
 import type { Logger } from 'pino';
 import { request } from 'undici';
+import { DEFAULT_APPLY_TIMEOUT_MS } from '../../core/data-plane.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Release } from '../../core/types.js';
 import type { Store } from '../../store/store.js';
+import type { PostableAlert } from './postable-alert.js';
+import { dataPlaneAlerts, noLeaderAlert, type LagSince, type LeaderWatch } from './health-alerts.js';
 
-/** One alert as Alertmanager's v2 API takes it (postableAlert). */
-export interface PostableAlert {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly startsAt: string;
-  readonly endsAt?: string;
-  readonly generatorURL: string;
-}
+export type { PostableAlert } from './postable-alert.js';
 
 export interface AlertmanagerOptions {
   /** Alertmanager's base URL, e.g. `http://alertmanager:9093` (`--alertmanager-url`). */
@@ -34,6 +35,14 @@ export interface AlertmanagerOptions {
   readonly externalUrl: string;
   /** Whether this process should post (holds the controller lease). */
   readonly isLeader: () => Promise<boolean>;
+  /** The controller lease read for the no-leader alert. Default `release-controller`. */
+  readonly leaseName?: string;
+  /** The controller lease's TTL (ms, `--lease-ttl`). Default 3000. */
+  readonly leaseTtlMs?: number;
+  /** How long past the TTL the lease may stay unheld before TernNoControllerLeader. Default 5000 ms. */
+  readonly leaderMarginMs?: number;
+  /** How long a live data plane may lag the newest routing version before TernDataPlaneStale (`--apply-timeout`). Default 30 s. */
+  readonly applyTimeoutMs?: number;
   readonly logger?: Logger | undefined;
   /** How often the store is read. Default 1000 ms. */
   readonly pollMs?: number;
@@ -131,6 +140,16 @@ function releaseLink(base: string, release: Release): string {
   return `${base}/releases/${encodeURIComponent(release.id)}`;
 }
 
+/** One set of alerts kept in step with Alertmanager: what was sent, and the alerts wanted now. */
+interface Channel {
+  readonly sent: Map<string, Sent>;
+  /** The alerts that should be firing; null to leave Alertmanager as it is (not the leader). */
+  readonly desired: (now: number) => Promise<Map<string, PostableAlert> | null>;
+  failing: boolean;
+  timer: NodeJS.Timeout | null;
+  inFlight: Promise<void>;
+}
+
 /** Starts polling the store and posting to Alertmanager; returns the handle. */
 export function startAlertmanagerNotifier(options: AlertmanagerOptions): AlertmanagerNotifier {
   const url = `${parseAlertmanagerUrl(options.url)}/api/v2/alerts`;
@@ -140,11 +159,13 @@ export function startAlertmanagerNotifier(options: AlertmanagerOptions): Alertma
   const refreshMs = options.refreshMs ?? 30_000;
   const rollbackMs = options.rollbackAlertMs ?? 600_000;
   const timeoutMs = options.timeoutMs ?? 5000;
-  const sent = new Map<string, Sent>();
-  let failing = false;
+  const leaseName = options.leaseName ?? 'release-controller';
+  const leaseTtlMs = options.leaseTtlMs ?? 3000;
+  const marginMs = options.leaderMarginMs ?? 5000;
+  const applyTimeoutMs = options.applyTimeoutMs ?? DEFAULT_APPLY_TIMEOUT_MS;
+  const lagSince: LagSince = new Map();
+  const watch: LeaderWatch = { noHolderSince: null };
   let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  let inFlight: Promise<void> = Promise.resolve();
 
   async function post(alerts: readonly PostableAlert[]): Promise<void> {
     const res = await request(url, {
@@ -158,10 +179,11 @@ export function startAlertmanagerNotifier(options: AlertmanagerOptions): Alertma
     if (res.statusCode !== 200) throw new Error(`Alertmanager answered ${res.statusCode}: ${text.slice(0, 200)}`);
   }
 
-  async function poll(): Promise<void> {
-    if (!(await options.isLeader())) return;
+  async function poll(channel: Channel): Promise<void> {
     const now = clock();
-    const desired = await desiredAlerts(options.store, base, now, rollbackMs);
+    const desired = await channel.desired(now);
+    if (desired === null) return;
+    const { sent } = channel;
     const firing: Array<[string, PostableAlert]> = [];
     const ended: Array<[string, PostableAlert]> = [];
     for (const [key, alert] of desired) {
@@ -174,30 +196,56 @@ export function startAlertmanagerNotifier(options: AlertmanagerOptions): Alertma
     await post([...firing, ...ended].map(([, a]) => a));
     for (const [key, alert] of firing) sent.set(key, { alert, at: now });
     for (const [key] of ended) sent.delete(key);
-    if (failing) options.logger?.info({ url }, 'Alertmanager reachable again');
-    failing = false;
+    if (channel.failing) options.logger?.info({ url }, 'Alertmanager reachable again');
+    channel.failing = false;
   }
 
-  function schedule(): void {
+  function schedule(channel: Channel): void {
     if (stopped) return;
-    timer = setTimeout(() => {
-      inFlight = poll()
+    channel.timer = setTimeout(() => {
+      channel.inFlight = poll(channel)
         .catch((err: unknown) => {
           // Logged once per outage; the same alerts are posted again at the next poll.
-          if (!failing) options.logger?.warn({ err, url }, 'could not post alerts to Alertmanager; retrying');
-          failing = true;
+          if (!channel.failing) options.logger?.warn({ err, url }, 'could not post alerts to Alertmanager; retrying');
+          channel.failing = true;
         })
-        .finally(schedule);
+        .finally(() => schedule(channel));
     }, pollMs);
-    timer.unref();
+    channel.timer.unref();
   }
-  schedule();
+
+  const makeChannel = (desired: Channel['desired']): Channel => ({
+    sent: new Map(),
+    desired,
+    failing: false,
+    timer: null,
+    inFlight: Promise.resolve(),
+  });
+  const channels = [
+    // The leader's: release alerts and data-plane health.
+    makeChannel(async (now) => {
+      if (!(await options.isLeader())) return null;
+      const desired = await desiredAlerts(options.store, base, now, rollbackMs);
+      const [dataPlanes, table] = await Promise.all([options.store.listDataPlanes(), options.store.routingTable()]);
+      for (const [key, alert] of dataPlaneAlerts(dataPlanes, table.version, now, applyTimeoutMs, lagSince, `${base}/api/v1/dataplanes`))
+        desired.set(key, alert);
+      return desired;
+    }),
+    // Everyone's: a lease nobody holds (read, never taken, so a stuck lease write cannot hide it).
+    makeChannel(async (now) => {
+      const alert = noLeaderAlert(await options.store.readLease(leaseName), now, leaseTtlMs, marginMs, watch, base);
+      const desired = new Map<string, PostableAlert>();
+      if (alert !== undefined) desired.set('no-leader', alert);
+      return desired;
+    }),
+  ];
+  for (const c of channels) schedule(c);
 
   return {
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      await inFlight;
+      for (const c of channels) if (c.timer) clearTimeout(c.timer);
+      await Promise.all(channels.map((c) => c.inFlight));
     },
   };
 }

@@ -19,8 +19,10 @@
  *
  * Failures hold, they never invent evidence: a query that fails (Prometheus down, bad PromQL)
  * is logged and retried at the next poll from the same window; a window with no request
- * sample is left out. Re-reading a window gives the same key (source, release, version,
- * start), which the store replaces, so a restart that reads a window again counts it once.
+ * sample is left out, and so is one whose counter did not grow (no traffic: no window, never a
+ * zero-filled one; the source still counts as answering). Re-reading a window gives the same
+ * key (source, release, version, start), which the store replaces, so a restart that reads a
+ * window again counts it once.
  */
 import type { Logger } from 'pino';
 import { ValidationError } from '../../core/errors.js';
@@ -183,7 +185,11 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
     }));
   };
 
-  const readTarget = async (t: PrometheusTarget, from: number, to: number): Promise<{ windows: MetricWindow[]; empty: string | null }> => {
+  const readTarget = async (
+    t: PrometheusTarget,
+    from: number,
+    to: number,
+  ): Promise<{ windows: MetricWindow[]; empty: string | null; sampledTo: number | null }> => {
     const requestsQuery = forVersion(queries.requests, t.version, t.role);
     const [requests, errors, buckets] = await Promise.all([
       rangeQuery(requestsQuery, from, to),
@@ -195,10 +201,13 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
     const les = buckets.map((b) => Number(b.labels.le)).filter((le) => Number.isFinite(le));
     if (les.length > 0) bounds = [...new Set(les.map((le) => le * unitMs))].sort((a, b) => a - b);
     const windows: MetricWindow[] = [];
+    let sampledTo: number | null = null;
     for (let start = from; start < to; start += windowMs) {
       const end = requests[0]?.at.get(start + windowMs);
       if (end === undefined) continue; // no sample: no evidence for this window
+      sampledTo = start + windowMs; // Prometheus has data up to here, traffic or not
       const n = growth(requests[0]?.at.get(start), end);
+      if (n === 0) continue; // no traffic: no window (a zero-filled one would look like evidence)
       const errorEnd = errors[0]?.at.get(start + windowMs);
       const e = errorEnd === undefined ? 0 : Math.min(n, growth(errors[0]?.at.get(start), errorEnd));
       windows.push({
@@ -213,7 +222,7 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
         feedbackCount: 0,
       });
     }
-    return { windows, empty: requests.length === 0 ? requestsQuery : null };
+    return { windows, empty: requests.length === 0 ? requestsQuery : null, sampledTo };
   };
 
   const pollOnce = async (): Promise<void> => {
@@ -226,11 +235,10 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
       if (!health.has(key)) health.set(key, was);
       if (to <= from) continue;
       try {
-        const { windows, empty } = await readTarget(t, from, to);
+        const { windows, empty, sampledTo } = await readTarget(t, from, to);
         if (!closed) ready.push(...windows);
         next.set(key, to);
-        const newest = windows.reduce<number | null>((m, w) => Math.max(m ?? 0, w.windowStart + w.windowMs), null);
-        health.set(key, { ...was, error: null, empty, lastDataEnd: newest ?? was.lastDataEnd });
+        health.set(key, { ...was, error: null, empty, lastDataEnd: sampledTo ?? was.lastDataEnd });
       } catch (err) {
         const message =
           err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);

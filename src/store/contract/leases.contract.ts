@@ -39,6 +39,19 @@ export function leasesContract(ctx: StoreContext): void {
       assert.equal(await store.acquireLease('controller', 'b', TTL), true, 'free after release, before expiry');
     });
 
+    test('readLease shows the holder and whether the lease is live, without taking it', async () => {
+      const { store, clock } = ctx;
+      clock.set(T);
+      assert.equal(await store.readLease('controller'), undefined, 'never taken');
+      assert.equal(await store.acquireLease('controller', 'a', TTL), true);
+      assert.deepEqual(await store.readLease('controller'), { holder: 'a', expiresAt: T + TTL, live: true });
+      clock.advance(TTL);
+      assert.deepEqual(await store.readLease('controller'), { holder: 'a', expiresAt: T + TTL, live: false }, 'expired, still a');
+      assert.equal(await store.acquireLease('controller', 'b', TTL), true, 'reading took nothing: b can take it over');
+      await store.releaseLease('controller', 'b');
+      assert.equal(await store.readLease('controller'), undefined, 'released');
+    });
+
     test('racing acquirers of a free lease: exactly one wins', async () => {
       ctx.clock.set(T);
       const holders = ['a', 'b', 'c', 'd', 'e'];

@@ -7,7 +7,7 @@ import { ValidationError } from '../../core/errors.js';
 import type { Store } from '../store.js';
 import type { StoreRuntime } from './runtime.js';
 
-type LeaseOperations = Pick<Store, 'acquireLease' | 'releaseLease'>;
+type LeaseOperations = Pick<Store, 'acquireLease' | 'releaseLease' | 'readLease'>;
 
 /** Lease methods over the shared runtime. */
 export function leaseOperations(rt: StoreRuntime): LeaseOperations {
@@ -39,5 +39,13 @@ export function leaseOperations(rt: StoreRuntime): LeaseOperations {
     releaseLease: async (name, holder) => {
       await rt.query((db) => db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute());
     },
+
+    readLease: (name) =>
+      rt.query(async (db) => {
+        const row = await db.selectFrom('leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
+        if (row === undefined) return undefined;
+        const expiresAt = Number(row.expires_at);
+        return { holder: row.holder, expiresAt, live: expiresAt > Math.floor(rt.clock()) };
+      }),
   };
 }
