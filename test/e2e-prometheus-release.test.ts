@@ -1,5 +1,5 @@
 /**
- * Issue 13's acceptance, end to end: a real `tern server --data-plane none --prometheus-url`
+ * Prometheus-sourced releases end to end: a real `tern server --data-plane none --prometheus-url`
  * (bin/tern, built dist), a real Prometheus scraping every second a plain node proxy Tern does
  * not measure (test/fixtures/prom-proxy.mjs: splits by the release's weight, exports prom-client
  * counters and histograms labelled by version), and separate version processes. The service

@@ -1,5 +1,5 @@
 /**
- * Scale bench (issue 14 item 1): N concurrent users, each a distinct `x-user-id` holding its own
+ * Scale bench: N concurrent users, each a distinct `x-user-id` holding its own
  * keep-alive connection and sending a request every ~20 s on average (N / 20 requests a second),
  * first straight to a backend (the baseline, measured in the same run), then through
  * `tern gateway --workers W` (bin/tern) while a release steps 0 → 5 → 50 → 100% by the `tern` CLI.

@@ -1,5 +1,5 @@
 /**
- * The soak's faults (issue 14 item 6), each done to real processes of the cluster of
+ * The soak's faults, each done to real processes of the cluster of
  * test/support/tern-cluster.ts (two `tern server`s on a private PostgreSQL, two `tern gateway
  * --workers 2`): kill a gateway worker, SIGKILL the leader and start it again, restart a gateway
  * (SIGTERM: drain, then start it on its port), stop PostgreSQL for 10 s, promote or roll back the

@@ -1,5 +1,5 @@
 /**
- * Fault-injection soak (issue 14 item 6): a fixed-rate load (default 300 requests a second,
+ * Fault-injection soak: a fixed-rate load (default 300 requests a second,
  * 5,000 users, sticky by x-user-id) through two `tern gateway --workers 2` in front of two
  * `tern server`s on a private PostgreSQL cluster (test/support/postgres-cluster.ts, so stopping
  * it disturbs nobody), spread as an L4 balancer does (test/support/balanced-load.ts: a refused

@@ -1,5 +1,5 @@
 /**
- * Latency from bucketed sources (Prometheus `le` histograms, issue 13): a canary 10% slower
+ * Latency from bucketed sources (Prometheus `le` histograms): a canary 10% slower
  * than stable (inside a 20% tolerance) whose requests fall just past a bucket bound reads as
  * 2.5× slower at the bounds; compared as if the bounds were exact latencies it would fail. With
  * the bounds known, the comparison claims no precision the buckets lack: no failure, and it

@@ -1,5 +1,5 @@
 /**
- * The metric-source flags of `tern service create|update` (issue 13): `--metrics-source
+ * The metric-source flags of `tern service create|update`: `--metrics-source
  * prometheus --prometheus-template istio --prometheus-param namespace=shop`, custom PromQL with
  * `--prometheus-query requests='sum(...{version="$version"})'`, `--prometheus-url` and
  * `--scrape-interval`. Any Prometheus flag implies `--metrics-source prometheus`; on update the

@@ -1,5 +1,5 @@
 /**
- * A step's hold while its evidence is missing (issue 13): when a Prometheus-sourced release has
+ * A step's hold while its evidence is missing: when a Prometheus-sourced release has
  * no usable data (a failing query, no series, a stale source), the step neither advances, nor
  * promotes, nor fails — its hold clock stops, the release's reason says "no data from
  * Prometheus: …" (audited as `release.no-data` when it changes), and once data returns the

@@ -1,5 +1,5 @@
 /**
- * Prometheus-sourced releases (issue 13): while this controller leads, one Prometheus source
+ * Prometheus-sourced releases: while this controller leads, one Prometheus source
  * per active release of a service whose `metrics.source` is `prometheus` (targets: the
  * release's canary and stable versions, `$role` canary/stable), its windows written to the
  * store under the source's name (`prometheus:<service>`), and the judging of that release

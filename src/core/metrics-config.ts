@@ -1,5 +1,5 @@
 /**
- * A service's metric source (issue 13), user input compiled once into a trusted `ServiceMetrics`:
+ * A service's metric source, user input compiled once into a trusted `ServiceMetrics`:
  * `{"source":"builtin"}` (the default: Tern's gateways and agents measure), or
  * `{"source":"prometheus","prometheus":{"template":"istio","params":{"namespace":"shop"},…}}`.
  * This checks the shape; whether a template's params and queries make per-version PromQL is

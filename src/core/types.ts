@@ -45,7 +45,7 @@ export interface Service {
   readonly webhooks?: readonly Webhook[];
   /** How new versions are started; read back as `{ driver: 'static' }` when none was declared. */
   readonly deploy?: DeploySpec;
-  /** Where its releases' evidence comes from (issue 13); read back as `{ source: 'builtin' }` when none was declared. */
+  /** Where its releases' evidence comes from; read back as `{ source: 'builtin' }` when none was declared. */
   readonly metrics?: ServiceMetrics;
   readonly createdAt: number;
   readonly updatedAt: number;

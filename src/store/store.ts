@@ -177,7 +177,7 @@ export interface Store {
    * A release's windows, every source's added up per (version, windowStart) (counts add,
    * histograms merge, see metric-merge.ts), in time order then version; `since` is the first
    * window start wanted, `limit` counts merged windows; `sources`, when given, keeps only the rows
-   * of those sources (a Prometheus-sourced release is judged from its own source, issue 13;
+   * of those sources (a Prometheus-sourced release is judged from its own source;
    * `''` names the additive source that feedback scores join).
    */
   listMetricWindows(

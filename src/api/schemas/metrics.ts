@@ -1,4 +1,4 @@
-/** Schemas of a service's metric source (issue 13): builtin, or Prometheus with a template (docs/metrics.md). */
+/** Schemas of a service's metric source: builtin, or Prometheus with a template (docs/metrics.md). */
 import { Type } from 'typebox';
 import { PROMETHEUS_TEMPLATES } from '../../core/types.js';
 

@@ -1,5 +1,5 @@
 /**
- * Ready PromQL for the exporters teams already run (issue 13): a service's `metrics.prometheus`
+ * Ready PromQL for the exporters teams already run: a service's `metrics.prometheus`
  * names a template and its params, and gets the three cumulative queries the Prometheus source
  * reads per version (requests, 5xx errors, `le` buckets). In every query `$version` becomes the
  * version label and `$role` becomes `canary` or `stable` (for exporters that label a version by

@@ -1,5 +1,5 @@
 /**
- * Migration 11: a service's metric source (issue 13) — `{"source":"builtin"}` or Prometheus with
+ * Migration 11: a service's metric source — `{"source":"builtin"}` or Prometheus with
  * a template, params and queries — as JSON text, nullable: rows written before read back as
  * builtin.
  */
