@@ -3,30 +3,10 @@ import assert from 'node:assert/strict';
 import { decide, type JudgeSummary } from './decide.js';
 import { compileAnalysis, compilePlan } from '../core/plan.js';
 import type { Release } from '../core/types.js';
+import { releaseFixture } from '../../test/support/release-fixture.js';
 
 function release(overrides: Partial<Release> = {}): Release {
-  return {
-    id: 'r1',
-    service: 'checkout',
-    version: 'v2',
-    endpoints: [],
-    baseline: { version: 'v1', endpoints: [] },
-    status: 'progressing',
-    stepIndex: 0,
-    weight: 500,
-    salt: 's',
-    bucketHash: 'xxh32',
-    steps: compilePlan('5:1m,50:2m,100'),
-    analysis: compileAnalysis(undefined),
-    metadata: {},
-    createdBy: 'token:ci',
-    startedAt: 0,
-    stepStartedAt: 0,
-    updatedAt: 0,
-    endedAt: null,
-    reason: null,
-    ...overrides,
-  };
+  return releaseFixture({ steps: compilePlan('5:1m,50:2m,100'), ...overrides });
 }
 const pass: JudgeSummary = { outcome: 'pass', judge: 'sequential', sufficient: true, summary: 'all checks pass' };
 const fail: JudgeSummary = { outcome: 'fail', judge: 'sequential', sufficient: true, summary: 'error-rate: ratio 4.1' };

@@ -5,37 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileAnalysis, compilePlan } from '../core/plan.js';
 import type { Release } from '../core/types.js';
+import { releaseFixture } from '../../test/support/release-fixture.js';
 import { decide } from './decide.js';
 import { createEvidenceHold, withHoldPaused } from './evidence-hold.js';
 import type { Move } from './move.js';
 import type { PrometheusEvidence } from './prometheus-evidence.js';
 
 function release(overrides: Partial<Release> = {}): Release {
-  return {
-    id: 'r1',
-    service: 'shop',
-    version: 'v2',
-    endpoints: [],
-    baseline: { version: 'v1', endpoints: [] },
-    status: 'progressing',
-    stepIndex: 0,
-    weight: 500,
-    salt: 's',
-    bucketHash: 'xxh32',
-    steps: compilePlan('5:1m,100'),
-    analysis: compileAnalysis(undefined),
-    metadata: {},
-    createdBy: 'token:ci',
-    startedAt: 0,
-    stepStartedAt: 0,
-    stepAppliedAt: 0,
-    updatedAt: 0,
-    endedAt: null,
-    reason: null,
-    ...overrides,
-  };
+  return releaseFixture({ service: 'shop', stepAppliedAt: 0, ...overrides });
 }
 
 describe('evidence hold', () => {

@@ -1,30 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileAnalysis, compilePlan } from '../core/plan.js';
 import type { MetricWindow, Release } from '../core/types.js';
+import { releaseFixture } from '../../test/support/release-fixture.js';
 import { stepEvidence } from './evidence.js';
 
-const release: Release = {
-  id: 'r1',
-  service: 'checkout',
-  version: 'v2',
-  endpoints: [],
-  baseline: { version: 'v1', endpoints: [] },
-  status: 'progressing',
-  stepIndex: 0,
-  weight: 500,
-  salt: 's',
-  bucketHash: 'xxh32',
-  steps: compilePlan('5:1m,100'),
-  analysis: compileAnalysis(undefined),
-  metadata: {},
-  createdBy: 'token:ci',
-  startedAt: 0,
-  stepStartedAt: 1_000,
-  updatedAt: 0,
-  endedAt: null,
-  reason: null,
-};
+const release: Release = releaseFixture({ stepStartedAt: 1_000 });
 
 function window(version: string, windowStart: number, extra: Partial<MetricWindow> = {}): MetricWindow {
   return {

@@ -6,33 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileAnalysis, compilePlan } from '../core/plan.js';
 import type { MetricWindow, Release, Service } from '../core/types.js';
+import { releaseFixture } from '../../test/support/release-fixture.js';
 import type { PrometheusSource, PrometheusSourceOptions, TargetHealth } from '../providers/metrics/prometheus.js';
 import type { Store } from '../store/store.js';
 import { createPrometheusEvidence } from './prometheus-evidence.js';
 
-const release = (id: string, service: string): Release => ({
-  id,
-  service,
-  version: 'v2',
-  endpoints: [],
-  baseline: { version: 'v1', endpoints: [] },
-  status: 'progressing',
-  stepIndex: 0,
-  weight: 500,
-  salt: 's',
-  bucketHash: 'xxh32',
-  steps: compilePlan('5:1m,100'),
-  analysis: compileAnalysis(undefined),
-  metadata: {},
-  createdBy: 'token:ci',
-  startedAt: 0,
-  stepStartedAt: 0,
-  updatedAt: 0,
-  endedAt: null,
-  reason: null,
-});
+const release = (id: string, service: string): Release => releaseFixture({ id, service });
 const service = (name: string, metrics: Service['metrics']): Service => ({
   name,
   match: { pathPrefix: `/${name}` },
