@@ -23,7 +23,6 @@ import { loadavg, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { DEFAULT_WARM_UP_REQUESTS } from '../../src/gateway/warm-up.js';
 import { usersRole, type UsersPlan, type UsersReport } from './users.js';
 
@@ -48,28 +47,8 @@ async function serverRole(kind: Kind, stable: string, canary: string): Promise<v
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   } else {
-    const { startGateway } = await import('../../src/gateway/gateway.js');
-    const gw = await startGateway({
-      host: '127.0.0.1',
-      port: 0,
-      admin: false,
-      exposeVersionHeader: true,
-      logger: pino({ level: 'warn' }),
-      warmUpRequests: kind === 'warmed' ? DEFAULT_WARM_UP_REQUESTS : 0,
-      initialTable: {
-        version: 1,
-        routes: [
-          {
-            service: 'shop',
-            match: { pathPrefix: '/' },
-            stickiness: { cookie: 'tern_uid' },
-            rules: [],
-            stable: { version: 'v1', endpoints: [stable] },
-            canary: { version: 'v2', endpoints: [canary], weight: 2_000, salt: 'hostile', releaseId: 'rel-hostile' },
-          },
-        ],
-      },
-    });
+    const { startBenchGateway } = await import('./gateway.js');
+    const gw = await startBenchGateway(stable, canary, kind === 'warmed' ? DEFAULT_WARM_UP_REQUESTS : 0);
     url = gw.url;
   }
   process.on('message', () => process.send?.({ type: 'cpu', ms: cpuMs() }));

@@ -35,7 +35,7 @@
  *     [--rounds 1] [--targets hostile,quiet,direct] [--preopen 64] [--warmup 0] [--gateway-warm-up 1000] [--priority=-10]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -43,7 +43,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { DEFAULT_WARM_UP_REQUESTS } from '../../src/gateway/warm-up.js';
 import {
   printRun,
@@ -56,20 +55,11 @@ import {
   type Target,
   type TargetName,
 } from './report.js';
+import { listenOverflows } from '../scale/probe.js';
 import { usersRole, type UsersPlan, type UsersReport } from './users.js';
 
 const SELF = fileURLToPath(import.meta.url);
 type Msg = { readonly type: string } & Record<string, unknown>;
-
-/** Connections this machine's listeners dropped because their accept queue was full (Linux). */
-function listenOverflows(): number {
-  const lines = readFileSync('/proc/net/netstat', 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('TcpExt:'));
-  const [names, values] = lines.map((l) => l.split(/\s+/));
-  const i = names?.indexOf('ListenOverflows') ?? -1;
-  return i < 0 ? NaN : Number(values?.[i]);
-}
 
 function quantile(sorted: readonly number[], q: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -78,28 +68,8 @@ function quantile(sorted: readonly number[], q: number): number {
 // ---------------------------------------------------------------------------------------------
 // Role: the gateway under test, its own process with the default limits.
 async function gatewayRole(stable: string, canary: string, warmUpRequests: number): Promise<void> {
-  const { startGateway } = await import('../../src/gateway/gateway.js');
-  const gw = await startGateway({
-    host: '127.0.0.1',
-    port: 0,
-    admin: false,
-    exposeVersionHeader: true,
-    logger: pino({ level: 'warn' }),
-    warmUpRequests,
-    initialTable: {
-      version: 1,
-      routes: [
-        {
-          service: 'shop',
-          match: { pathPrefix: '/' },
-          stickiness: { cookie: 'tern_uid' },
-          rules: [],
-          stable: { version: 'v1', endpoints: [stable] },
-          canary: { version: 'v2', endpoints: [canary], weight: 2_000, salt: 'hostile', releaseId: 'rel-hostile' },
-        },
-      ],
-    },
-  });
+  const { startBenchGateway } = await import('./gateway.js');
+  const gw = await startBenchGateway(stable, canary, warmUpRequests);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   // The whole users' window (reset when they start): how long a callback waited for the loop.
