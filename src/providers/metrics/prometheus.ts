@@ -28,6 +28,7 @@ import type { Logger } from 'pino';
 import { ValidationError } from '../../core/errors.js';
 import { record, type LatencyHistogram } from '../../core/latency-histogram.js';
 import type { MetricWindow } from '../../core/types.js';
+import { queryRange } from './prometheus-query.js';
 import type { MetricSource } from './source.js';
 
 /** PromQL of one version's cumulative series; `$version` becomes the version label (quoted-string safe). */
@@ -168,22 +169,8 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
   let polling: Promise<void> | null = null;
   let closed = false;
 
-  const rangeQuery = async (query: string, from: number, to: number): Promise<Series[]> => {
-    const url = new URL('api/v1/query_range', base.href.endsWith('/') ? base : `${base.href}/`);
-    url.search = new URLSearchParams({ query, start: `${from / 1000}`, end: `${to / 1000}`, step: `${windowMs / 1000}` }).toString();
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as {
-      status?: string;
-      error?: string;
-      data?: { result?: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
-    };
-    if (!res.ok || body.status !== 'success')
-      throw new Error(`Prometheus answered ${res.status}: ${body.error ?? 'no error text'} (${query})`);
-    return (body.data?.result ?? []).map((r) => ({
-      labels: r.metric,
-      at: new Map(r.values.map(([t, v]) => [Math.round(t * 1000), Number(v)])),
-    }));
-  };
+  const rangeQuery = async (query: string, from: number, to: number): Promise<Series[]> =>
+    (await queryRange(base.href, query, from, to, windowMs, timeoutMs)).map((r) => ({ labels: r.labels, at: r.values }));
 
   const readTarget = async (
     t: PrometheusTarget,
@@ -240,8 +227,8 @@ export function prometheusMetricSource(options: PrometheusSourceOptions): Promet
         next.set(key, to);
         health.set(key, { ...was, error: null, empty, lastDataEnd: sampledTo ?? was.lastDataEnd });
       } catch (err) {
-        const message =
-          err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+        // queryRange's errors already say where and why (unreachable, timeout, refused query).
+        const message = err instanceof Error ? err.message : String(err);
         health.set(key, { ...was, error: message });
         logger?.warn({ err, source: name, releaseId: t.releaseId, version: t.version }, 'Prometheus query failed; will retry');
       }
