@@ -54,7 +54,7 @@ function options(): {
   ramp: number;
   baseline: number;
   interval: number;
-  sched: 'rr' | 'none';
+  balance: 'kernel' | 'primary';
 } {
   const { values } = parseArgs({
     options: {
@@ -64,7 +64,7 @@ function options(): {
       ramp: { type: 'string', default: '60' },
       baseline: { type: 'string', default: '60' },
       interval: { type: 'string', default: '20' },
-      sched: { type: 'string', default: 'rr' },
+      balance: { type: 'string', default: 'kernel' },
     },
   });
   const users = Number(values.users);
@@ -72,7 +72,8 @@ function options(): {
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1 || workers > 16) throw new Error(`--workers must be 1–16, got ${values.workers}`);
   const ramp = seconds('ramp', values.ramp, users > 20_000 ? 60 : 5, 600);
-  if (values.sched !== 'rr' && values.sched !== 'none') throw new Error(`--sched must be rr or none, got ${values.sched}`);
+  if (values.balance !== 'kernel' && values.balance !== 'primary')
+    throw new Error(`--balance must be kernel or primary, got ${values.balance}`);
   return {
     users,
     workers,
@@ -80,7 +81,7 @@ function options(): {
     duration: seconds('duration', values.duration, 20, 1_800),
     baseline: values.baseline === '0' ? 0 : seconds('baseline', values.baseline, 10, 600),
     interval: seconds('interval', values.interval, 1, 60),
-    sched: values.sched,
+    balance: values.balance,
   };
 }
 
@@ -101,7 +102,7 @@ const loads = (): string =>
 console.log(
   `scale bench: ${n0(o.users)} users, one request per ~${o.interval} s each (${n0(o.users / o.interval)} rps), ${clientCount} client processes, ` +
     `${Math.ceil(o.users / USERS_PER_ADDRESS)} source addresses (127.1.0.1…, ${USERS_PER_ADDRESS} users each); gateway --workers ${o.workers}, ` +
-    `cluster hand-off ${o.sched}; ramp ${o.ramp} s, baseline hold ${o.baseline} s, gateway hold ${o.duration} s; budget ${budgetS} s; load average ${loads()}`,
+    `gateway --balance ${o.balance}; ramp ${o.ramp} s, baseline hold ${o.baseline} s, gateway hold ${o.duration} s; budget ${budgetS} s; load average ${loads()}`,
 );
 
 async function waitOutTimeWait(): Promise<void> {
@@ -224,7 +225,7 @@ try {
   stops.push(() => backends.stop());
   cp = await startControlPlane(backends.stablePort);
   stops.push(() => cp!.stop());
-  const gw = await startGateway(cp, o.workers, o.sched);
+  const gw = await startGateway(cp, o.workers, o.balance);
   stops.push(() => gw.stop());
   const server = cp.proc.child.pid!;
   const nginx = (): Record<string, number[]> => ({ 'nginx workers': childrenOf(backends.proc.pid!) });
@@ -238,7 +239,7 @@ try {
     });
   const release = releaseDriver(cp, backends.canaryPort);
   await runPhase({
-    name: `through tern gateway --workers ${o.workers} (hand-off ${o.sched}) while a release steps 0 → 5 → 50 → 100%`,
+    name: `through tern gateway --workers ${o.workers} --balance ${o.balance} while a release steps 0 → 5 → 50 → 100%`,
     port: gw.port,
     holdS: o.duration,
     watch: () => ({

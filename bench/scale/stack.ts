@@ -125,15 +125,15 @@ export interface Gateway {
 }
 
 /**
- * `tern gateway --workers N` following `cp`; resolves once every worker listens. `sched` sets
- * node:cluster's hand-off (NODE_CLUSTER_SCHED_POLICY): `rr` (node's default on Linux: the primary
- * accepts and passes each connection to a worker) or `none` (the workers accept from the shared socket).
+ * `tern gateway --workers N --balance B` following `cp`; resolves once every worker listens.
+ * `kernel` (the default): the workers accept from the shared socket; `primary`: the primary
+ * accepts and passes each connection to the next worker (node:cluster's round robin).
  */
-export async function startGateway(cp: ControlPlane, workers: number, sched: 'rr' | 'none'): Promise<Gateway> {
+export async function startGateway(cp: ControlPlane, workers: number, balance: 'kernel' | 'primary'): Promise<Gateway> {
   const { secret } = await cp.tern<{ secret: string }>(['token', 'create', `scale-edge-${Date.now()}`, '--role', 'gateway']);
   const port = await freePort();
-  const args = [BIN, 'gateway', '--control-plane', cp.apiUrl, '--port', String(port), '--workers', String(workers)];
-  const env = cleanEnv({ TERN_TOKEN: secret, NODE_CLUSTER_SCHED_POLICY: sched });
+  const args = [BIN, 'gateway', '--control-plane', cp.apiUrl, '--port', String(port), '--workers', String(workers), '--balance', balance];
+  const env = cleanEnv({ TERN_TOKEN: secret });
   const proc = startNode([...args, '--state-file', path.join(cp.dir, 'gateway.json'), '--log-level', 'warn'], env);
   await proc.waitFor(/Tern gateway listening on (\S+)/, 120_000);
   const deadline = Date.now() + 120_000;

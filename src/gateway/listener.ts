@@ -165,10 +165,18 @@ function checkingInterval(limits: LimitSettings): number {
   return positive.length === 0 ? 1_000 : Math.min(1_000, Math.max(100, Math.floor(Math.min(...positive) / 5)));
 }
 
+/**
+ * The kernel's queue of connections not yet accepted (capped by net.core.somaxconn, 4096 on
+ * current kernels). Node's 511 overflowed when a surge of users connected faster than busy
+ * workers accepted (bench/scale): each overflow drops a SYN that the client resends only after
+ * 1 s, then 3 s.
+ */
+const LISTEN_BACKLOG = 4096;
+
 async function listen(server: Server, port: number, host: string, exclusive = false): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port, host, exclusive }, () => {
+    server.listen({ port, host, exclusive, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
