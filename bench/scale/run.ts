@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ClientJob, ClientReport } from './client.js';
 import { childrenOf, listenOverflows, sample, timeWait, type ProcSample } from './probe.js';
-import { group, groupLine, n0, perConnection, Window, windowLine } from './report.js';
+import { group, groupLine, ms, n0, perConnection, Window, windowLine } from './report.js';
 import { releaseDriver, startBackends, startControlPlane, startGateway, type ControlPlane } from './stack.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client.ts');
@@ -146,6 +146,11 @@ async function runPhase(p: Phase): Promise<void> {
   const rampEnd = startAt + o.ramp * 1000;
   const holdEnd = rampEnd + p.holdS * 1000;
   const windows = [new Window('ramp', startAt, rampEnd), new Window('hold (whole)', rampEnd, holdEnd)];
+  // Where in the hold a tail comes from: p99 and max of each 10 s.
+  const slices = Array.from(
+    { length: Math.ceil(p.holdS / 10) },
+    (_, k) => new Window(`${k * 10} s`, rampEnd + k * 10_000, Math.min(holdEnd, rampEnd + (k + 1) * 10_000)),
+  );
   const clients: ChildProcess[] = [];
   const open = new Map<number, number>();
   const openSeries: Array<{ at: number; open: number }> = [];
@@ -158,7 +163,7 @@ async function runPhase(p: Phase): Promise<void> {
       if (m.type !== 'tick') return;
       open.set(i, m.open);
       const second = m.at - 500;
-      for (const w of windows) if (second >= w.from && second < w.to) w.add(m);
+      for (const w of [...windows, ...slices]) if (second >= w.from && second < w.to) w.add(m);
     });
     const job: ClientJob = {
       host: '127.0.0.1',
@@ -205,6 +210,7 @@ async function runPhase(p: Phase): Promise<void> {
     `connections held: peak ${n0(peak)}, steady (lowest during the hold) ${n0(held.length ? Math.min(...held) : 0)} of ${n0(o.users)} users`,
   );
   for (const w of windows) console.log(windowLine(w));
+  console.log(`hold p99 / max per 10 s, ms: ${slices.map((w) => `${ms(w.quantile(0.99))}/${ms(w.maxMs)}`).join('  ')}`);
   console.log(`processes at the end of the hold (CPU over the hold, ${p.holdS} s):`);
   for (const [name, list] of Object.entries(atEnd)) console.log(groupLine(group(name, atHold[name] ?? [], list, p.holdS)));
   const steady = held.length ? Math.min(...held) : 0;

@@ -5,8 +5,10 @@
  * it disturbs nobody), spread as an L4 balancer does (test/support/balanced-load.ts: a refused
  * connect moves on, a request on a kept-alive connection closed under it is retried once). A
  * release is always in progress (10% → 50% → 100%, 2 min holds, analysis on), and every 30 s a
- * random fault happens (seeded, printed; each kind once per round of five): a gateway worker SIGKILLed, the leader SIGKILLed and
- * restarted, a gateway restarted, PostgreSQL stopped for 10 s, the release promoted or rolled back.
+ * random fault happens (seeded, printed; each kind once per round of five): a worker of gateway 1
+ * SIGKILLed, the leader SIGKILLed and restarted, gateway 1 restarted, PostgreSQL stopped for 10 s,
+ * the release promoted or rolled back. Gateway 2 is never restarted: the control whose memory
+ * trend covers the last 5 minutes.
  *
  * Prints: the success rate, failures by kind and by fault, the worst latency spike (when, next
  * to which fault), the audit check (chain verifies, no event lost or duplicated, each action's
