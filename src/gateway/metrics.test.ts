@@ -155,4 +155,43 @@ describe('GatewayMetrics windows', () => {
     assert.doesNotMatch(text, /version="v2"/, 'a past version leaves no series behind');
     assert.doesNotMatch(text, /tern_gateway_requests_total\{[^}]*version=/);
   });
+
+  it("forgets an ended release's series once its windows are drained, and /metrics never counts back", async () => {
+    let now = 0;
+    const m = new GatewayMetrics(() => now);
+    const count = (text: string, role: string, cls: string): number =>
+      Number(new RegExp(`tern_gateway_requests_total\\{service="s",role="${role}",class="${cls}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const duration = (text: string, role: string): number =>
+      Number(new RegExp(`tern_gateway_request_duration_seconds_count\\{service="s",role="${role}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    // A thousand releases, one after another, each answered while it runs and drained after.
+    for (let r = 1; r <= 1_000; r++) {
+      m.noteTable(tableWithCanary('v1', `v${r + 1}`, `r${r}`));
+      m.observe('s', 'v1', `r${r}`, 200, 1);
+      m.observe('s', `v${r + 1}`, `r${r}`, r % 2 === 0 ? 500 : 200, 1);
+      now += 1_000;
+      const windows = m.drainWindows();
+      assert.deepEqual(
+        windows.map((w) => [w.releaseId, w.version, w.requests]),
+        [
+          [`r${r}`, 'v1', 1],
+          [`r${r}`, `v${r + 1}`, 1],
+        ].sort((a, b) => String(a[1]).localeCompare(String(b[1]))),
+        'every window still reaches the push',
+      );
+    }
+    assert.ok(m.seriesCount <= 4, `series kept after 1,000 releases: ${m.seriesCount}`);
+    // The release ends (no canary in the table): its windows drain, then its series go.
+    m.noteTable({ ...tableWithCanary('v1', 'v9', 'none'), routes: [{ ...tableWithCanary('v1', 'v9', 'none').routes[0]!, canary: null }] });
+    m.observe('s', 'v1', null, 200, 1);
+    now += 1_000;
+    m.drainWindows();
+    assert.equal(m.seriesCount, 1, 'only the stable series without a release is left');
+    const text = await m.prometheus();
+    assert.deepEqual(
+      [count(text, 'stable', '2xx'), count(text, 'canary', '2xx'), count(text, 'canary', '5xx')],
+      [1_001, 500, 500],
+      'every request of every ended release is still counted',
+    );
+    assert.deepEqual([duration(text, 'stable'), duration(text, 'canary')], [1_001, 1_000]);
+  });
 });

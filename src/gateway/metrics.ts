@@ -90,6 +90,14 @@ export class GatewayMetrics {
   /** Every series, and the same series by service → version → releaseId ('' for none) for the request path. */
   readonly #series = new Set<Series>();
   readonly #index = new Map<string, Map<string, Map<string, Series>>>();
+  /**
+   * The scrape counts of ended releases' series, folded per (service, role): /metrics' counters
+   * never go back, while a gateway that lives through thousands of releases keeps one entry
+   * per service and role instead of two series per release.
+   */
+  readonly #retired = new Map<string, ScrapedSeries>();
+  /** Releases the table in use names; null until a table is noted (nothing is retired before). */
+  #liveReleases: Set<string> | null = null;
   readonly #closed: MetricWindow[] = [];
   readonly #fallbacks = new Map<string, FallbackEvent>();
   /** Per service, the canary version of the table in use (role labels on /metrics). */
@@ -105,7 +113,7 @@ export class GatewayMetrics {
   constructor(clock: () => number = Date.now) {
     this.#clock = clock;
     const registers = [this.registry];
-    registerRequestMetrics(this.registry, this.#series);
+    registerRequestMetrics(this.registry, { values: () => [...this.#series.values(), ...this.#retired.values()] });
     this.#upstreamErrors = new Counter({
       name: 'tern_gateway_upstream_errors_total',
       help: 'Upstream failures (connect, reset, timeout)',
@@ -137,6 +145,7 @@ export class GatewayMetrics {
 
   /** Notes the table in use: which version is each service's canary (the `role` label) and the version info series. */
   noteTable(table: RoutingTable): void {
+    this.#liveReleases = new Set(table.routes.flatMap((r) => (r.canary ? [r.canary.releaseId] : [])));
     this.#canaries = new Map(table.routes.flatMap((r) => (r.canary ? [[r.service, r.canary.version] as const] : [])));
     this.#versions = table.routes.flatMap((r) => [
       { service: r.service, role: 'stable' as const, version: r.stable.version },
@@ -219,6 +228,7 @@ export class GatewayMetrics {
     const now = this.#second();
     for (const s of this.#series.values()) {
       if (s.window.start < now && s.window.requests > 0) this.#close(s, now);
+      if (s.window.requests === 0 && s.releaseId !== null && this.#liveReleases?.has(s.releaseId) === false) this.#retire(s);
     }
     return this.#closed.splice(0, this.#closed.length).sort((a, b) => a.windowStart - b.windowStart);
   }
@@ -270,6 +280,36 @@ export class GatewayMetrics {
       if (this.#closed.length > MAX_CLOSED_WINDOWS) this.#closed.splice(0, this.#closed.length - MAX_CLOSED_WINDOWS + 1_000);
     }
     s.window = emptyWindow(nextStart);
+  }
+
+  /** Folds a series of an ended release (its windows all drained) into #retired and forgets it. */
+  #retire(s: Series): void {
+    const key = `${s.service}\u0000${s.role}`;
+    let r = this.#retired.get(key);
+    if (r === undefined) {
+      r = {
+        service: s.service,
+        version: '',
+        role: s.role,
+        classCounts: [0, 0, 0, 0, 0],
+        durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
+        durationSum: 0,
+      };
+      this.#retired.set(key, r);
+    }
+    s.classCounts.forEach((n, i) => (r.classCounts[i]! += n));
+    s.durationCounts.forEach((n, i) => (r.durationCounts[i]! += n));
+    r.durationSum += s.durationSum;
+    this.#series.delete(s);
+    const byVersion = this.#index.get(s.service);
+    const byRelease = byVersion?.get(s.version);
+    byRelease?.delete(s.releaseId ?? '');
+    if (byRelease?.size === 0) byVersion?.delete(s.version);
+  }
+
+  /** How many series are kept per (service, version, release), ended releases' excluded. */
+  get seriesCount(): number {
+    return this.#series.size;
   }
 
   /**

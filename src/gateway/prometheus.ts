@@ -25,6 +25,11 @@ export interface ScrapedSeries {
   durationSum: number;
 }
 
+/** The series a scrape reads: live ones and the folded counts of ended releases. */
+export interface SeriesSource {
+  values(): Iterable<ScrapedSeries>;
+}
+
 /** What the scrape reads from one endpoint. */
 export interface EndpointView {
   readonly url: string;
@@ -37,7 +42,7 @@ export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const DURATION_NAME = 'tern_gateway_request_duration_seconds';
 
 /** Registers `tern_gateway_requests_total` and the duration histogram over `series`. */
-export function registerRequestMetrics(registry: Registry, series: ReadonlySet<ScrapedSeries>): void {
+export function registerRequestMetrics(registry: Registry, series: SeriesSource): void {
   new Counter({
     name: 'tern_gateway_requests_total',
     help: 'Proxied requests by status class',
@@ -104,7 +109,7 @@ export function registerEndpointGauges(registry: Registry, clock: () => number, 
  * the series' bucket counts (summed per service and role: a role is served by one version per
  * release, and by several over time).
  */
-function durationMetric(series: ReadonlySet<ScrapedSeries>): Metric {
+function durationMetric(series: SeriesSource): Metric {
   const get = () => {
     const byLabels = new Map<string, { service: string; role: Role; counts: number[]; sum: number }>();
     for (const s of series.values()) {
