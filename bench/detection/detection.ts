@@ -26,6 +26,7 @@ import { seededRandom, simulateSecond, type ArmSpec, type HeavyUser } from '../.
 import { decide } from '../../src/control/decide.js';
 import { compileAnalysis, compilePlan, type AnalysisInput } from '../../src/core/plan.js';
 import type { Release } from '../../src/core/types.js';
+import { releaseFixture } from '../../test/support/release-fixture.js';
 
 const { values } = parseArgs({
   options: {
@@ -82,27 +83,13 @@ const JUDGES: Record<string, AnalysisInput> = {
 
 function release(analysis: AnalysisInput, horizon: number): Release {
   // One 5% step held for the whole horizon: every judge gets the same chance to decide.
-  return {
+  return releaseFixture({
     id: 'bench',
     service: 's',
-    version: 'v2',
-    endpoints: [],
-    baseline: { version: 'v1', endpoints: [] },
-    status: 'progressing',
-    stepIndex: 0,
-    weight: 500,
-    salt: 's',
-    bucketHash: 'xxh32',
     steps: compilePlan([{ weight: 5, hold: horizon * 1000 }, { weight: 100 }]),
     analysis: compileAnalysis(analysis),
-    metadata: {},
     createdBy: 'bench',
-    startedAt: 0,
-    stepStartedAt: 0,
-    updatedAt: 0,
-    endedAt: null,
-    reason: null,
-  };
+  });
 }
 
 /** A release's traffic, one window a second. */

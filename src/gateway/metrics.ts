@@ -287,14 +287,7 @@ export class GatewayMetrics {
     const key = `${s.service}\u0000${s.role}`;
     let r = this.#retired.get(key);
     if (r === undefined) {
-      r = {
-        service: s.service,
-        version: '',
-        role: s.role,
-        classCounts: [0, 0, 0, 0, 0],
-        durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
-        durationSum: 0,
-      };
+      r = { service: s.service, version: '', role: s.role, ...emptyScrapeCounts() };
       this.#retired.set(key, r);
     }
     s.classCounts.forEach((n, i) => (r.classCounts[i]! += n));
@@ -330,15 +323,18 @@ export class GatewayMetrics {
         releaseId,
         window: emptyWindow(this.#second()),
         totals: { requests: 0, errors: 0, gatewayErrors: 0, clientErrors: 0 },
-        classCounts: [0, 0, 0, 0, 0],
-        durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
-        durationSum: 0,
+        ...emptyScrapeCounts(),
       };
       this.#series.add(s);
       byRelease.set(releaseId ?? '', s);
     }
     return s;
   }
+}
+
+/** Zeroed status-class and duration counts of a new scrape series. */
+function emptyScrapeCounts(): Pick<ScrapedSeries, 'classCounts' | 'durationCounts' | 'durationSum'> {
+  return { classCounts: [0, 0, 0, 0, 0], durationCounts: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), durationSum: 0 };
 }
 
 function errorUsersOf(w: Window): { errorUsers?: Record<string, number> } {

@@ -179,10 +179,10 @@ function drainRequested(): Promise<'drain'> {
  * after the drain timeout.
  */
 async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls: boolean): Promise<void> {
-  // Must be set before the first fork. Measured with 100,000 connections through 7 workers
-  // (bench/scale, docs/operations.md): the primary's round-robin hand-off queued up to 4,500
-  // descriptors during the ramp (ramp p99 2.7 s, hold p99 578 ms); workers accepting
-  // themselves held the same load at ramp p99 198 ms, hold p99 283 ms.
+  // Must be set before the first fork. With 100,000 users connecting within a minute through 7
+  // workers (bench/scale, docs/operations.md), round robin's queue of handed-off sockets once
+  // filled the primary's 20,000 descriptors and connections were reset; workers accepting for
+  // themselves held all 100,000 in each of three runs (at worst, dropped SYNs were resent).
   cluster.schedulingPolicy = flags.balance === 'primary' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   let stopping = false;
   let announced = false;
