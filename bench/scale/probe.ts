@@ -4,7 +4,7 @@
  * workers, NGINX's), the TIME_WAIT count (`ss -s`) and listen-queue overflows (/proc/net/netstat).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 export interface ProcSample {
   readonly pid: number;
@@ -27,14 +27,37 @@ export function sample(pid: number): ProcSample | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
-    return { pid, rss, cpu, fds: readdirSync(`/proc/${pid}/fd`).length };
+    return { pid, rss, cpu, fds: openFiles(pid) };
   } catch {
     return null;
   }
 }
 
-/** The pids whose parent is `pid`. */
+/**
+ * Open descriptors of a process. Linux ≥ 6.2 gives the count as the size of /proc/PID/fd (~6 µs);
+ * listing the directory instead (~0.5 ms per 1,000 descriptors) took a fifth of a core at
+ * 100,000 connections when sampled every second — CPU the processes being measured then lacked.
+ */
+function openFiles(pid: number): number {
+  return statSync(`/proc/${pid}/fd`).size || readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * The pids whose parent is `pid`: from /proc/PID/task/TID/children where the kernel has it (a
+ * few small reads), else by reading every process's stat.
+ */
 export function childrenOf(pid: number): number[] {
+  try {
+    const found = readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+    return found.sort((a, b) => a - b);
+  } catch {
+    return childrenByScan(pid);
+  }
+}
+
+function childrenByScan(pid: number): number[] {
   const found: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;

@@ -158,7 +158,10 @@ async function runPhase(p: Phase): Promise<void> {
   for (let i = 0; i < clientCount; i++) {
     const first = Math.floor((i * o.users) / clientCount);
     const count = Math.floor(((i + 1) * o.users) / clientCount) - first;
-    const child = fork(CLIENT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(CLIENT, [], {
+      execArgv: ['--import', 'tsx', ...(process.env.CLIENT_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.CLIENT_PROF] : [])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     child.on('message', (m: ClientReport | { type: 'stopped' }) => {
       if (m.type !== 'tick') return;
       open.set(i, m.open);
