@@ -22,6 +22,7 @@
  * - TIME_WAIT: before each phase it waits (≤ 65 s) until `ss -s` counts fewer than 10,000.
  *
  * Every loop is bounded; the whole run stops itself at its time budget (printed first).
+ * `CLIENT_PROF=DIR` writes a CPU profile of each client process to DIR (the clients' own cost).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
