@@ -181,8 +181,9 @@ function drainRequested(): Promise<'drain'> {
 async function supervise(flags: GatewayFlags, io: Io, output: OutputFormat, tls: boolean): Promise<void> {
   // Must be set before the first fork. With 100,000 users connecting within a minute through 7
   // workers (bench/scale, docs/operations.md), round robin's queue of handed-off sockets once
-  // filled the primary's 20,000 descriptors and connections were reset; workers accepting for
-  // themselves held all 100,000 in each of three runs (at worst, dropped SYNs were resent).
+  // filled the primary's 20,000 descriptors and connections were reset; when workers accept for
+  // themselves and fall behind, the kernel drops SYNs that clients resend and no process holds a
+  // queue of sockets.
   cluster.schedulingPolicy = flags.balance === 'primary' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   let stopping = false;
   let announced = false;
