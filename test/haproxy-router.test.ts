@@ -7,12 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { Pool } from 'undici';
 import type { MatchRule, RouteEntry, RoutingTable } from '../src/core/types.js';
@@ -131,11 +133,18 @@ describe('HaproxyRouter on a real HAProxy', { skip, timeout: 300_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Applies a table; after a reload, the pool starts on fresh connections (an idle one gets one more answer from the old worker: see 'on a reload, …' below). */
   const apply = async (weight: number, rules: MatchRule[] = [], stableUrls = [stable.url]): Promise<number> => {
+    const worker = await router.process.workerPid();
     const t0 = performance.now();
     await router.apply(table(++version, weight, { rules, stable: stableUrls, canary: [canary.url] }));
+    const took = performance.now() - t0;
     assert.equal(router.appliedVersion(), version);
-    return performance.now() - t0;
+    if ((await router.process.workerPid()) !== worker) {
+      await pool.close();
+      pool = new Pool(url, { connections: 32 });
+    }
+    return took;
   };
 
   it('answers 404 before the first table, then routes by it', async () => {
@@ -367,6 +376,101 @@ describe('HaproxyRouter service matching', { skip, timeout: 60_000 }, () => {
       const body = await res.body.text();
       assert.equal(res.statusCode === 404 ? '404' : body, expected, `${host}${path}`);
       assert.equal(res.headers['set-cookie'], undefined, 'cookies off: none issued');
+    }
+  });
+});
+
+describe('HaproxyRouter keep-alive and reloads', { skip, timeout: 60_000 }, () => {
+  const dirs: string[] = [];
+  const routers: HaproxyRouter[] = [];
+  let v1: Awaited<ReturnType<typeof upstream>>;
+  let v2: Awaited<ReturnType<typeof upstream>>;
+
+  before(async () => {
+    [v1, v2] = await Promise.all([upstream('v1'), upstream('v2')]);
+  });
+
+  after(async () => {
+    for (const r of routers) await r.stopProxy();
+    await Promise.all([v1?.close(), v2?.close()]);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A router on its own port with `keepAliveTimeoutMs` if given, applying `first`. */
+  const start = async (
+    keepAliveTimeoutMs?: number,
+    first = table(1, 0, { stable: [v1.url], canary: [v2.url] }),
+  ): Promise<{ port: number; router: HaproxyRouter }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'tern-haproxy-ka-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const opts = { dir, listen: { host: '127.0.0.1', port }, logPort: null, sampleEvery: 1, logger };
+    const router = await HaproxyRouter.open(keepAliveTimeoutMs === undefined ? opts : { ...opts, keepAliveTimeoutMs });
+    routers.push(router);
+    await router.apply(first);
+    return { port, router };
+  };
+
+  /** One keep-alive connection: `ask()` sends a request as user u1 and resolves with the answer's status line, `connection` header and body. */
+  const connection = async (
+    port: number,
+  ): Promise<{ ask(): Promise<{ status: string; close: boolean; body: string }>; closed: Promise<number>; end(): void }> => {
+    const socket = connect({ host: '127.0.0.1', port });
+    await once(socket, 'connect');
+    const opened = performance.now();
+    const closed = new Promise<number>((r) => socket.once('close', () => r(performance.now() - opened)));
+    socket.on('error', () => undefined);
+    return {
+      ask: () =>
+        new Promise((resolve, reject) => {
+          socket.once('data', (d: Buffer) => {
+            const [head = '', body = ''] = d.toString('latin1').split('\r\n\r\n');
+            resolve({ status: head.split('\r\n')[0]!, close: /\r\nconnection: *close/i.test(head), body });
+          });
+          socket.once('close', () => reject(new Error('closed before the answer')));
+          socket.write('GET / HTTP/1.1\r\nhost: web.test\r\nx-user: u1\r\n\r\n');
+        }),
+      closed,
+      end: () => socket.destroy(),
+    };
+  };
+
+  const OK = 'HTTP/1.1 200 OK';
+
+  it('keeps an idle user connection for 75 s by default, as tern gateway (12 s idle: the connection still answers)', async () => {
+    const c = await connection((await start()).port);
+    assert.equal((await c.ask()).status, OK);
+    await sleep(12_000);
+    assert.equal((await c.ask()).status, OK, 'the same connection answers after 12 s idle');
+    c.end();
+  });
+
+  it('closes an idle connection after keepAliveTimeoutMs (tern agent haproxy --keepalive-timeout)', async () => {
+    const c = await connection((await start(1_000)).port);
+    assert.equal((await c.ask()).status, OK);
+    await sleep(300);
+    assert.equal((await c.ask()).status, OK, 'kept within the timeout');
+    const closedAfter = await c.closed;
+    assert.ok(closedAfter >= 1_200 && closedAfter < 4_000, `closed by HAProxy ${closedAfter.toFixed(0)} ms after it opened`);
+  });
+
+  it('on a reload, answers the next request of an idle connection (to the version the new table picks) with Connection: close', async () => {
+    // All users on the canary, then the release ends both ways: each end is a new structure (a reload).
+    for (const [end, expected] of [
+      ['rollback', 'v1'],
+      ['promotion', 'v2'],
+    ] as const) {
+      const { port, router } = await start(undefined, table(1, 10_000, { stable: [v1.url], canary: [v2.url] }));
+      const c = await connection(port);
+      assert.deepEqual(await c.ask(), { status: OK, close: false, body: 'v2' });
+      const stable = end === 'rollback' ? { version: 'v1', endpoints: [v1.url] } : { version: 'v2', endpoints: [v2.url] };
+      const route: RouteEntry = { ...table(2, 0, {}).routes[0]!, stable, canary: null };
+      await router.apply({ version: 2, routes: [route] });
+      const answer = await c.ask();
+      assert.deepEqual(answer, { status: OK, close: true, body: expected }, `${end}: the idle connection is answered, not cut`);
+      const again = await connection(port);
+      assert.equal((await again.ask()).body, expected, `${end}: a new connection meets the new table`);
+      again.end();
     }
   });
 });

@@ -58,6 +58,9 @@ export function openFileLimit(read: () => string = () => readFileSync('/proc/sel
   }
 }
 
+/** How long an idle keep-alive client connection is kept by default (the HAProxy data plane uses it too). */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 75_000;
+
 /** The default connection cap for an open-file limit: the limit minus max(256, 10%). */
 export function connectionCapFor(fdLimit: number): number {
   return Math.max(64, fdLimit - Math.max(256, Math.ceil(fdLimit / 10)));
@@ -68,7 +71,7 @@ export function defaultLimits(fdLimit = openFileLimit()): LimitSettings {
     headersTimeoutMs: 10_000,
     requestTimeoutMs: 300_000,
     bodyIdleTimeoutMs: 60_000,
-    keepAliveTimeoutMs: 75_000,
+    keepAliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
     maxConnections: connectionCapFor(fdLimit),
     maxConnectionsPerClient: 256,
     maxHeaderCount: 100,

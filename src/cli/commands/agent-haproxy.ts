@@ -11,7 +11,7 @@ import { addAgentOptions, agentSettings, type AgentFlags } from '../agent-flags.
 import { UsageError } from '../errors.js';
 import { createLogger, nextShutdownSignal } from '../lifecycle.js';
 import { processIo, type Io, type OutputFormat } from '../output.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseDurationFlag, parsePositiveInt } from '../parse.js';
 
 interface HaproxyFlags extends AgentFlags {
   readonly haproxyBin: string;
@@ -19,6 +19,7 @@ interface HaproxyFlags extends AgentFlags {
   readonly sample: number;
   readonly evidence: boolean;
   readonly healthPath?: string;
+  readonly keepaliveTimeout?: number;
   readonly stopProxy: boolean;
 }
 
@@ -41,6 +42,11 @@ export function registerAgentHaproxyCommand(agent: Command, io: Io = processIo):
     .option('--sample <n>', 'log one request in N for the latency evidence (requests and errors are always exact)', parsePositiveInt, 10)
     .option('--no-evidence', 'deliver no evidence (no counters read, no latency log)')
     .option('--health-path <path>', 'HAProxy checks every endpoint at this path')
+    .option(
+      '--keepalive-timeout <duration>',
+      'how long HAProxy keeps an idle keep-alive connection (default: 75s, as tern gateway)',
+      parseDurationFlag,
+    )
     .option('--stop-proxy', 'on SIGINT/SIGTERM stop HAProxy too (gracefully) instead of leaving it serving', false)
     .addHelpText(
       'after',
@@ -63,6 +69,7 @@ export function registerAgentHaproxyCommand(agent: Command, io: Io = processIo):
         evidence: flags.evidence,
         sampleEvery: flags.sample,
         ...(flags.healthPath === undefined ? {} : { healthPath: flags.healthPath }),
+        ...(flags.keepaliveTimeout === undefined ? {} : { keepAliveTimeoutMs: flags.keepaliveTimeout }),
         logger: logger.child({ component: 'haproxy' }),
       });
       const sync = startReconciler({

@@ -15,6 +15,7 @@
 import { ValidationError } from '../../../core/errors.js';
 import type { MatchRule, RouteEntry, RoutingTable } from '../../../core/types.js';
 import { parseEndpointUrl } from '../../../gateway/endpoints.js';
+import { DEFAULT_KEEPALIVE_TIMEOUT_MS } from '../../../gateway/limits.js';
 import { DEFAULT_STICKY_COOKIE, normaliseHost, validateTable } from '../../../gateway/route-table.js';
 import { HaproxyUnsupportedError } from './errors.js';
 
@@ -31,6 +32,8 @@ export interface RenderOptions {
   readonly sampleEvery: number;
   /** Active health check path on every server; none = passive only. */
   readonly healthPath?: string;
+  /** How long an idle keep-alive client connection is kept (default: `tern gateway`'s, 75 s). */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** The map files and their entries (key → value), in file order. */
@@ -106,6 +109,25 @@ function matchOrder(table: RoutingTable): Array<{ entry: RouteEntry; id: string 
     const hb = b.entry.match.host === undefined ? 1 : 0;
     return ha - hb || prefix(b.entry).length - prefix(a.entry).length;
   });
+}
+
+/**
+ * Weights that make the running worker, about to be replaced by a reload, send each user where
+ * `next` sends them: while it drains, the old worker still answers the next request on every
+ * idle connection (`option idle-close-on-response`) with its own configuration. A promoted
+ * canary (`next`'s stable runs its version) takes everyone, a canary that ended otherwise (a
+ * rollback) nobody, a canary that stays keeps `next`'s weight. Only entries that change.
+ */
+export function drainWeights(prev: RoutingTable, next: RoutingTable): Array<readonly [string, string]> {
+  const out: Array<readonly [string, string]> = [];
+  prev.routes.forEach((entry, i) => {
+    if (entry.canary === null) return;
+    const now = next.routes.find((r) => r.service === entry.service);
+    const weight =
+      now?.canary?.version === entry.canary.version ? now.canary.weight : now?.stable.version === entry.canary.version ? 10_000 : 0;
+    if (weight !== entry.canary.weight) out.push([`s${i}`, String(weight)]);
+  });
+  return out;
 }
 
 function matchLines(entry: RouteEntry, id: string): string[] {
@@ -198,11 +220,16 @@ function header(opts: RenderOptions): string[] {
     '  mode http',
     ...(opts.logPort === null ? [] : ['  log global', `  log-format "${LOG_PREFIX} %b %ST %Ta"`]),
     '  option dontlognull',
+    // A reload (a new endpoint set: every release start and end) must not close idle user
+    // connections under a request that is on its way: the old process keeps them and answers
+    // the next request on each with `Connection: close`, as tern gateway drains.
+    '  option idle-close-on-response',
     '  timeout connect 5s',
-    '  timeout client 60s',
+    // HAProxy closes an idle keep-alive connection at the shorter of these two.
+    `  timeout client ${Math.max(60_000, opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS)}ms`,
     '  timeout server 60s',
     '  timeout http-request 10s',
-    '  timeout http-keep-alive 10s',
+    `  timeout http-keep-alive ${opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS}ms`,
     '  timeout tunnel 1h', // WebSocket and other upgraded connections
     '  retries 2',
     '  option redispatch 1',

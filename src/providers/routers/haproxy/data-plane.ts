@@ -21,6 +21,8 @@ export interface HaproxyDataPlaneOptions {
   /** Log one request in N for latency (default 10). */
   readonly sampleEvery?: number;
   readonly healthPath?: string;
+  /** Idle keep-alive timeout of client connections (default 75 s). */
+  readonly keepAliveTimeoutMs?: number;
   readonly logger: Logger;
 }
 
@@ -49,6 +51,7 @@ export async function startHaproxyDataPlane(opts: HaproxyDataPlaneOptions): Prom
       logger,
       ...(opts.bin === undefined ? {} : { bin: opts.bin }),
       ...(opts.healthPath === undefined ? {} : { healthPath: opts.healthPath }),
+      ...(opts.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs: opts.keepAliveTimeoutMs }),
     });
   } catch (err) {
     await source?.close();
