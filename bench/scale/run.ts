@@ -21,8 +21,15 @@
  * - ramp ≥ 60 s above 20,000 users (new connections at ≤ ~1,700/s);
  * - TIME_WAIT: before each phase it waits (≤ 65 s) until `ss -s` counts fewer than 10,000.
  *
+ * `--data-plane haproxy` sends the second phase through HAProxy instead: `--proxies P` HAProxy
+ * processes on one port (default one per 8,500 users: one HAProxy holds ~9,900 connections under
+ * 20,000 open files), each started and driven by its own `tern agent haproxy`:
+ *
+ *   npx tsc -p tsconfig.json && node --import tsx bench/scale/run.ts --users 100000 --data-plane haproxy --ramp 60 --duration 240 --baseline 60
+ *
  * Every loop is bounded; the whole run stops itself at its time budget (printed first).
- * `CLIENT_PROF=DIR` writes a CPU profile of each client process to DIR (the clients' own cost).
+ * `CLIENT_PROF=DIR` writes a CPU profile of each client process to DIR (the clients' own cost);
+ * `GATEWAY_NODE_ARGS="--perf-basic-prof"` (any node flags) starts `tern gateway` with them.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,12 +41,14 @@ import { parseArgs } from 'node:util';
 import type { ClientJob, ClientReport } from './client.js';
 import { childrenOf, listenOverflows, sample, timeWait, type ProcSample } from './probe.js';
 import { group, groupLine, ms, n0, perConnection, Window, windowLine } from './report.js';
-import { releaseDriver, startBackends, startControlPlane, startGateway, type ControlPlane } from './stack.js';
+import { releaseDriver, startBackends, startControlPlane, startGateway, startHaproxyPlane, type ControlPlane } from './stack.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client.ts');
 const USERS_PER_CLIENT = 15_000;
 const USERS_PER_ADDRESS = 200;
 const TIME_WAIT_CEILING = 10_000;
+/** One HAProxy holds ~9,900 client connections under 20,000 open files (stack.ts); the kernel's reuseport spread needs slack. */
+const USERS_PER_HAPROXY = 8_500;
 
 function seconds(name: string, value: string, min: number, max: number): number {
   const m = /^(\d+)(s|m)?$/.exec(value.trim());
@@ -56,6 +65,8 @@ function options(): {
   baseline: number;
   interval: number;
   balance: 'kernel' | 'primary';
+  dataPlane: 'gateway' | 'haproxy';
+  proxies: number;
 } {
   const { values } = parseArgs({
     options: {
@@ -66,6 +77,8 @@ function options(): {
       baseline: { type: 'string', default: '60' },
       interval: { type: 'string', default: '20' },
       balance: { type: 'string', default: 'kernel' },
+      'data-plane': { type: 'string', default: 'gateway' },
+      proxies: { type: 'string' },
     },
   });
   const users = Number(values.users);
@@ -75,9 +88,15 @@ function options(): {
   const ramp = seconds('ramp', values.ramp, users > 20_000 ? 60 : 5, 600);
   if (values.balance !== 'kernel' && values.balance !== 'primary')
     throw new Error(`--balance must be kernel or primary, got ${values.balance}`);
+  const dataPlane = values['data-plane'];
+  if (dataPlane !== 'gateway' && dataPlane !== 'haproxy') throw new Error(`--data-plane must be gateway or haproxy, got ${dataPlane}`);
+  const proxies = values.proxies === undefined ? Math.max(1, Math.ceil(users / USERS_PER_HAPROXY)) : Number(values.proxies);
+  if (!Number.isInteger(proxies) || proxies < 1 || proxies > 24) throw new Error(`--proxies must be 1–24, got ${values.proxies}`);
   return {
     users,
     workers,
+    dataPlane,
+    proxies,
     ramp,
     duration: seconds('duration', values.duration, 20, 1_800),
     baseline: values.baseline === '0' ? 0 : seconds('baseline', values.baseline, 10, 600),
@@ -102,8 +121,9 @@ const loads = (): string =>
 
 console.log(
   `scale bench: ${n0(o.users)} users, one request per ~${o.interval} s each (${n0(o.users / o.interval)} rps), ${clientCount} client processes, ` +
-    `${Math.ceil(o.users / USERS_PER_ADDRESS)} source addresses (127.1.0.1…, ${USERS_PER_ADDRESS} users each); gateway --workers ${o.workers}, ` +
-    `gateway --balance ${o.balance}; ramp ${o.ramp} s, baseline hold ${o.baseline} s, gateway hold ${o.duration} s; budget ${budgetS} s; load average ${loads()}`,
+    `${Math.ceil(o.users / USERS_PER_ADDRESS)} source addresses (127.1.0.1…, ${USERS_PER_ADDRESS} users each); ` +
+    (o.dataPlane === 'gateway' ? `gateway --workers ${o.workers}, gateway --balance ${o.balance}` : `${o.proxies} HAProxy data planes`) +
+    `; ramp ${o.ramp} s, baseline hold ${o.baseline} s, gateway hold ${o.duration} s; budget ${budgetS} s; load average ${loads()}`,
 );
 
 async function waitOutTimeWait(): Promise<void> {
@@ -235,8 +255,6 @@ try {
   stops.push(() => backends.stop());
   cp = await startControlPlane(backends.stablePort);
   stops.push(() => cp!.stop());
-  const gw = await startGateway(cp, o.workers, o.balance);
-  stops.push(() => gw.stop());
   const server = cp.proc.child.pid!;
   const nginx = (): Record<string, number[]> => ({ 'nginx workers': childrenOf(backends.proc.pid!) });
   if (o.baseline > 0)
@@ -248,32 +266,53 @@ try {
       holder: 'nginx workers',
     });
   const release = releaseDriver(cp, backends.canaryPort);
-  await runPhase({
-    name: `through tern gateway --workers ${o.workers} --balance ${o.balance} while a release steps 0 → 5 → 50 → 100%`,
-    port: gw.port,
-    holdS: o.duration,
-    watch: () => ({
-      'gateway primary': [gw.pid],
-      'gateway workers': childrenOf(gw.pid),
-      ...nginx(),
-      'tern server': [server],
-    }),
-    holder: 'gateway workers',
-    during: async (holdStart, addWindow) => {
-      const quarter = (o.duration * 1000) / 4;
-      let last = new Window('step 0% (no release)', holdStart, holdStart + quarter);
+  const steps = async (holdStart: number, addWindow: (w: Window) => void): Promise<void> => {
+    const quarter = (o.duration * 1000) / 4;
+    let last = new Window('step 0% (no release)', holdStart, holdStart + quarter);
+    addWindow(last);
+    for (let i = 1; i <= 3; i++) {
+      await sleep(Math.max(0, holdStart + i * quarter - Date.now()));
+      const step = await release.next();
+      console.log(`  ${new Date(step.at).toISOString()} ${step.how}`);
+      // The seconds while the CLI ran belong to neither step.
+      last.to = step.asked;
+      last = new Window(`step ${step.weight}%`, step.at, holdStart + 4 * quarter);
       addWindow(last);
-      for (let i = 1; i <= 3; i++) {
-        await sleep(Math.max(0, holdStart + i * quarter - Date.now()));
-        const step = await release.next();
-        console.log(`  ${new Date(step.at).toISOString()} ${step.how}`);
-        // The seconds while the CLI ran belong to neither step.
-        last.to = step.asked;
-        last = new Window(`step ${step.weight}%`, step.at, holdStart + 4 * quarter);
-        addWindow(last);
-      }
-    },
-  });
+    }
+  };
+  if (o.dataPlane === 'gateway') {
+    const gw = await startGateway(cp, o.workers, o.balance);
+    stops.push(() => gw.stop());
+    await runPhase({
+      name: `through tern gateway --workers ${o.workers} --balance ${o.balance} while a release steps 0 → 5 → 50 → 100%`,
+      port: gw.port,
+      holdS: o.duration,
+      watch: () => ({
+        'gateway primary': [gw.pid],
+        'gateway workers': childrenOf(gw.pid),
+        ...nginx(),
+        'tern server': [server],
+      }),
+      holder: 'gateway workers',
+      during: steps,
+    });
+  } else {
+    const hap = await startHaproxyPlane(cp, o.proxies);
+    stops.push(() => hap.stop());
+    await runPhase({
+      name: `through ${o.proxies} HAProxy processes on one port, each driven by tern agent haproxy, while a release steps 0 → 5 → 50 → 100%`,
+      port: hap.port,
+      holdS: o.duration,
+      watch: () => ({
+        'haproxy workers': hap.masters.flatMap((m) => childrenOf(m)),
+        'tern agents': [...hap.agents],
+        ...nginx(),
+        'tern server': [server],
+      }),
+      holder: 'haproxy workers',
+      during: steps,
+    });
+  }
   console.log(`release: ${await release.status()}`);
 } finally {
   for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.log(`cleanup: ${String(err)}`));

@@ -2,12 +2,13 @@
  * The processes under test in the scale bench, all real: one NGINX with two `return 200`
  * backends (stable answers `v1`, canary `v2`; 75 s keep-alive, one worker per ~14,000 direct
  * connections so the direct baseline fits in 20,000 descriptors per worker), a `tern server`
- * (SQLite) as the control plane, and `tern gateway --workers N` from bin/tern. The service and
+ * (SQLite) as the control plane, and `tern gateway --workers N` from bin/tern (or HAProxy data
+ * planes, each under its `tern agent haproxy`). The service and
  * the release are made with the `tern` CLI, as an operator would.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -134,7 +135,8 @@ export async function startGateway(cp: ControlPlane, workers: number, balance: '
   const port = await freePort();
   const args = [BIN, 'gateway', '--control-plane', cp.apiUrl, '--port', String(port), '--workers', String(workers), '--balance', balance];
   const env = cleanEnv({ TERN_TOKEN: secret });
-  const proc = startNode([...args, '--state-file', path.join(cp.dir, 'gateway.json'), '--log-level', 'warn'], env);
+  const nodeArgs = (process.env.GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = startNode([...nodeArgs, ...args, '--state-file', path.join(cp.dir, 'gateway.json'), '--log-level', 'warn'], env);
   await proc.waitFor(/Tern gateway listening on (\S+)/, 120_000);
   const deadline = Date.now() + 120_000;
   while ((proc.output().match(/gateway worker \d+ \(pid \d+\) listening/g) ?? []).length < workers) {
@@ -142,6 +144,57 @@ export async function startGateway(cp: ControlPlane, workers: number, balance: '
     await new Promise((r) => setTimeout(r, 200));
   }
   return { proc, port, pid: proc.child.pid!, stop: async () => void (await proc.kill('SIGTERM')) };
+}
+
+export interface HaproxyPlane {
+  readonly port: number;
+  /** The `tern agent haproxy` processes and the HAProxy master each started (its workers are the master's children). */
+  readonly agents: readonly number[];
+  readonly masters: readonly number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * `count` HAProxy data planes on one port, each started by its own `tern agent haproxy`
+ * following `cp` (HAProxy binds with SO_REUSEPORT, so the kernel spreads connections over
+ * them). Several because one HAProxy holds at most about half its open-files limit in client
+ * connections (it reserves a server-side descriptor per connection): ~9,900 here. Resolves once
+ * every HAProxy has applied a table with the service.
+ */
+export async function startHaproxyPlane(cp: ControlPlane, count: number): Promise<HaproxyPlane> {
+  const { secret } = await cp.tern<{ secret: string }>(['token', 'create', `scale-hap-${Date.now()}`, '--role', 'gateway']);
+  const port = await freePort();
+  const env = cleanEnv({ TERN_TOKEN: secret });
+  const procs: Proc[] = [];
+  const masters: number[] = [];
+  const stop = async (): Promise<void> => void (await Promise.all(procs.map((p) => p.kill('SIGTERM'))));
+  try {
+    for (let i = 0; i < count; i++) {
+      const dir = path.join(cp.dir, `haproxy-${i}`);
+      const args = [BIN, 'agent', 'haproxy', '--control-plane', cp.apiUrl, '--listen', `127.0.0.1:${port}`, '--state-dir', dir];
+      const proc = startNode([...args, '--name', `scale-hap-${i}`, '--stop-proxy', '--log-level', 'warn', '--output', 'json'], env);
+      procs.push(proc);
+      const [line] = await proc.waitFor(/\{.*"haproxyPid".*\}/, 60_000);
+      masters.push((JSON.parse(line) as { haproxyPid: number }).haproxyPid);
+    }
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; i < count; i++) {
+      const file = path.join(cp.dir, `haproxy-${i}`, 'table.json');
+      for (;;) {
+        const table = await readFile(file, 'utf8').then(
+          (t) => JSON.parse(t) as { routes?: Array<{ service: string }> },
+          () => null,
+        );
+        if (table?.routes?.some((r) => r.service === 'shop')) break;
+        if (Date.now() > deadline) throw new Error(`HAProxy ${i} did not apply the routing table within 60 s:\n${procs[i]!.errors()}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { port, agents: procs.map((p) => p.child.pid!), masters, stop };
 }
 
 export interface ReleaseStep {
