@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +19,7 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import type { MatchRule, RouteEntry, RoutingTable } from '../src/core/types.js';
 import { HaproxyRouter } from '../src/providers/routers/haproxy/router.js';
+import { runtimeCommand } from '../src/providers/routers/haproxy/runtime-api.js';
 import { startLoad } from './support/load.js';
 import { xxh32Bucket } from './support/xxh32.js';
 
@@ -396,16 +397,15 @@ describe('HaproxyRouter keep-alive and reloads', { skip, timeout: 60_000 }, () =
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  /** A router on its own port with `keepAliveTimeoutMs` if given, applying `first`. */
+  /** A router on its own port with `extra` options, applying `first`. */
   const start = async (
-    keepAliveTimeoutMs?: number,
+    extra: { keepAliveTimeoutMs?: number; threads?: number } = {},
     first = table(1, 0, { stable: [v1.url], canary: [v2.url] }),
   ): Promise<{ port: number; router: HaproxyRouter }> => {
     const dir = mkdtempSync(join(tmpdir(), 'tern-haproxy-ka-'));
     dirs.push(dir);
     const port = await freePort();
-    const opts = { dir, listen: { host: '127.0.0.1', port }, logPort: null, sampleEvery: 1, logger };
-    const router = await HaproxyRouter.open(keepAliveTimeoutMs === undefined ? opts : { ...opts, keepAliveTimeoutMs });
+    const router = await HaproxyRouter.open({ dir, listen: { host: '127.0.0.1', port }, logPort: null, sampleEvery: 1, logger, ...extra });
     routers.push(router);
     await router.apply(first);
     return { port, router };
@@ -446,12 +446,22 @@ describe('HaproxyRouter keep-alive and reloads', { skip, timeout: 60_000 }, () =
   });
 
   it('closes an idle connection after keepAliveTimeoutMs (tern agent haproxy --keepalive-timeout)', async () => {
-    const c = await connection((await start(1_000)).port);
+    const c = await connection((await start({ keepAliveTimeoutMs: 1_000 })).port);
     assert.equal((await c.ask()).status, OK);
     await sleep(300);
     assert.equal((await c.ask()).status, OK, 'kept within the timeout');
     const closedAfter = await c.closed;
     assert.ok(closedAfter >= 1_200 && closedAfter < 4_000, `closed by HAProxy ${closedAfter.toFixed(0)} ms after it opened`);
+  });
+
+  it('runs the threads asked for (tern agent haproxy --threads), else one per CPU', async () => {
+    const threads = async (extra: { threads?: number }): Promise<string | undefined> => {
+      const { router } = await start(extra);
+      const info = await runtimeCommand(router.process.adminSocket, 'show info');
+      return /^Nbthread: (\d+)$/m.exec(info)?.[1];
+    };
+    assert.equal(await threads({ threads: 1 }), '1');
+    assert.equal(await threads({}), String(availableParallelism()));
   });
 
   it('on a reload, answers the next request of an idle connection (to the version the new table picks) with Connection: close', async () => {
@@ -460,7 +470,7 @@ describe('HaproxyRouter keep-alive and reloads', { skip, timeout: 60_000 }, () =
       ['rollback', 'v1'],
       ['promotion', 'v2'],
     ] as const) {
-      const { port, router } = await start(undefined, table(1, 10_000, { stable: [v1.url], canary: [v2.url] }));
+      const { port, router } = await start({}, table(1, 10_000, { stable: [v1.url], canary: [v2.url] }));
       const c = await connection(port);
       assert.deepEqual(await c.ask(), { status: OK, close: false, body: 'v2' });
       const stable = end === 'rollback' ? { version: 'v1', endpoints: [v1.url] } : { version: 'v2', endpoints: [v2.url] };

@@ -92,6 +92,39 @@ export function group(name: string, start: readonly ProcSample[], end: readonly 
   };
 }
 
+/**
+ * CPU per group over a window from samples taken every second: per process, the growth of its
+ * CPU time since the previous sample (a process first seen after the window's start counts from
+ * its birth). Unlike the two-sample difference of `group`, processes that exit inside the window
+ * (an HAProxy worker replaced by a reload) count too, up to their last sample.
+ */
+export class CpuMeter {
+  readonly #last = new Map<number, number>();
+  readonly #total = new Map<string, number>();
+  #started = false;
+
+  /** The window starts at these samples; `add` counts nothing before. */
+  start(samples: Readonly<Record<string, readonly ProcSample[]>>): void {
+    for (const list of Object.values(samples)) for (const s of list) this.#last.set(s.pid, s.cpu);
+    this.#started = true;
+  }
+
+  add(samples: Readonly<Record<string, readonly ProcSample[]>>): void {
+    if (!this.#started) return;
+    for (const [name, list] of Object.entries(samples))
+      for (const s of list) {
+        const grew = s.cpu - (this.#last.get(s.pid) ?? 0);
+        this.#last.set(s.pid, s.cpu);
+        this.#total.set(name, (this.#total.get(name) ?? 0) + grew);
+      }
+  }
+
+  /** CPU seconds of `name` so far, or undefined for a group never sampled. */
+  seconds(name: string): number | undefined {
+    return this.#total.get(name);
+  }
+}
+
 export function groupLine(g: GroupFigures): string {
   const per = g.count > 1 ? ` (${mib(g.rss / g.count)} MiB each)` : '';
   const fds = g.fds.length > 0 ? `  fds ${g.fds.map(n0).join(' / ')}` : '';

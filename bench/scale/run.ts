@@ -23,7 +23,8 @@
  *
  * `--data-plane haproxy` sends the second phase through HAProxy instead: `--proxies P` HAProxy
  * processes on one port (default one per 8,500 users: one HAProxy holds ~9,900 connections under
- * 20,000 open files), each started and driven by its own `tern agent haproxy`:
+ * 20,000 open files), each started and driven by its own `tern agent haproxy --threads T`
+ * (`--proxy-threads`, default 1: the processes already share the two cores):
  *
  *   npx tsc -p tsconfig.json && node --import tsx bench/scale/run.ts --users 100000 --data-plane haproxy --ramp 60 --duration 240 --baseline 60
  *
@@ -40,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ClientJob, ClientReport } from './client.js';
 import { childrenOf, listenOverflows, sample, timeWait, type ProcSample } from './probe.js';
-import { group, groupLine, ms, n0, perConnection, Window, windowLine } from './report.js';
+import { CpuMeter, group, groupLine, ms, n0, perConnection, Window, windowLine } from './report.js';
 import { releaseDriver, startBackends, startControlPlane, startGateway, startHaproxyPlane, type ControlPlane } from './stack.js';
 
 const CLIENT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client.ts');
@@ -67,6 +68,7 @@ function options(): {
   balance: 'kernel' | 'primary';
   dataPlane: 'gateway' | 'haproxy';
   proxies: number;
+  proxyThreads: number;
 } {
   const { values } = parseArgs({
     options: {
@@ -79,6 +81,7 @@ function options(): {
       balance: { type: 'string', default: 'kernel' },
       'data-plane': { type: 'string', default: 'gateway' },
       proxies: { type: 'string' },
+      'proxy-threads': { type: 'string', default: '1' },
     },
   });
   const users = Number(values.users);
@@ -92,11 +95,15 @@ function options(): {
   if (dataPlane !== 'gateway' && dataPlane !== 'haproxy') throw new Error(`--data-plane must be gateway or haproxy, got ${dataPlane}`);
   const proxies = values.proxies === undefined ? Math.max(1, Math.ceil(users / USERS_PER_HAPROXY)) : Number(values.proxies);
   if (!Number.isInteger(proxies) || proxies < 1 || proxies > 24) throw new Error(`--proxies must be 1–24, got ${values.proxies}`);
+  const proxyThreads = Number(values['proxy-threads']);
+  if (!Number.isInteger(proxyThreads) || proxyThreads < 1 || proxyThreads > 8)
+    throw new Error(`--proxy-threads must be 1–8, got ${values['proxy-threads']}`);
   return {
     users,
     workers,
     dataPlane,
     proxies,
+    proxyThreads,
     ramp,
     duration: seconds('duration', values.duration, 20, 1_800),
     baseline: values.baseline === '0' ? 0 : seconds('baseline', values.baseline, 10, 600),
@@ -122,7 +129,9 @@ const loads = (): string =>
 console.log(
   `scale bench: ${n0(o.users)} users, one request per ~${o.interval} s each (${n0(o.users / o.interval)} rps), ${clientCount} client processes, ` +
     `${Math.ceil(o.users / USERS_PER_ADDRESS)} source addresses (127.1.0.1…, ${USERS_PER_ADDRESS} users each); ` +
-    (o.dataPlane === 'gateway' ? `gateway --workers ${o.workers}, gateway --balance ${o.balance}` : `${o.proxies} HAProxy data planes`) +
+    (o.dataPlane === 'gateway'
+      ? `gateway --workers ${o.workers}, gateway --balance ${o.balance}`
+      : `${o.proxies} HAProxy data planes, ${o.proxyThreads} thread(s) each`) +
     `; ramp ${o.ramp} s, baseline hold ${o.baseline} s, gateway hold ${o.duration} s; budget ${budgetS} s; load average ${loads()}`,
 );
 
@@ -202,9 +211,11 @@ async function runPhase(p: Phase): Promise<void> {
     child.send({ type: 'start', job });
     clients.push(child);
   }
+  const meter = new CpuMeter();
   const every = setInterval(() => {
     openSeries.push({ at: Date.now(), open: [...open.values()].reduce((a, b) => a + b, 0) });
     const g = sampleAll(p.watch());
+    meter.add(g);
     maxFds = Object.fromEntries(Object.entries(g).map(([k, l]) => [k, Math.max(maxFds[k] ?? 0, ...l.map((s) => s.fds))]));
   }, 1_000);
   const progress = setInterval(() => {
@@ -213,10 +224,12 @@ async function runPhase(p: Phase): Promise<void> {
   }, 15_000);
   await sleep(rampEnd - Date.now());
   const atHold = sampleAll(p.watch());
+  meter.start(atHold);
   await p.during?.(rampEnd, (w) => windows.push(w));
   await sleep(Math.max(0, holdEnd - Date.now()));
-  const atEnd = sampleAll({ ...p.watch(), clients: clients.map((c) => c.pid!) });
   clearInterval(every);
+  const atEnd = sampleAll({ ...p.watch(), clients: clients.map((c) => c.pid!) });
+  meter.add(atEnd);
   clearInterval(progress);
   await Promise.all(
     clients.map(
@@ -236,7 +249,11 @@ async function runPhase(p: Phase): Promise<void> {
   for (const w of windows) console.log(windowLine(w));
   console.log(`hold p99 / max per 10 s, ms: ${slices.map((w) => `${ms(w.quantile(0.99))}/${ms(w.maxMs)}`).join('  ')}`);
   console.log(`processes at the end of the hold (CPU over the hold, ${p.holdS} s):`);
-  for (const [name, list] of Object.entries(atEnd)) console.log(groupLine(group(name, atHold[name] ?? [], list, p.holdS)));
+  for (const [name, list] of Object.entries(atEnd)) {
+    const g = group(name, atHold[name] ?? [], list, p.holdS);
+    const cpu = meter.seconds(name);
+    console.log(groupLine(cpu === undefined ? g : { ...g, cpuPct: (100 * cpu) / p.holdS }));
+  }
   const steady = held.length ? Math.min(...held) : 0;
   console.log(
     `  memory per held connection (${p.holder}): ${perConnection(before[p.holder] ?? [], atEnd[p.holder] ?? [], steady)}; ` +
@@ -297,7 +314,7 @@ try {
       during: steps,
     });
   } else {
-    const hap = await startHaproxyPlane(cp, o.proxies);
+    const hap = await startHaproxyPlane(cp, o.proxies, o.proxyThreads);
     stops.push(() => hap.stop());
     await runPhase({
       name: `through ${o.proxies} HAProxy processes on one port, each driven by tern agent haproxy, while a release steps 0 → 5 → 50 → 100%`,

@@ -161,7 +161,7 @@ export interface HaproxyPlane {
  * connections (it reserves a server-side descriptor per connection): ~9,900 here. Resolves once
  * every HAProxy has applied a table with the service.
  */
-export async function startHaproxyPlane(cp: ControlPlane, count: number): Promise<HaproxyPlane> {
+export async function startHaproxyPlane(cp: ControlPlane, count: number, threads: number): Promise<HaproxyPlane> {
   const { secret } = await cp.tern<{ secret: string }>(['token', 'create', `scale-hap-${Date.now()}`, '--role', 'gateway']);
   const port = await freePort();
   const env = cleanEnv({ TERN_TOKEN: secret });
@@ -172,7 +172,10 @@ export async function startHaproxyPlane(cp: ControlPlane, count: number): Promis
     for (let i = 0; i < count; i++) {
       const dir = path.join(cp.dir, `haproxy-${i}`);
       const args = [BIN, 'agent', 'haproxy', '--control-plane', cp.apiUrl, '--listen', `127.0.0.1:${port}`, '--state-dir', dir];
-      const proc = startNode([...args, '--name', `scale-hap-${i}`, '--stop-proxy', '--log-level', 'warn', '--output', 'json'], env);
+      const proc = startNode(
+        [...args, '--name', `scale-hap-${i}`, '--threads', String(threads), '--stop-proxy', '--log-level', 'warn', '--output', 'json'],
+        env,
+      );
       procs.push(proc);
       const [line] = await proc.waitFor(/\{.*"haproxyPid".*\}/, 60_000);
       masters.push((JSON.parse(line) as { haproxyPid: number }).haproxyPid);

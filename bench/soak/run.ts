@@ -64,7 +64,17 @@ const loads = (): string =>
 console.log(`soak: ${minutes} min at ${rps} rps, a fault every ${every} s, seed ${seed}; load average ${loads()}`);
 
 const postgres = await startPostgresCluster();
-const cluster = await startTernCluster({ baseUrl: postgres.url, leaseTtl: '6s', drainTimeout: '10s', gatewayWorkers: 2 });
+// SOAK_HEAP_DIR=DIR: heap snapshots of gateway 2's workers (at 20%, 55% and 95% of the run) into
+// DIR, for bench/soak/heap-diff.ts. A snapshot pauses its worker for a second or more: a run
+// with it measures memory, not latency.
+const heapDir = process.env.SOAK_HEAP_DIR;
+const cluster = await startTernCluster({
+  baseUrl: postgres.url,
+  leaseTtl: '6s',
+  drainTimeout: '10s',
+  gatewayWorkers: 2,
+  ...(heapDir ? { gatewayNodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] } : {}),
+});
 const t0 = Date.now();
 const clock = (at: number): string => {
   const s = Math.round((at - t0) / 1000);
@@ -90,6 +100,18 @@ try {
   const nextFault = faultOrder(random);
   const seen = new Set<number>();
   const ctx = { cluster, postgres, releases, random, restarted: () => memory.sampleNow() };
+  const snapshots = heapDir
+    ? [0.2, 0.55, 0.95].map((f) =>
+        setTimeout(
+          () => {
+            const workers = childrenOf(cluster.gateways[1]!.proc.child.pid!);
+            for (const pid of workers) process.kill(pid, 'SIGUSR2');
+            console.log(`${clock(Date.now())} heap snapshot of gateway 2's workers ${workers.join(', ')} → ${heapDir}`);
+          },
+          f * minutes * 60_000,
+        ),
+      )
+    : [];
   for (let k = 1; t0 + k * every * 1000 < end - 5_000; k++) {
     await sleep(Math.max(0, t0 + k * every * 1000 - Date.now()));
     const kind = nextFault();
@@ -101,6 +123,7 @@ try {
     console.log(`${clock(at)} fault ${k}: ${kind}: ${what} [${s.ok} ok, ${s.failed} failed so far; load ${loads()}]`);
   }
   await sleep(Math.max(0, end - Date.now()));
+  snapshots.forEach(clearTimeout);
   const stats = await load.stop();
   memory.stop();
   for (const id of await auditIds(cluster).catch(() => [])) seen.add(id);

@@ -60,6 +60,8 @@ export interface ClusterOptions {
   drainTimeout?: string;
   /** `--workers` of each gateway (default 1: no cluster). */
   gatewayWorkers?: number;
+  /** Node flags for the gateways (a cluster's workers inherit them), e.g. `--heapsnapshot-signal=SIGUSR2`. */
+  gatewayNodeArgs?: readonly string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -103,7 +105,8 @@ export async function startTernCluster(options: ClusterOptions): Promise<TernClu
     const urls = servers.flatMap((s) => ['--control-plane', s.apiUrl]);
     const args = [BIN, 'gateway', ...urls, '--port', String(g.port), '--state-file', path.join(dirs[0]!, `gw-${g.port}.json`)];
     if ((options.gatewayWorkers ?? 1) > 1) args.push('--workers', String(options.gatewayWorkers));
-    g.proc = startNode([...args, '--drain-timeout', drain, '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: gatewayToken }));
+    const node = options.gatewayNodeArgs ?? [];
+    g.proc = startNode([...node, ...args, '--drain-timeout', drain, '--log-level', 'warn'], cleanEnv({ TERN_TOKEN: gatewayToken }));
     await g.proc.waitFor(/Tern gateway listening on (\S+)/, 30_000);
   };
   const leaseHolder = async (): Promise<string | undefined> => {

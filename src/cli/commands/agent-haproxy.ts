@@ -6,7 +6,7 @@
  * the last table (fail static); `--stop-proxy` stops it too.
  */
 import { mkdirSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { addAgentOptions, agentSettings, type AgentFlags } from '../agent-flags.js';
 import { UsageError } from '../errors.js';
 import { createLogger, nextShutdownSignal } from '../lifecycle.js';
@@ -20,6 +20,7 @@ interface HaproxyFlags extends AgentFlags {
   readonly evidence: boolean;
   readonly healthPath?: string;
   readonly keepaliveTimeout?: number;
+  readonly threads?: number;
   readonly stopProxy: boolean;
 }
 
@@ -29,6 +30,14 @@ export function parseListen(value: string): { host: string; port: number } {
   const port = Number(m?.[3]);
   if (!m || !(port >= 1 && port <= 65_535)) throw new UsageError(`--listen: expected host:port (e.g. 0.0.0.0:8080), got "${value}"`);
   return { host: m[1] ?? m[2]!, port };
+}
+
+/** A thread count, 1–64 (HAProxy 2.6 allows at most 64 threads per process). @throws InvalidArgumentError */
+function parseThreads(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 64)
+    throw new InvalidArgumentError(`expected a thread count from 1 to 64, got "${value}"`);
+  return n;
 }
 
 /** Registers `tern agent haproxy` under `agent`. */
@@ -46,6 +55,11 @@ export function registerAgentHaproxyCommand(agent: Command, io: Io = processIo):
       '--keepalive-timeout <duration>',
       'how long HAProxy keeps an idle keep-alive connection (default: 75s, as tern gateway)',
       parseDurationFlag,
+    )
+    .option(
+      '--threads <n>',
+      "HAProxy's threads (nbthread; default one per CPU): 1 when several HAProxy processes share the cores",
+      parseThreads,
     )
     .option('--stop-proxy', 'on SIGINT/SIGTERM stop HAProxy too (gracefully) instead of leaving it serving', false)
     .addHelpText(
@@ -70,6 +84,7 @@ export function registerAgentHaproxyCommand(agent: Command, io: Io = processIo):
         sampleEvery: flags.sample,
         ...(flags.healthPath === undefined ? {} : { healthPath: flags.healthPath }),
         ...(flags.keepaliveTimeout === undefined ? {} : { keepAliveTimeoutMs: flags.keepaliveTimeout }),
+        ...(flags.threads === undefined ? {} : { threads: flags.threads }),
         logger: logger.child({ component: 'haproxy' }),
       });
       const sync = startReconciler({

@@ -34,6 +34,8 @@ export interface RenderOptions {
   readonly healthPath?: string;
   /** How long an idle keep-alive client connection is kept (default: `tern gateway`'s, 75 s). */
   readonly keepAliveTimeoutMs?: number;
+  /** HAProxy `nbthread`; default HAProxy's own (one per CPU it may run on). */
+  readonly threads?: number;
 }
 
 /** The map files and their entries (key → value), in file order. */
@@ -214,6 +216,7 @@ function header(opts: RenderOptions): string[] {
     '  stats timeout 30s',
     `  pidfile ${opts.dir}/haproxy.pid`,
     '  hard-stop-after 60s',
+    ...(opts.threads === undefined ? [] : [`  nbthread ${opts.threads}`]),
     ...log,
     '',
     'defaults',

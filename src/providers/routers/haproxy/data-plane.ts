@@ -23,6 +23,8 @@ export interface HaproxyDataPlaneOptions {
   readonly healthPath?: string;
   /** Idle keep-alive timeout of client connections (default 75 s). */
   readonly keepAliveTimeoutMs?: number;
+  /** HAProxy threads (`nbthread`); default one per CPU. */
+  readonly threads?: number;
   readonly logger: Logger;
 }
 
@@ -52,6 +54,7 @@ export async function startHaproxyDataPlane(opts: HaproxyDataPlaneOptions): Prom
       ...(opts.bin === undefined ? {} : { bin: opts.bin }),
       ...(opts.healthPath === undefined ? {} : { healthPath: opts.healthPath }),
       ...(opts.keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs: opts.keepAliveTimeoutMs }),
+      ...(opts.threads === undefined ? {} : { threads: opts.threads }),
     });
   } catch (err) {
     await source?.close();
