@@ -17,6 +17,7 @@
  *
  * Needs root (it runs the private PostgreSQL as `postgres`) and the built CLI. From the repo root:
  *   npx tsc -p tsconfig.json && node --import tsx bench/soak/run.ts [--minutes 10] [--rps 300] [--seed N] [--every 30]
+ * `SOAK_HEAP_DIR=DIR` adds heap snapshots of gateway 2's workers for heap-diff.ts (live memory).
  * Bounded: --minutes ≤ 30; the run stops itself at its budget (minutes + 4).
  */
 import { randomInt } from 'node:crypto';
