@@ -113,25 +113,6 @@ function matchOrder(table: RoutingTable): Array<{ entry: RouteEntry; id: string 
   });
 }
 
-/**
- * Weights that make the running worker, about to be replaced by a reload, send each user where
- * `next` sends them: while it drains, the old worker still answers the next request on every
- * idle connection (`option idle-close-on-response`) with its own configuration. A promoted
- * canary (`next`'s stable runs its version) takes everyone, a canary that ended otherwise (a
- * rollback) nobody, a canary that stays keeps `next`'s weight. Only entries that change.
- */
-export function drainWeights(prev: RoutingTable, next: RoutingTable): Array<readonly [string, string]> {
-  const out: Array<readonly [string, string]> = [];
-  prev.routes.forEach((entry, i) => {
-    if (entry.canary === null) return;
-    const now = next.routes.find((r) => r.service === entry.service);
-    const weight =
-      now?.canary?.version === entry.canary.version ? now.canary.weight : now?.stable.version === entry.canary.version ? 10_000 : 0;
-    if (weight !== entry.canary.weight) out.push([`s${i}`, String(weight)]);
-  });
-  return out;
-}
-
 function matchLines(entry: RouteEntry, id: string): string[] {
   const lines: string[] = [];
   const conds = [`!has_svc`];
@@ -223,10 +204,6 @@ function header(opts: RenderOptions): string[] {
     '  mode http',
     ...(opts.logPort === null ? [] : ['  log global', `  log-format "${LOG_PREFIX} %b %ST %Ta"`]),
     '  option dontlognull',
-    // A reload (a new endpoint set: every release start and end) must not close idle user
-    // connections under a request that is on its way: the old process keeps them and answers
-    // the next request on each with `Connection: close`, as tern gateway drains.
-    '  option idle-close-on-response',
     '  timeout connect 5s',
     // HAProxy closes an idle keep-alive connection at the shorter of these two.
     `  timeout client ${Math.max(60_000, opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS)}ms`,

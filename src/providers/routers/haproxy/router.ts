@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { RoutingTable } from '../../../core/types.js';
 import { readStateFile, writeStateFile } from '../../../gateway/state-file.js';
 import type { Router, RouterFeatures } from '../router.js';
-import { drainWeights, mapFileText, renderConfig, WEIGHTS_MAP, type MapFiles, type Rendered, type RenderOptions } from './config.js';
+import { mapFileText, renderConfig, type MapFiles, type Rendered, type RenderOptions } from './config.js';
 import { HaproxyProcess, haproxyPaths } from './process.js';
 import { runtimeAction } from './runtime-api.js';
 
@@ -157,33 +157,11 @@ export class HaproxyRouter implements Router {
         throw err;
       }
       await rename(candidate, paths.config);
-      await this.#reload(this.#applied.table, table);
+      await this.#proc.reload();
       this.#log.info({ version: table.version }, 'haproxy reloaded with a new structure');
     }
     this.#applied = { table, rendered };
     this.#persist(prev.maps, rendered.maps, table);
-  }
-
-  /**
-   * Reloads HAProxy onto the configuration on disk. First the running worker's weights move to
-   * `next`'s (drainWeights): it answers one more request on each idle connection while it drains,
-   * and a rolled-back canary must not get it. A failed reload puts `prev`'s weights back.
-   */
-  async #reload(prev: RoutingTable, next: RoutingTable): Promise<void> {
-    const path = join(this.#opts.dir, WEIGHTS_MAP);
-    const set = (entries: ReadonlyArray<readonly [string, string]>): Promise<unknown> =>
-      entries.length === 0
-        ? Promise.resolve()
-        : runtimeAction(this.#proc.adminSocket, entries.map(([k, v]) => `set map ${path} ${k} ${v}`).join(';'));
-    const drain = drainWeights(prev, next);
-    await set(drain).catch((err: unknown) => this.#log.warn({ err }, 'could not move the draining worker to the new weights'));
-    try {
-      await this.#proc.reload();
-    } catch (err) {
-      const back = drain.map(([id]) => [id, String(prev.routes[Number(id.slice(1))]?.canary?.weight ?? 0)] as const);
-      await set(back).catch(() => undefined);
-      throw err;
-    }
   }
 
   /** Writes the table and the changed map files after the change is in force (serialised; a failure is logged, the next apply writes again). */
