@@ -78,25 +78,22 @@ export interface GroupFigures {
   readonly cpuPct: number;
 }
 
-/** A group of processes (gateway workers, NGINX workers, clients) between two samples. */
-export function group(name: string, start: readonly ProcSample[], end: readonly ProcSample[], seconds: number): GroupFigures {
-  const cpu = (list: readonly ProcSample[]): number => list.reduce((a, s) => a + s.cpu, 0);
-  const endPids = new Set(end.map((s) => s.pid));
-  const startCpu = cpu(start.filter((s) => endPids.has(s.pid)));
+/** A group of processes (gateway workers, NGINX workers, clients) at the end of a window, with its CPU seconds over it (CpuMeter). */
+export function group(name: string, end: readonly ProcSample[], cpuSeconds: number, seconds: number): GroupFigures {
   return {
     name,
     count: end.length,
     rss: end.reduce((a, s) => a + s.rss, 0),
     fds: end.map((s) => s.fds),
-    cpuPct: (100 * (cpu(end) - startCpu)) / Math.max(1, seconds),
+    cpuPct: (100 * cpuSeconds) / Math.max(1, seconds),
   };
 }
 
 /**
  * CPU per group over a window from samples taken every second: per process, the growth of its
  * CPU time since the previous sample (a process first seen after the window's start counts from
- * its birth). Unlike the two-sample difference of `group`, processes that exit inside the window
- * (an HAProxy worker replaced by a reload) count too, up to their last sample.
+ * its birth). Unlike a difference of two samples, processes that exit inside the window (an
+ * HAProxy worker replaced by a reload) count too, up to their last sample.
  */
 export class CpuMeter {
   readonly #last = new Map<number, number>();
@@ -119,9 +116,9 @@ export class CpuMeter {
       }
   }
 
-  /** CPU seconds of `name` so far, or undefined for a group never sampled. */
-  seconds(name: string): number | undefined {
-    return this.#total.get(name);
+  /** CPU seconds of `name` so far (0 for a group never sampled). */
+  seconds(name: string): number {
+    return this.#total.get(name) ?? 0;
   }
 }
 

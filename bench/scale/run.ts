@@ -249,11 +249,7 @@ async function runPhase(p: Phase): Promise<void> {
   for (const w of windows) console.log(windowLine(w));
   console.log(`hold p99 / max per 10 s, ms: ${slices.map((w) => `${ms(w.quantile(0.99))}/${ms(w.maxMs)}`).join('  ')}`);
   console.log(`processes at the end of the hold (CPU over the hold, ${p.holdS} s):`);
-  for (const [name, list] of Object.entries(atEnd)) {
-    const g = group(name, atHold[name] ?? [], list, p.holdS);
-    const cpu = meter.seconds(name);
-    console.log(groupLine(cpu === undefined ? g : { ...g, cpuPct: (100 * cpu) / p.holdS }));
-  }
+  for (const [name, list] of Object.entries(atEnd)) console.log(groupLine(group(name, list, meter.seconds(name), p.holdS)));
   const steady = held.length ? Math.min(...held) : 0;
   console.log(
     `  memory per held connection (${p.holder}): ${perConnection(before[p.holder] ?? [], atEnd[p.holder] ?? [], steady)}; ` +

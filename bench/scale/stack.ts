@@ -168,9 +168,9 @@ export async function startHaproxyPlane(cp: ControlPlane, count: number, threads
   const procs: Proc[] = [];
   const masters: number[] = [];
   const stop = async (): Promise<void> => void (await Promise.all(procs.map((p) => p.kill('SIGTERM'))));
+  const dirs = Array.from({ length: count }, (_, i) => path.join(cp.dir, `haproxy-${i}`));
   try {
-    for (let i = 0; i < count; i++) {
-      const dir = path.join(cp.dir, `haproxy-${i}`);
+    for (const [i, dir] of dirs.entries()) {
       const args = [BIN, 'agent', 'haproxy', '--control-plane', cp.apiUrl, '--listen', `127.0.0.1:${port}`, '--state-dir', dir];
       const proc = startNode(
         [...args, '--name', `scale-hap-${i}`, '--threads', String(threads), '--stop-proxy', '--log-level', 'warn', '--output', 'json'],
@@ -181,8 +181,8 @@ export async function startHaproxyPlane(cp: ControlPlane, count: number, threads
       masters.push((JSON.parse(line) as { haproxyPid: number }).haproxyPid);
     }
     const deadline = Date.now() + 60_000;
-    for (let i = 0; i < count; i++) {
-      const file = path.join(cp.dir, `haproxy-${i}`, 'table.json');
+    for (const [i, dir] of dirs.entries()) {
+      const file = path.join(dir, 'table.json');
       for (;;) {
         const table = await readFile(file, 'utf8').then(
           (t) => JSON.parse(t) as { routes?: Array<{ service: string }> },

@@ -190,6 +190,7 @@ function backendBlock(name: string, urls: readonly string[], field: string, opts
 function header(opts: RenderOptions): string[] {
   const log = opts.logPort === null ? [] : [`  log 127.0.0.1:${opts.logPort} len 512 format raw sample 1:${opts.sampleEvery} local0 info`];
   const host = opts.listen.host.includes(':') ? `[${opts.listen.host}]` : opts.listen.host;
+  const keepAliveMs = opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
   return [
     '# Written by tern agent haproxy: do not edit (the agent rewrites it on every structural change).',
     'global',
@@ -206,10 +207,10 @@ function header(opts: RenderOptions): string[] {
     '  option dontlognull',
     '  timeout connect 5s',
     // HAProxy closes an idle keep-alive connection at the shorter of these two.
-    `  timeout client ${Math.max(60_000, opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS)}ms`,
+    `  timeout client ${Math.max(60_000, keepAliveMs)}ms`,
     '  timeout server 60s',
     '  timeout http-request 10s',
-    `  timeout http-keep-alive ${opts.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS}ms`,
+    `  timeout http-keep-alive ${keepAliveMs}ms`,
     '  timeout tunnel 1h', // WebSocket and other upgraded connections
     '  retries 2',
     '  option redispatch 1',
