@@ -211,10 +211,12 @@ async function runPhase(p: Phase): Promise<void> {
     child.send({ type: 'start', job });
     clients.push(child);
   }
+  // The clients are sampled with the processes under test: their CPU over the hold only.
+  const watchAll = (): Record<string, number[]> => ({ ...p.watch(), clients: clients.map((c) => c.pid!) });
   const meter = new CpuMeter();
   const every = setInterval(() => {
     openSeries.push({ at: Date.now(), open: [...open.values()].reduce((a, b) => a + b, 0) });
-    const g = sampleAll(p.watch());
+    const g = sampleAll(watchAll());
     meter.add(g);
     maxFds = Object.fromEntries(Object.entries(g).map(([k, l]) => [k, Math.max(maxFds[k] ?? 0, ...l.map((s) => s.fds))]));
   }, 1_000);
@@ -223,12 +225,12 @@ async function runPhase(p: Phase): Promise<void> {
     console.log(`  … ${((Date.now() - startAt) / 1000).toFixed(0)} s: ${n0(last?.open ?? 0)} connections open; load ${loads()}`);
   }, 15_000);
   await sleep(rampEnd - Date.now());
-  const atHold = sampleAll(p.watch());
+  const atHold = sampleAll(watchAll());
   meter.start(atHold);
   await p.during?.(rampEnd, (w) => windows.push(w));
   await sleep(Math.max(0, holdEnd - Date.now()));
   clearInterval(every);
-  const atEnd = sampleAll({ ...p.watch(), clients: clients.map((c) => c.pid!) });
+  const atEnd = sampleAll(watchAll());
   meter.add(atEnd);
   clearInterval(progress);
   await Promise.all(
