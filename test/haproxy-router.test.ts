@@ -1,14 +1,15 @@
 /**
  * HaproxyRouter against a real HAProxy 2.6: the sticky bucket bit-for-bit with the
  * xxh32 formula, weights and rules changed at runtime without a reload (under load, with the
- * time from apply() to applied), a structural change through a graceful reload under load,
- * and fail static across an agent restart and an HAProxy restart. Needs the `haproxy` binary:
+ * time from apply() to applied), a release's start and end and endpoint changes without a
+ * reload (dynamic servers; a retired server finishes its requests), a structural change
+ * through a graceful reload under load, and fail static across an agent restart and an HAProxy restart. Needs the `haproxy` binary:
  * in CI it is installed (.ci/run) and this test runs; elsewhere without it, it skips.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ import { Pool } from 'undici';
 import type { MatchRule, RouteEntry, RoutingTable } from '../src/core/types.js';
 import { HaproxyRouter } from '../src/providers/routers/haproxy/router.js';
 import { runtimeCommand } from '../src/providers/routers/haproxy/runtime-api.js';
+import { parseServersState } from '../src/providers/routers/haproxy/servers.js';
 import { startLoad } from './support/load.js';
 import { xxh32Bucket } from './support/xxh32.js';
 
@@ -44,11 +46,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** An upstream that answers its version name. */
+/** An upstream that answers its version name (`/slow` after 2 s). */
 async function upstream(version: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     req.resume();
-    res.end(version);
+    if (req.url === '/slow') setTimeout(() => res.end(version), 2000);
+    else res.end(version);
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -63,23 +66,28 @@ async function upstream(version: string): Promise<{ url: string; close(): Promis
   };
 }
 
-function table(version: number, weight: number, opts: { rules?: MatchRule[]; stable?: string[]; canary?: string[] }): RoutingTable {
+function table(
+  version: number,
+  weight: number,
+  opts: { rules?: MatchRule[]; stable?: string[]; canary?: string[] | null; more?: RouteEntry[] },
+): RoutingTable {
   const route: RouteEntry = {
     service: 'web',
     match: { pathPrefix: '/' },
     stickiness: { header: 'x-user', cookie: 'tern_uid' },
     rules: opts.rules ?? [],
-    stable: { version: 'v1', endpoints: opts.stable ?? [] },
-    canary: {
-      version: 'v2',
-      endpoints: opts.canary ?? [],
-      weight,
-      salt: SALT,
-      releaseId: 'rel-1',
-      bucketHash: 'xxh32',
-    },
+    stable: { version: opts.canary === null ? 'v2' : 'v1', endpoints: opts.stable ?? [] },
+    canary:
+      opts.canary === null
+        ? null
+        : { version: 'v2', endpoints: opts.canary ?? [], weight, salt: SALT, releaseId: 'rel-1', bucketHash: 'xxh32' },
   };
-  return { version, routes: [route] };
+  return { version, routes: [route, ...(opts.more ?? [])] };
+}
+
+/** The servers HAProxy runs in `backend`, by name. */
+async function serversIn(socket: string, backend: string): Promise<string[]> {
+  return [...parseServersState(await runtimeCommand(socket, `show servers state ${backend}`)).keys()];
 }
 
 /** Sends one request per user; resolves user → version answered. Non-ASCII keys go out as their UTF-8 bytes. */
@@ -267,21 +275,98 @@ describe('HaproxyRouter on a real HAProxy', { skip, timeout: 300_000 }, () => {
     assert.equal(await router.process.workerPid(), worker);
   });
 
-  it('adds an endpoint through a graceful reload under load with 0 failed requests', async () => {
+  it('starts and ends a release and changes endpoints under load without a reload: 0 failed, none retried', async () => {
+    await router.apply(table(++version, 0, { stable: [stable.url], canary: null })); // no release
+    const worker = await router.process.workerPid();
+    const socket = router.adminSocket;
+    const users = Array.from({ length: 300 }, (_, i) => `e-${i}`);
+    const only = async (expected: string): Promise<void> => {
+      const got = new Set((await versionsOf(pool, users, (u) => ({ 'x-user': u }))).values());
+      assert.deepEqual([...got], [expected], `right after apply() every user gets ${expected}`);
+    };
+    const put = async (t: Omit<Parameters<typeof table>[2], 'more'>, weight = 0): Promise<void> => {
+      await sleep(700); // users keep clicking between changes
+      await router.apply(table(++version, weight, t));
+      assert.equal(router.appliedVersion(), version);
+    };
+    const load = startLoad(url, { rps: 500, users: 2000, header: 'x-user', maxSeconds: 20, retryReusedOnce: true });
+    await only('v1');
+    assert.deepEqual(await serversIn(socket, 's0_canary'), []);
+    await put({ stable: [stable.url], canary: [canary.url] }, 10_000); // a release starts, everyone on the canary
+    await only('v2');
+    assert.equal((await serversIn(socket, 's0_canary')).length, 1);
+    await put({ stable: [stable.url, stable2.url], canary: [canary.url] }, 0); // an endpoint joins the stable version
+    await only('v1');
+    assert.equal((await serversIn(socket, 's0_stable')).length, 2);
+    await put({ stable: [canary.url], canary: null }); // promoted: the canary's endpoints are the stable ones now
+    await only('v2');
+    await sleep(1000);
+    const stats = await load.stop();
+    console.log(
+      `release start/end and endpoint changes without a reload: sent ${stats.sent}, failed ${stats.failed}, retried ${stats.retried}`,
+    );
+    assert.equal(
+      await router.process.workerPid(),
+      worker,
+      'none of these changes may reload HAProxy (a reload closes idle user connections)',
+    );
+    assert.equal(stats.failed, 0, stats.failures.slice(0, 5).join('; '));
+    assert.equal(stats.retried, 0, 'no connection was closed under a request');
+    assert.ok(stats.sent >= 1500, `load sent only ${stats.sent}`);
+    assert.deepEqual(await serversIn(socket, 's0_canary'), [], 'the retired canary servers are deleted');
+    assert.equal((await serversIn(socket, 's0_stable')).length, 1);
+    // A reload (the next structural change, or a restart) creates the same servers from the written config.
+    const config = readFileSync(join(dir, 'haproxy.cfg'), 'utf8');
+    assert.equal(config.match(/^ {2}server /gm)?.length, 1, config);
+  });
+
+  it('lets a retired server finish its request in flight, then deletes it', async () => {
+    await router.apply(table(++version, 0, { stable: [stable2.url], canary: null }));
+    const worker = await router.process.workerPid();
+    const retiring = await serversIn(router.adminSocket, 's0_stable');
+    const slow = pool.request({ method: 'GET', path: '/slow', headers: { 'x-user': 'slow' } });
+    await sleep(300);
+    await router.apply(table(++version, 0, { stable: [stable.url], canary: null }));
+    assert.equal(await (await pool.request({ method: 'GET', path: '/', headers: { 'x-user': 'x' } })).body.text(), 'v1');
+    const res = await slow;
+    assert.equal(res.statusCode, 200, 'the request in flight on the retired server was answered');
+    assert.equal(await res.body.text(), 'v1');
+    const deadline = Date.now() + 15_000;
+    let left = await serversIn(router.adminSocket, 's0_stable');
+    while (left.includes(retiring[0]!) && Date.now() < deadline) {
+      await sleep(250);
+      left = await serversIn(router.adminSocket, 's0_stable');
+    }
+    assert.ok(!left.includes(retiring[0]!), `the retired server is deleted once idle: ${left.join(', ')}`);
+    assert.equal(await router.process.workerPid(), worker);
+  });
+
+  it('adds a service through a graceful reload under load with 0 failed requests', async () => {
     await apply(2000);
     const worker = await router.process.workerPid();
     const load = startLoad(url, { rps: 500, users: 2000, header: 'x-user', maxSeconds: 15, retryReusedOnce: true });
-    await new Promise((r) => setTimeout(r, 1500));
-    const ms = await apply(2000, [], [stable.url, stable2.url]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
+    const t0 = performance.now();
+    const api: RouteEntry = {
+      service: 'api',
+      match: { pathPrefix: '/api' },
+      stickiness: { header: 'x-user' },
+      rules: [],
+      stable: { version: 'a1', endpoints: [stable2.url] },
+      canary: null,
+    };
+    await router.apply(table(++version, 2000, { stable: [stable.url], canary: [canary.url], more: [api] }));
+    const ms = performance.now() - t0;
+    await sleep(1500);
     const stats = await load.stop();
     // The old worker closes its idle kept-alive connections: a request written on one at that
     // instant is retried once (RFC 9112 §9.3.1, as browsers do) and counted, never failed.
     console.log(
       `structural change (reload) applied in ${ms.toFixed(0)} ms; load sent ${stats.sent}, failed ${stats.failed}, retried ${stats.retried}`,
     );
-    assert.notEqual(await router.process.workerPid(), worker, 'a new endpoint set reloads HAProxy');
+    assert.notEqual(await router.process.workerPid(), worker, 'a new service reloads HAProxy');
     assert.equal(stats.failed, 0, stats.failures.slice(0, 5).join('; '));
+    assert.equal(await (await pool.request({ method: 'GET', path: '/api/x', headers: { 'x-user': 'a' } })).body.text(), 'v1');
   });
 
   it('keeps serving the last table when the agent goes; a new agent adopts it and nobody moves', async () => {

@@ -5,13 +5,21 @@
  * the version — operator rules first, then the sticky bucket
  * `xxh32(salt ‖ userKey) mod 10000 < weight` computed natively by HAProxy's converters.
  *
- * Everything that changes within a release — weight, salt, the values and targets of `equals`
- * rules — lives in map files the running HAProxy updates over its runtime API (`set map`,
- * `prepare/add/commit map`), so a step of a release never reloads. The configuration text
- * holds only structure (services, endpoints, which rule headers/cookies exist): two tables
- * render the same text exactly when no reload is needed. The config is a template string
- * here, written into the agent's working directory (files shipped are dist/ only).
+ * Everything a release changes lives outside the configuration's structure, so neither a step
+ * nor a release's start or end reloads HAProxy (a reload closes every idle user connection, and
+ * all users reconnect at once):
+ * - weight, salt, the values and targets of `equals` rules live in map files the running HAProxy
+ *   updates over its runtime API (`set map`, `prepare/add/commit map`);
+ * - every service has a canary backend and the bucket decision whether or not a release runs
+ *   (weight -1: no canary), and servers are added and removed at runtime (`add server`,
+ *   `del server`: HAProxy 2.6 dynamic servers), named by their endpoint so that a reload of the
+ *   written config creates the very servers the runtime changes made.
+ * `structure` is the config without its server lines: two tables with the same structure need
+ * no reload. What still reloads: a new or removed service, a changed match or rule header, a
+ * changed base path. The config is a template string here, written into the agent's working
+ * directory (files shipped are dist/ only).
  */
+import { createHash } from 'node:crypto';
 import { ValidationError } from '../../../core/errors.js';
 import type { MatchRule, RouteEntry, RoutingTable } from '../../../core/types.js';
 import { parseEndpointUrl } from '../../../gateway/endpoints.js';
@@ -48,8 +56,25 @@ export interface BackendInfo {
   readonly role: 'stable' | 'canary';
 }
 
+/** One server line: what `add server` needs to create it at runtime. */
+export interface ServerSpec {
+  /** `e` + a digest of the endpoint URL: the same endpoint gets the same name in every rendering. */
+  readonly name: string;
+  /** IP address or host name, without brackets. */
+  readonly host: string;
+  readonly port: number;
+  /** Everything after the address (health check, TLS), with a leading space or empty. */
+  readonly options: string;
+  /** Whether `options` holds an active health check (`enable health` after `add server`). */
+  readonly check: boolean;
+}
+
 export interface Rendered {
   readonly config: string;
+  /** The config without its server lines: equal for two tables exactly when no reload is needed. */
+  readonly structure: string;
+  /** Backend → its servers, for runtime changes within the same structure. */
+  readonly servers: ReadonlyMap<string, readonly ServerSpec[]>;
   /** Map file name (inside `dir`) → entries. */
   readonly maps: MapFiles;
   readonly backends: readonly BackendInfo[];
@@ -140,7 +165,6 @@ function decisionLines(entry: RouteEntry, id: string, runs: readonly RuleRun[], 
     else lines.push(`  http-request set-var(txn.t) str(${run.rules[0]!.target}) if ${on} { ${s} -m found }`);
   });
   const cookie = cookieName(entry);
-  if (entry.canary === null && cookie === null) return lines;
   const header = entry.stickiness.header?.toLowerCase();
   if (header) lines.push(`  http-request set-var(txn.key) req.fhdr(${header},1) if ${on} { req.fhdr(${header},1) -m len gt 0 }`);
   if (cookie !== null) {
@@ -151,9 +175,9 @@ function decisionLines(entry: RouteEntry, id: string, runs: readonly RuleRun[], 
       `  http-request set-var(txn.key) uuid() if ${on} !has_key`,
     );
   } else lines.push(`  http-request set-var(txn.key) src if ${on} !has_key`);
-  if (entry.canary === null) return lines;
+  // Rendered for every service, release or not (weight -1 in the map: none), so a release's start adds no structure.
   lines.push(
-    `  http-request set-var(txn.w) str(${id}),map_str_int(${opts.dir}/${WEIGHTS_MAP},0) if ${on}`,
+    `  http-request set-var(txn.w) str(${id}),map_str_int(${opts.dir}/${WEIGHTS_MAP},-1) if is_${id}`,
     `  http-request set-var(txn.salt) str(${id}),map_str(${opts.dir}/${SALTS_MAP}) if ${on} { var(txn.w) -m int gt 0 }`,
     // bucket - weight < 0  ⇔  bucket < weight (the canary); xxh32 over the UTF-8 bytes of salt ‖ key.
     `  http-request set-var(txn.c) var(txn.salt),concat(,txn.key,),xxh32,mod(10000),sub(txn.w) if ${on} { var(txn.w) -m int gt 0 }`,
@@ -162,29 +186,47 @@ function decisionLines(entry: RouteEntry, id: string, runs: readonly RuleRun[], 
   return lines;
 }
 
-function serverLines(urls: readonly string[], field: string, opts: RenderOptions): string[] {
+/** A server name HAProxy accepts, the same for the same endpoint (the n-th repeat of a URL gets its own). */
+function serverName(url: string, repeat: number): string {
+  return `e${createHash('sha256').update(`${url}#${repeat}`).digest('hex').slice(0, 16)}`;
+}
+
+function serverSpecs(urls: readonly string[], field: string, opts: RenderOptions): { base: string; servers: ServerSpec[] } {
   const parsed = urls.map((u, i) => parseEndpointUrl(u, `${field}[${i}]`));
   const base = parsed[0]?.basePath ?? '';
   if (parsed.some((p) => p.basePath !== base))
     throw new HaproxyUnsupportedError(field, 'the HAProxy data plane needs one base path for all endpoints of a version');
-  const lines: string[] = [];
-  if (base !== '') {
-    if (!SAFE_VALUE.test(base)) throw new HaproxyUnsupportedError(field, `"${base}" is not a plain path`);
-    lines.push(`  http-request set-path ${base}%[path]`);
-  }
-  parsed.forEach((p, i) => {
-    const host = p.hostname.includes(':') ? `[${p.hostname}]` : p.hostname;
-    const check = opts.healthPath === undefined ? '' : ' check inter 2s fall 2 rise 1';
+  if (base !== '' && !SAFE_VALUE.test(base)) throw new HaproxyUnsupportedError(field, `"${base}" is not a plain path`);
+  const seen = new Map<string, number>();
+  const servers = parsed.map((p, i): ServerSpec => {
+    const repeat = seen.get(urls[i]!) ?? 0;
+    seen.set(urls[i]!, repeat + 1);
+    const check = opts.healthPath !== undefined;
     const tls = p.tls ? ` ssl verify required ca-file @system-ca sni str(${p.hostname})` : '';
-    lines.push(`  server e${i} ${host}:${p.port}${check}${tls}`);
+    return {
+      name: serverName(urls[i]!, repeat),
+      host: p.hostname,
+      port: p.port,
+      options: `${check ? ' check inter 2s fall 2 rise 1' : ''}${tls}`,
+      check,
+    };
   });
-  return lines;
+  return { base, servers };
 }
 
-function backendBlock(name: string, urls: readonly string[], field: string, opts: RenderOptions): string[] {
+/** `host:port` as HAProxy's config and `add server` take it (IPv6 in brackets). */
+export function serverAddress(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export const SERVER_LINE = '  server ';
+
+function backendBlock(name: string, base: string, servers: readonly ServerSpec[], opts: RenderOptions): string[] {
   const lines = [`backend ${name}`, '  balance roundrobin'];
   if (opts.healthPath !== undefined) lines.push(`  option httpchk GET ${opts.healthPath}`);
-  return [...lines, ...serverLines(urls, field, opts), ''];
+  if (base !== '') lines.push(`  http-request set-path ${base}%[path]`);
+  for (const s of servers) lines.push(`${SERVER_LINE}${s.name} ${serverAddress(s.host, s.port)}${s.options}`);
+  return [...lines, ''];
 }
 
 function header(opts: RenderOptions): string[] {
@@ -235,6 +277,7 @@ export function renderConfig(table: RoutingTable, opts: RenderOptions): Rendered
     [SALTS_MAP, []],
   ]);
   const backends: BackendInfo[] = [];
+  const servers = new Map<string, ServerSpec[]>();
   const front = header(opts);
   const decide: string[] = [];
   const use: string[] = [];
@@ -263,25 +306,36 @@ export function renderConfig(table: RoutingTable, opts: RenderOptions): Rendered
       decide.push(
         `  http-response add-header Set-Cookie "${cookie}=%[var(txn.key)]; Max-Age=${COOKIE_MAX_AGE_S}; Path=/; HttpOnly; SameSite=Lax" if { var(txn.issue) -m str ${id} }`,
       );
-    if (entry.canary !== null) {
+    const canary = entry.canary;
+    if (canary !== null) {
       if (bucketHashOf(entry) !== 'xxh32')
         throw new HaproxyUnsupportedError(
           `${field}.canary.bucketHash`,
           `HAProxy computes the xxh32 sticky bucket, not ${bucketHashOf(entry)}`,
         );
-      maps.get(WEIGHTS_MAP)!.push([id, String(entry.canary.weight)]);
-      maps.get(SALTS_MAP)!.push([id, entry.canary.salt]);
-      if (!SAFE_VALUE.test(entry.canary.salt)) throw new ValidationError(`${field}.canary.salt`, 'a salt is one word of base64url');
-      use.push(`  use_backend ${id}_canary if is_${id} { var(txn.t) -m str canary }`);
-      blocks.push(...backendBlock(`${id}_canary`, entry.canary.endpoints, `${field}.canary.endpoints`, opts));
-      backends.push({ backend: `${id}_canary`, service: entry.service, role: 'canary' });
+      if (!SAFE_VALUE.test(canary.salt)) throw new ValidationError(`${field}.canary.salt`, 'a salt is one word of base64url');
     }
+    maps.get(WEIGHTS_MAP)!.push([id, String(canary?.weight ?? -1)]);
+    maps.get(SALTS_MAP)!.push([id, canary?.salt ?? '-']);
+    // A rule naming the canary sends users there only while a release runs (weight ≥ 0), as in the built-in gateway.
+    use.push(`  use_backend ${id}_canary if is_${id} { var(txn.t) -m str canary } { var(txn.w) -m int ge 0 }`);
     use.push(`  use_backend ${id}_stable if is_${id}`);
-    blocks.push(...backendBlock(`${id}_stable`, entry.stable.endpoints, `${field}.stable.endpoints`, opts));
-    backends.push({ backend: `${id}_stable`, service: entry.service, role: 'stable' });
+    const versions = [
+      { role: 'canary' as const, urls: canary?.endpoints ?? [], at: `${field}.canary.endpoints` },
+      { role: 'stable' as const, urls: entry.stable.endpoints, at: `${field}.stable.endpoints` },
+    ];
+    for (const v of versions) {
+      const name = `${id}_${v.role}`;
+      const specs = serverSpecs(v.urls, v.at, opts);
+      blocks.push(...backendBlock(name, specs.base, specs.servers, opts));
+      servers.set(name, specs.servers);
+      backends.push({ backend: name, service: entry.service, role: v.role });
+    }
   }
-  const config = [...front, ...decide, ...use, '', ...blocks].join('\n') + '\n';
-  return { config, maps, backends };
+  const lines = [...front, ...decide, ...use, '', ...blocks];
+  const config = lines.join('\n') + '\n';
+  const structure = lines.filter((l) => !l.startsWith(SERVER_LINE)).join('\n') + '\n';
+  return { config, structure, servers, maps, backends };
 }
 
 /** A map file's text: `key value` lines. */

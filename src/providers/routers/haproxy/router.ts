@@ -1,9 +1,11 @@
 /**
  * HaproxyRouter: the Router for HAProxy 2.6. `apply` renders the table
- * (config.ts); when the structure is unchanged it only updates the map files HAProxy holds
- * in memory over the runtime API — weights and salts with `set map`, rule maps atomically
- * with `prepare/add/commit map` — so a release step never reloads; a new service or endpoint
- * set writes a new config, checks it (`haproxy -c`) and reloads gracefully (process.ts).
+ * (config.ts); when the structure is unchanged it changes the running HAProxy over the runtime
+ * API only — servers joining a backend added and enabled (servers.ts), then the map files
+ * HAProxy holds in memory (weights and salts with `set map`, rule maps atomically with
+ * `prepare/add/commit map`), then servers leaving disabled and deleted — so neither a release's
+ * steps nor its start and end reload. A new service, match or rule header writes a new config,
+ * checks it (`haproxy -c`) and reloads gracefully (process.ts).
  *
  * What was applied (table JSON, config, map files) lives in the working directory, so a
  * restarted agent adopts the running HAProxy and a restarted HAProxy comes back with the
@@ -18,6 +20,10 @@ import type { Router, RouterFeatures } from '../router.js';
 import { mapFileText, renderConfig, type MapFiles, type Rendered, type RenderOptions } from './config.js';
 import { HaproxyProcess, haproxyPaths } from './process.js';
 import { runtimeAction } from './runtime-api.js';
+import { enableServers, retireServers } from './servers.js';
+
+/** How often servers disabled while still finishing requests are tried for deletion again. */
+const SWEEP_MS = 5_000;
 
 export const HAPROXY_FEATURES: RouterFeatures = { regexRules: false, equalsRules: true, websocket: true, bucketHashes: ['xxh32'] };
 
@@ -47,6 +53,12 @@ function setCommands(
   return next.filter(([k, v]) => old.get(k) !== v).map(([k, v]) => `set map ${path} ${k} ${v}`);
 }
 
+/** Backends whose server list differs between two renderings of the same structure. */
+function changedBackends(prev: Rendered, next: Rendered): string[] {
+  const names = (r: Rendered, b: string): string => (r.servers.get(b) ?? []).map((s) => s.name).join(',');
+  return [...next.servers.keys()].filter((b) => names(prev, b) !== names(next, b));
+}
+
 function sameEntries(a: ReadonlyArray<readonly [string, string]> = [], b: ReadonlyArray<readonly [string, string]> = []): boolean {
   return a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
 }
@@ -61,6 +73,8 @@ export class HaproxyRouter implements Router {
   #queue: Promise<unknown> = Promise.resolve();
   /** Disk writes of what is in force (table JSON, map files), behind the apply: a slow fsync never delays a step. */
   #persisting: Promise<void> = Promise.resolve();
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   private constructor(opts: HaproxyRouterOptions, proc: HaproxyProcess, applied: { table: RoutingTable; rendered: Rendered }) {
     this.#opts = opts;
@@ -83,9 +97,9 @@ export class HaproxyRouter implements Router {
     const running = adopted ? await readFile(paths.config, 'utf8').catch(() => '') : '';
     await HaproxyRouter.#writeMaps(opts.dir, rendered.maps);
     if (adopted && running === rendered.config) {
-      // Same structure: put the table's map values in force (a no-op unless the last agent died mid-apply).
+      // Same config: put the table's servers and map values in force (a no-op unless the last agent died mid-apply).
       const router = new HaproxyRouter(opts, adopted, { table, rendered });
-      await router.#updateMaps(new Map(), rendered.maps);
+      await router.#runtimeChange(null, rendered, [...rendered.servers.keys()]);
       opts.logger.info({ masterPid: adopted.masterPid, version: table.version }, 'adopted the running haproxy');
       return router;
     }
@@ -143,7 +157,7 @@ export class HaproxyRouter implements Router {
     const rendered = renderConfig(table, { ...this.#opts });
     const prev = this.#applied.rendered;
     const dir = this.#opts.dir;
-    if (rendered.config === prev.config) await this.#updateMaps(prev.maps, rendered.maps);
+    if (rendered.structure === prev.structure) await this.#runtimeChange(prev, rendered, changedBackends(prev, rendered));
     else {
       const paths = haproxyPaths(dir);
       await this.#persisting;
@@ -161,16 +175,45 @@ export class HaproxyRouter implements Router {
       this.#log.info({ version: table.version }, 'haproxy reloaded with a new structure');
     }
     this.#applied = { table, rendered };
-    this.#persist(prev.maps, rendered.maps, table);
+    this.#persist(prev, rendered, table);
   }
 
-  /** Writes the table and the changed map files after the change is in force (serialised; a failure is logged, the next apply writes again). */
-  #persist(prev: MapFiles, next: MapFiles, table: RoutingTable): void {
+  /**
+   * Puts `next` in force in the running HAProxy without a reload: servers joining `backends`
+   * first, then the map values, then servers leaving (a server still finishing requests is
+   * deleted by a later sweep). `prev` null: whatever HAProxy holds (an adopted process).
+   */
+  async #runtimeChange(prev: Rendered | null, next: Rendered, backends: readonly string[]): Promise<void> {
+    const socket = this.#proc.adminSocket;
+    if (backends.length > 0) await enableServers(socket, next, backends);
+    await this.#updateMaps(prev?.maps ?? new Map(), next.maps);
+    if (backends.length > 0 && (await retireServers(socket, next, backends)) > 0) this.#scheduleSweep();
+  }
+
+  /** Tries again, later, to delete servers that were still finishing requests (serialised with applies). */
+  #scheduleSweep(): void {
+    if (this.#sweepTimer !== undefined || this.#closed) return;
+    this.#sweepTimer = setTimeout(() => {
+      this.#sweepTimer = undefined;
+      this.#queue = this.#queue
+        .then(async () => {
+          const { rendered } = this.#applied;
+          if ((await retireServers(this.#proc.adminSocket, rendered, [...rendered.servers.keys()])) > 0) this.#scheduleSweep();
+        })
+        .catch((err: unknown) => this.#log.warn({ err }, 'could not delete retired haproxy servers; trying again later'));
+    }, SWEEP_MS);
+    this.#sweepTimer.unref();
+  }
+
+  /** Writes the table, the changed map files and a changed config after the change is in force (serialised; a failure is logged, the next apply writes again). */
+  #persist(prev: Rendered, next: Rendered, table: RoutingTable): void {
     const dir = this.#opts.dir;
     this.#persisting = this.#persisting
       .then(async () => {
-        for (const [name, entries] of next)
-          if (!sameEntries(prev.get(name), entries)) await writeAtomic(join(dir, name), mapFileText(entries));
+        for (const [name, entries] of next.maps)
+          if (!sameEntries(prev.maps.get(name), entries)) await writeAtomic(join(dir, name), mapFileText(entries));
+        // Servers changed at runtime: the next reload or restart must create the same ones.
+        if (next.config !== prev.config) await writeAtomic(haproxyPaths(dir).config, next.config);
         await writeStateFile(HaproxyRouter.statePath(dir), table);
       })
       .catch((err: unknown) => this.#log.error({ err }, 'could not persist the applied table'));
@@ -201,6 +244,9 @@ export class HaproxyRouter implements Router {
 
   /** Stops driving HAProxy, which keeps serving the last table (fail static). */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     await this.#queue;
     await this.#persisting;
   }
