@@ -341,6 +341,20 @@ describe('HaproxyRouter on a real HAProxy', { skip, timeout: 300_000 }, () => {
     assert.equal(await router.process.workerPid(), worker);
   });
 
+  it('refuses an endpoint whose host name does not resolve, and keeps the previous table whole', async () => {
+    await router.apply(table(++version, 0, { stable: [stable.url], canary: null }));
+    const applied = router.appliedVersion();
+    const before = await serversIn(router.adminSocket, 's0_stable');
+    await assert.rejects(
+      router.apply(table(++version, 10_000, { stable: [stable.url], canary: [canary.url, 'http://no-such-host.invalid:8080'] })),
+      /no-such-host\.invalid/,
+    );
+    assert.equal(router.appliedVersion(), applied);
+    assert.deepEqual(await serversIn(router.adminSocket, 's0_canary'), [], 'no server of the refused table was added');
+    assert.deepEqual(await serversIn(router.adminSocket, 's0_stable'), before);
+    assert.equal(await (await pool.request({ method: 'GET', path: '/', headers: { 'x-user': 'n' } })).body.text(), 'v1');
+  });
+
   it('adds a service through a graceful reload under load with 0 failed requests', async () => {
     await apply(2000);
     const worker = await router.process.workerPid();

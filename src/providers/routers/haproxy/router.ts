@@ -185,8 +185,17 @@ export class HaproxyRouter implements Router {
    */
   async #runtimeChange(prev: Rendered | null, next: Rendered, backends: readonly string[]): Promise<void> {
     const socket = this.#proc.adminSocket;
-    if (backends.length > 0) await enableServers(socket, next, backends);
-    await this.#updateMaps(prev?.maps ?? new Map(), next.maps);
+    try {
+      if (backends.length > 0) await enableServers(socket, next, backends);
+      await this.#updateMaps(prev?.maps ?? new Map(), next.maps);
+    } catch (err) {
+      // Refused halfway: put the previous table's servers and values back, so it stays in force whole.
+      if (prev !== null)
+        await this.#runtimeChange(null, prev, backends).catch((undo: unknown) =>
+          this.#log.error({ err: undo }, 'could not restore the previous servers after a refused change'),
+        );
+      throw err;
+    }
     if (backends.length > 0 && (await retireServers(socket, next, backends)) > 0) this.#scheduleSweep();
   }
 
