@@ -9,8 +9,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import type { MatchRule, RouteEntry, RoutingTable } from '../src/core/types.js';
 import { HaproxyRouter } from '../src/providers/routers/haproxy/router.js';
 import { runtimeCommand } from '../src/providers/routers/haproxy/runtime-api.js';
 import { parseServersState } from '../src/providers/routers/haproxy/servers.js';
+import { issueCert, makeCa } from './fixtures/certs.js';
 import { startLoad } from './support/load.js';
 import { xxh32Bucket } from './support/xxh32.js';
 
@@ -46,18 +48,30 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** An upstream that answers its version name (`/slow` after 2 s). */
-async function upstream(version: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
+interface Upstream {
+  readonly url: string;
+  /** TCP connections it has accepted. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** An upstream that answers its version name (`/slow` after 2 s); over TLS with `tls`. */
+async function upstream(version: string, tls?: { key: string; cert: string }): Promise<Upstream> {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     req.resume();
     if (req.url === '/slow') setTimeout(() => res.end(version), 2000);
     else res.end(version);
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  let connections = 0;
+  server.on('connection', () => connections++);
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // Over TLS by name (HAProxy checks a certificate's DNS names, not its IP addresses), on both loopbacks.
+  await new Promise<void>((r) => server.listen(0, tls ? '::' : '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
+    connections: () => connections,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -341,6 +355,27 @@ describe('HaproxyRouter on a real HAProxy', { skip, timeout: 300_000 }, () => {
     assert.equal(await router.process.workerPid(), worker);
   });
 
+  it('reuses upstream connections to a server added at runtime, as to one from the config', async () => {
+    const fresh = await upstream('v3');
+    try {
+      await router.apply(table(++version, 0, { stable: [stable.url], canary: [canary.url] }));
+      const worker = await router.process.workerPid();
+      await router.apply(table(++version, 10_000, { stable: [stable.url], canary: [fresh.url] }));
+      assert.equal(await router.process.workerPid(), worker, 'the new canary server was added at runtime');
+      const one = new Pool(url, { connections: 1 });
+      for (let i = 0; i < 200; i++) {
+        const res = await one.request({ method: 'GET', path: '/', headers: { 'x-user': `p-${i}` } });
+        assert.equal(await res.body.text(), 'v3');
+      }
+      await one.close();
+      // Without a pool HAProxy opened one upstream connection per request (200): the canary would be judged on that.
+      assert.ok(fresh.connections() <= 3, `200 requests took ${fresh.connections()} upstream connections`);
+    } finally {
+      await router.apply(table(++version, 0, { stable: [stable.url], canary: [canary.url] }));
+      await fresh.close();
+    }
+  });
+
   it('refuses an endpoint whose host name does not resolve, and keeps the previous table whole', async () => {
     await router.apply(table(++version, 0, { stable: [stable.url], canary: null }));
     const applied = router.appliedVersion();
@@ -546,5 +581,91 @@ describe('HaproxyRouter keep-alive and threads', { skip, timeout: 60_000 }, () =
     };
     assert.equal(await threads({ threads: 1 }), '1');
     assert.equal(await threads({}), String(availableParallelism()));
+  });
+});
+
+/**
+ * HTTPS endpoints with active health checks, as production runs them: HAProxy verifies the
+ * upstream's certificate against the system's CAs (`ca-file @system-ca`), so the test runs
+ * HAProxy in its own mount namespace where /etc/ssl/certs holds only the test CA (root and
+ * `unshare`, as in CI; elsewhere without them it skips).
+ */
+function canUnshare(): boolean {
+  try {
+    execFileSync('unshare', ['-m', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const skipTls = skip || (!canUnshare() && process.env.CI !== 'true' ? 'needs root and unshare -m (a private /etc/ssl/certs)' : false);
+
+describe('HaproxyRouter with https endpoints and health checks', { skip: skipTls, timeout: 120_000 }, () => {
+  let dir: string;
+  let router: HaproxyRouter;
+  let pool: Pool;
+  let v1: Upstream;
+  let v2: Upstream;
+  let version = 0;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tern-haproxy-tls-'));
+    const ca = await makeCa(dir);
+    const cert = await issueCert(dir, ca, 'upstream');
+    const certs = join(dir, 'certs');
+    mkdirSync(certs);
+    // HAProxy's @system-ca reads the directory's *.pem and *.crt files (not OpenSSL's hash links).
+    copyFileSync(ca.certFile, join(certs, 'tern-test-ca.pem'));
+    const bin = join(dir, 'haproxy-ns');
+    writeFileSync(bin, `#!/bin/sh\nexec unshare -m sh -c 'mount --bind "$0" /etc/ssl/certs && exec haproxy "$@"' ${certs} "$@"\n`, {
+      mode: 0o700,
+    });
+    const tls = { key: readFileSync(cert.keyFile, 'utf8'), cert: cert.pem };
+    [v1, v2] = await Promise.all([upstream('v1', tls), upstream('v2', tls)]);
+    const port = await freePort();
+    router = await HaproxyRouter.open({
+      dir,
+      bin,
+      listen: { host: '127.0.0.1', port },
+      logPort: null,
+      sampleEvery: 1,
+      healthPath: '/health',
+      logger,
+    });
+    pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8 });
+  });
+
+  after(async () => {
+    await pool?.close();
+    await router?.stopProxy();
+    await Promise.all([v1?.close(), v2?.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const answers = async (): Promise<string[]> => {
+    const users = Array.from({ length: 100 }, (_, i) => `t-${i}`);
+    const out = await Promise.all(
+      users.map(async (u) => {
+        const res = await pool.request({ method: 'GET', path: '/', headers: { 'x-user': u } });
+        return `${res.statusCode} ${await res.body.text()}`;
+      }),
+    );
+    return [...new Set(out)].sort();
+  };
+
+  it('keeps servers added at runtime up through a release start and a promotion (health checked over TLS)', async () => {
+    await router.apply(table(++version, 0, { stable: [v1.url], canary: null }));
+    assert.deepEqual(await answers(), ['200 v1']);
+    const worker = await router.process.workerPid();
+    await router.apply(table(++version, 10_000, { stable: [v1.url], canary: [v2.url] })); // the canary's server is added at runtime
+    // Two failed checks (inter 2 s, fall 2) would have marked it down by now.
+    await sleep(5000);
+    assert.deepEqual(await answers(), ['200 v2'], 'the canary added at runtime passes its TLS health check');
+    await router.apply(table(++version, 0, { stable: [v2.url], canary: null })); // promoted: the stable's server is new too
+    await sleep(5000);
+    assert.deepEqual(await answers(), ['200 v2'], 'the promoted stable passes its TLS health check');
+    assert.equal(await router.process.workerPid(), worker, 'no reload');
+    const state = await runtimeCommand(router.adminSocket, 'show servers state s0_stable');
+    assert.match(state, /s0_stable \d+ e[0-9a-f]+ \S+ 2 0 /, `the promoted server is running: ${state}`);
   });
 });

@@ -186,6 +186,12 @@ function decisionLines(entry: RouteEntry, id: string, runs: readonly RuleRun[], 
   return lines;
 }
 
+/**
+ * Idle upstream connections kept for reuse: a server from the config has these by default, one
+ * created by `add server` keeps none (a new connection, and TLS handshake, per request).
+ */
+const POOL = ' pool-max-conn -1 pool-purge-delay 5s';
+
 /** A server name HAProxy accepts, the same for the same endpoint (the n-th repeat of a URL gets its own). */
 function serverName(url: string, repeat: number): string {
   return `e${createHash('sha256').update(`${url}#${repeat}`).digest('hex').slice(0, 16)}`;
@@ -202,12 +208,13 @@ function serverSpecs(urls: readonly string[], field: string, opts: RenderOptions
     const repeat = seen.get(urls[i]!) ?? 0;
     seen.set(urls[i]!, repeat + 1);
     const check = opts.healthPath !== undefined;
-    const tls = p.tls ? ` ssl verify required ca-file @system-ca sni str(${p.hostname})` : '';
+    // `check-ssl`: a server created by `add server` checks in cleartext even with `ssl` (one from the config does not).
+    const tls = p.tls ? ` ssl verify required ca-file @system-ca sni str(${p.hostname})${check ? ' check-ssl' : ''}` : '';
     return {
       name: serverName(urls[i]!, repeat),
       host: p.hostname,
       port: p.port,
-      options: `${check ? ' check inter 2s fall 2 rise 1' : ''}${tls}`,
+      options: `${POOL}${check ? ' check inter 2s fall 2 rise 1' : ''}${tls}`,
       check,
     };
   });

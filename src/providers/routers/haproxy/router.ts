@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { RoutingTable } from '../../../core/types.js';
 import { readStateFile, writeStateFile } from '../../../gateway/state-file.js';
 import type { Router, RouterFeatures } from '../router.js';
-import { mapFileText, renderConfig, type MapFiles, type Rendered, type RenderOptions } from './config.js';
+import { mapFileText, renderConfig, SALTS_MAP, WEIGHTS_MAP, type MapFiles, type Rendered, type RenderOptions } from './config.js';
 import { HaproxyProcess, haproxyPaths } from './process.js';
 import { runtimeAction } from './runtime-api.js';
 import { enableServers, retireServers } from './servers.js';
@@ -74,6 +74,10 @@ export class HaproxyRouter implements Router {
   /** Disk writes of what is in force (table JSON, map files), behind the apply: a slow fsync never delays a step. */
   #persisting: Promise<void> = Promise.resolve();
   #sweepTimer: NodeJS.Timeout | undefined;
+  /** Backends holding servers disabled but not yet deleted (still finishing requests). */
+  readonly #retiring = new Set<string>();
+  /** A refused change could not be undone: the next change syncs every backend and map from HAProxy's state. */
+  #unsynced = false;
   #closed = false;
 
   private constructor(opts: HaproxyRouterOptions, proc: HaproxyProcess, applied: { table: RoutingTable; rendered: Rendered }) {
@@ -172,6 +176,8 @@ export class HaproxyRouter implements Router {
       }
       await rename(candidate, paths.config);
       await this.#proc.reload();
+      this.#unsynced = false; // the new worker runs exactly the written config
+      this.#retiring.clear();
       this.#log.info({ version: table.version }, 'haproxy reloaded with a new structure');
     }
     this.#applied = { table, rendered };
@@ -181,22 +187,41 @@ export class HaproxyRouter implements Router {
   /**
    * Puts `next` in force in the running HAProxy without a reload: servers joining `backends`
    * first, then the map values, then servers leaving (a server still finishing requests is
-   * deleted by a later sweep). `prev` null: whatever HAProxy holds (an adopted process).
+   * deleted by a later sweep). `prev` null — an adopted process, or one a failed undo left in an
+   * unknown state — syncs everything from what HAProxy reports.
    */
   async #runtimeChange(prev: Rendered | null, next: Rendered, backends: readonly string[]): Promise<void> {
     const socket = this.#proc.adminSocket;
+    const from = this.#unsynced ? null : prev;
+    const which = from === null ? [...next.servers.keys()] : backends;
     try {
-      if (backends.length > 0) await enableServers(socket, next, backends);
-      await this.#updateMaps(prev?.maps ?? new Map(), next.maps);
+      if (which.length > 0) await enableServers(socket, next, which);
+      await this.#updateMaps(from?.maps ?? new Map(), next.maps);
     } catch (err) {
       // Refused halfway: put the previous table's servers and values back, so it stays in force whole.
-      if (prev !== null)
-        await this.#runtimeChange(null, prev, backends).catch((undo: unknown) =>
-          this.#log.error({ err: undo }, 'could not restore the previous servers after a refused change'),
+      if (from !== null) {
+        this.#unsynced = true;
+        await this.#runtimeChange(null, from, which).catch((undo: unknown) =>
+          this.#log.error({ err: undo }, 'could not restore the previous table after a refused change; the next change syncs all'),
         );
+      }
       throw err;
     }
-    if (backends.length > 0 && (await retireServers(socket, next, backends)) > 0) this.#scheduleSweep();
+    this.#unsynced = false;
+    // The maps moved: users are routed by `next`. Servers no user is sent to any more can wait for a sweep.
+    await this.#retire(next, which);
+  }
+
+  /** Disables and deletes the servers `want` no longer has in `backends`; what cannot go yet is swept later. */
+  async #retire(want: Rendered, backends: readonly string[]): Promise<void> {
+    if (backends.length === 0) return;
+    try {
+      for (const b of await retireServers(this.#proc.adminSocket, want, backends)) this.#retiring.add(b);
+    } catch (err) {
+      this.#log.warn({ err }, 'could not retire haproxy servers yet; trying again');
+      for (const b of backends) this.#retiring.add(b);
+    }
+    if (this.#retiring.size > 0) this.#scheduleSweep();
   }
 
   /** Tries again, later, to delete servers that were still finishing requests (serialised with applies). */
@@ -204,12 +229,11 @@ export class HaproxyRouter implements Router {
     if (this.#sweepTimer !== undefined || this.#closed) return;
     this.#sweepTimer = setTimeout(() => {
       this.#sweepTimer = undefined;
-      this.#queue = this.#queue
-        .then(async () => {
-          const { rendered } = this.#applied;
-          if ((await retireServers(this.#proc.adminSocket, rendered, [...rendered.servers.keys()])) > 0) this.#scheduleSweep();
-        })
-        .catch((err: unknown) => this.#log.warn({ err }, 'could not delete retired haproxy servers; trying again later'));
+      this.#queue = this.#queue.then(async () => {
+        const backends = [...this.#retiring];
+        this.#retiring.clear();
+        await this.#retire(this.#applied.rendered, backends);
+      });
     }, SWEEP_MS);
     this.#sweepTimer.unref();
   }
@@ -228,16 +252,27 @@ export class HaproxyRouter implements Router {
       .catch((err: unknown) => this.#log.error({ err }, 'could not persist the applied table'));
   }
 
-  /** Puts the new map values in force in the running worker, then on disk (for the next reload or restart). */
+  /**
+   * Puts the new map values in force in the running worker (then, in #persist, on disk). Salts go
+   * before weights, so a release's start never buckets by its weight and the salt before; a salt
+   * changing under a live weight (one release replaced by the next in a single table) first sets
+   * that weight to -1 — its users on the stable version for that instant, never on a wrong bucket.
+   */
   async #updateMaps(prev: MapFiles, next: MapFiles): Promise<void> {
     const dir = this.#opts.dir;
-    const commands: string[] = [];
+    const prevWeights = new Map(prev.get(WEIGHTS_MAP) ?? []);
+    const prevSalts = new Map(prev.get(SALTS_MAP) ?? []);
+    const pause = (next.get(SALTS_MAP) ?? [])
+      .filter(([id, salt]) => prevSalts.has(id) && prevSalts.get(id) !== salt && Number(prevWeights.get(id) ?? -1) >= 0)
+      .map(([id]) => `set map ${join(dir, WEIGHTS_MAP)} ${id} -1`);
+    const commands: string[] = [...pause];
     const replaced: string[] = [];
-    for (const [name, entries] of next) {
+    for (const name of [SALTS_MAP, WEIGHTS_MAP, ...[...next.keys()].filter((n) => n !== SALTS_MAP && n !== WEIGHTS_MAP)]) {
+      const entries = next.get(name) ?? [];
       const path = join(dir, name);
       if (name.startsWith('rules-')) {
         if (!sameEntries(prev.get(name), entries)) replaced.push(name);
-      } else commands.push(...setCommands(path, prev.get(name) ?? [], entries));
+      } else commands.push(...setCommands(path, pause.length > 0 && name === WEIGHTS_MAP ? [] : (prev.get(name) ?? []), entries));
     }
     // A rule map is swapped whole and atomically: a request sees the old or the new rule set.
     for (const name of replaced) {
