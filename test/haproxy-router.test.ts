@@ -399,7 +399,7 @@ describe('HaproxyRouter on a real HAProxy', { skip, timeout: 300_000 }, () => {
     const api: RouteEntry = {
       service: 'api',
       match: { pathPrefix: '/api' },
-      stickiness: { header: 'x-user' },
+      stickiness: { header: 'x-user', cookie: '' },
       rules: [],
       stable: { version: 'a1', endpoints: [stable2.url] },
       canary: null,
