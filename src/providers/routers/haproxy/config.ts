@@ -226,7 +226,7 @@ export function serverAddress(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-export const SERVER_LINE = '  server ';
+const SERVER_LINE = '  server ';
 
 function backendBlock(name: string, base: string, servers: readonly ServerSpec[], opts: RenderOptions): string[] {
   const lines = [`backend ${name}`, '  balance roundrobin'];
@@ -280,8 +280,9 @@ function header(opts: RenderOptions): string[] {
 export function renderConfig(table: RoutingTable, opts: RenderOptions): Rendered {
   validateTable(table);
   const maps = new Map<string, Array<readonly [string, string]>>([
-    [WEIGHTS_MAP, []],
+    // Salts before weights: the runtime API is given them in this order (router.ts #updateMaps).
     [SALTS_MAP, []],
+    [WEIGHTS_MAP, []],
   ]);
   const backends: BackendInfo[] = [];
   const servers = new Map<string, ServerSpec[]>();

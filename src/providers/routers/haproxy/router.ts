@@ -267,8 +267,7 @@ export class HaproxyRouter implements Router {
       .map(([id]) => `set map ${join(dir, WEIGHTS_MAP)} ${id} -1`);
     const commands: string[] = [...pause];
     const replaced: string[] = [];
-    for (const name of [SALTS_MAP, WEIGHTS_MAP, ...[...next.keys()].filter((n) => n !== SALTS_MAP && n !== WEIGHTS_MAP)]) {
-      const entries = next.get(name) ?? [];
+    for (const [name, entries] of next) {
       const path = join(dir, name);
       if (name.startsWith('rules-')) {
         if (!sameEntries(prev.get(name), entries)) replaced.push(name);

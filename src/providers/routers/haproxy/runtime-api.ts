@@ -31,10 +31,16 @@ export function runtimeCommand(socketPath: string, command: string, timeoutMs = 
 /** Answers of map commands that mean failure (HAProxy answers 200-style text, never a status). */
 const FAILURE = /^(unknown|missing|not found|.*(?:failed|error|invalid|doesn't exist|can't|cannot|unable))/im;
 
-/** Runs a command whose success is an empty (or "New version…") answer. @throws HaproxyError with HAProxy's words otherwise. */
-export async function runtimeAction(socketPath: string, command: string, timeoutMs?: number): Promise<string> {
-  const answer = await runtimeCommand(socketPath, command, timeoutMs);
-  if (FAILURE.test(answer.trim())) throw new HaproxyError(`"${command.slice(0, 80)}" refused: ${answer.trim().slice(0, 200)}`);
+/**
+ * Runs a command and checks HAProxy's answer: against `success` when given (server commands,
+ * whose refusals — "No such server.", "Already exists…" — match no failure wording), else
+ * against the failure wording of map commands (success: an empty or "New version…" answer).
+ * @throws HaproxyError with HAProxy's words when the command was refused.
+ */
+export async function runtimeAction(socketPath: string, command: string, success?: RegExp): Promise<string> {
+  const answer = await runtimeCommand(socketPath, command);
+  const refused = success === undefined ? FAILURE.test(answer.trim()) : !success.test(answer.trim());
+  if (refused) throw new HaproxyError(`"${command.slice(0, 120)}" refused: ${answer.trim().slice(0, 200)}`);
   return answer;
 }
 

@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import type { Rendered, ServerSpec } from './config.js';
 import { serverAddress } from './config.js';
 import { HaproxyError } from './errors.js';
-import { runtimeCommand } from './runtime-api.js';
+import { runtimeAction, runtimeCommand } from './runtime-api.js';
 
 /** `srv_admin_state` bit of a server put in maintenance over the CLI (and of a new dynamic server). */
 const FORCED_MAINT = 0x01;
@@ -43,17 +43,7 @@ async function addressOf(s: ServerSpec): Promise<string> {
   }
 }
 
-/**
- * Runs one server command and checks HAProxy's answer against the wording of success: its
- * refusals ("No such server.", "Already exists a server…", "Only servers in maintenance mode
- * can be deleted.") share no word that a generic failure pattern could rely on.
- */
-async function serverCommand(socket: string, command: string, success: RegExp): Promise<string> {
-  const answer = (await runtimeCommand(socket, command)).trim();
-  if (!success.test(answer)) throw new HaproxyError(`"${command.slice(0, 120)}" refused: ${answer.slice(0, 200)}`);
-  return answer;
-}
-
+/** The answer of a server command that succeeded without a message. */
 const EMPTY = /^$/;
 
 async function stateOf(socket: string, backend: string): Promise<Map<string, number>> {
@@ -65,7 +55,7 @@ async function stateOf(socket: string, backend: string): Promise<Map<string, num
  * maintenance. Resolves host names first, so a name that does not resolve changes nothing.
  * @throws HaproxyError when HAProxy refuses a command or a host name does not resolve.
  */
-export async function enableServers(socket: string, want: Rendered, backends: Iterable<string>): Promise<number> {
+export async function enableServers(socket: string, want: Rendered, backends: Iterable<string>): Promise<void> {
   const plan: Array<{ backend: string; spec: ServerSpec; state: number | undefined }> = [];
   for (const backend of backends) {
     const state = await stateOf(socket, backend);
@@ -77,12 +67,11 @@ export async function enableServers(socket: string, want: Rendered, backends: It
   const addresses = await Promise.all(plan.map((p) => (p.state === undefined ? addressOf(p.spec) : Promise.resolve(''))));
   for (const [i, { backend, spec, state }] of plan.entries()) {
     const id = `${backend}/${spec.name}`;
-    if (state === undefined) await serverCommand(socket, `add server ${id} ${addresses[i]}${spec.options}`, /^New server registered/);
+    if (state === undefined) await runtimeAction(socket, `add server ${id} ${addresses[i]}${spec.options}`, /^New server registered/);
     // Also for a server found in maintenance: an agent may have died between its `add` and this.
-    if (spec.check) await serverCommand(socket, `enable health ${id}`, EMPTY);
-    await serverCommand(socket, `enable server ${id}`, EMPTY);
+    if (spec.check) await runtimeAction(socket, `enable health ${id}`, EMPTY);
+    await runtimeAction(socket, `enable server ${id}`, EMPTY);
   }
-  return plan.length;
 }
 
 /** `del server`: false while the server still has requests in flight. */
@@ -102,11 +91,11 @@ export async function retireServers(socket: string, want: Rendered, backends: It
     for (const [name, admin] of await stateOf(socket, backend)) {
       if (keep.has(name)) continue;
       const id = `${backend}/${name}`;
-      if ((admin & FORCED_MAINT) === 0) await serverCommand(socket, `disable server ${id}`, EMPTY);
+      if ((admin & FORCED_MAINT) === 0) await runtimeAction(socket, `disable server ${id}`, EMPTY);
       if (await deleted(socket, id)) continue;
       // A connection that went idle after the disable stays pooled and blocks the delete; leaving
       // maintenance through drain (no new request is sent to a draining server) closes idle ones.
-      await serverCommand(socket, `set server ${id} state drain;set server ${id} state maint`, EMPTY);
+      await runtimeAction(socket, `set server ${id} state drain;set server ${id} state maint`, EMPTY);
       if (!(await deleted(socket, id)) && !waiting.includes(backend)) waiting.push(backend);
     }
   }
